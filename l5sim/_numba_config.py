@@ -1,0 +1,26 @@
+"""The one place that owns every Numba option used by l5sim kernels.
+
+Kernels import ``NJIT`` / ``NJIT_PARALLEL`` from here and nothing else from the
+package, so that caching and fastmath policy is decided in one place (the habit
+of stumpy's ``config.py``).
+
+Environment variables
+---------------------
+L5SIM_NUMBA_CACHE
+    ``0`` turns the on-disk cache of compiled kernels off (useful while editing
+    kernels, see numba issues #1833 and #9483 about stale caches). Default on.
+L5SIM_NUMBA_FASTMATH
+    ``0`` turns fastmath off entirely. Default on, *without* the ``nnan`` and
+    ``ninf`` flags, so that NaN and infinity checks keep working (numba #2919).
+"""
+from __future__ import annotations
+
+import os
+
+CACHE = os.environ.get("L5SIM_NUMBA_CACHE", "1") != "0"
+_FASTMATH_ON = os.environ.get("L5SIM_NUMBA_FASTMATH", "1") != "0"
+# Reassociation and contraction are safe for our sums; nnan/ninf are not.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"} if _FASTMATH_ON else False
+
+NJIT = dict(nopython=True, nogil=True, cache=CACHE, fastmath=FASTMATH, error_model="numpy")
+NJIT_PARALLEL = dict(NJIT, parallel=True)
