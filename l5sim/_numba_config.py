@@ -22,5 +22,5 @@ _FASTMATH_ON = os.environ.get("L5SIM_NUMBA_FASTMATH", "1") != "0"
 # Reassociation and contraction are safe for our sums; nnan/ninf are not.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"} if _FASTMATH_ON else False
 
-NJIT = dict(nopython=True, nogil=True, cache=CACHE, fastmath=FASTMATH, error_model="numpy")
+NJIT = dict(nogil=True, cache=CACHE, fastmath=FASTMATH, error_model="numpy")
 NJIT_PARALLEL = dict(NJIT, parallel=True)

@@ -1,0 +1,195 @@
+"""Placement of populations in space and wiring of pathways (science.md section 4).
+
+Pure NumPy, seeded by the generator it is given; no simulation state. Every rule returns
+the synapses of one pathway grouped by presynaptic neuron (CSR: ``indptr`` over local
+presynaptic indices, ``post`` local postsynaptic indices, ``weight``, ``delay`` in steps).
+Rows are drawn in blocks so that memory stays bounded for large populations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import SpecError
+
+#: Upper bound of dense (pre x post) elements evaluated at once.
+BLOCK_ELEMENTS = 4_000_000
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Positions of one population.
+
+    ``angle`` (rad) on a ring of ``radius``, or ``xy`` on a periodic sheet of side ``size``.
+    """
+
+    geometry: str
+    angle: np.ndarray | None = None
+    xy: np.ndarray | None = None
+    radius: float = 1.0
+    size: float = 1.0
+    distance: str = "arc"
+
+    @property
+    def n(self) -> int:
+        return len(self.angle) if self.angle is not None else len(self.xy)
+
+
+def place(n: int, space, rng: np.random.Generator | None = None) -> Placement:
+    """Place ``n`` neurons according to a :class:`l5sim.spec.Space`.
+
+    Ring: angle 2 pi i / n (``angles = "even"``) or ``linspace(0, 2 pi, n)`` (``"closed"``,
+    LVPA's duplicated end point). Sheet: uniform random positions from ``rng``.
+    """
+    if space.geometry == "ring":
+        if space.angles == "even":
+            ang = 2.0 * np.pi * np.arange(n) / n
+        else:
+            ang = np.linspace(0.0, 2.0 * np.pi, n)
+        return Placement("ring", angle=ang, radius=space.radius, distance=space.distance)
+    if rng is None:
+        raise ValueError("a sheet placement needs a random generator")
+    xy = rng.random((n, 2)) * space.size
+    return Placement("sheet", xy=xy, size=space.size)
+
+
+def distances(pre: Placement, post: Placement, rows: slice) -> np.ndarray:
+    """Distance matrix block (rows = presynaptic neurons ``rows``, columns = all post)."""
+    if pre.geometry == "ring":
+        dth = np.abs(pre.angle[rows, None] - post.angle[None, :]) % (2 * np.pi)
+        dth = np.minimum(dth, 2 * np.pi - dth)
+        if pre.distance == "chord":
+            return 2.0 * pre.radius * np.sin(dth / 2.0)
+        return pre.radius * dth
+    d = np.abs(pre.xy[rows, None, :] - post.xy[None, :, :])
+    d = np.minimum(d, pre.size - d)
+    return np.sqrt((d ** 2).sum(-1))
+
+
+@dataclass
+class Synapses:
+    """One pathway's synapses in CSR over local presynaptic indices."""
+
+    indptr: np.ndarray   # int64, n_pre + 1
+    post: np.ndarray     # int32, local post index
+    weight: np.ndarray   # float32
+    delay: np.ndarray    # uint16, steps
+
+    @property
+    def n(self) -> int:
+        return int(self.post.shape[0])
+
+
+def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement,
+            same_population: bool, delay_steps: int, delay_per_distance: float,
+            rng: np.random.Generator, path: str = "pathway") -> Synapses:
+    """Draw the synapses of one pathway.
+
+    Parameters
+    ----------
+    conn : :class:`l5sim.spec.ConnectivitySpec`.
+    n_pre, n_post : population sizes.
+    pre_pl, post_pl : placements.
+    same_population : pre and post are the same population (autapses apply).
+    delay_steps, delay_per_distance : delay = delay_steps + round(d * delay_per_distance).
+    rng : the pathway's own generator.
+    """
+    rule = conn.rule
+    if rule == "one_to_one":
+        idx = np.arange(n_pre)
+        keep = np.ones(n_pre, bool) if (conn.autapses or not same_population) else np.zeros(n_pre, bool)
+        pre_i, post_j = idx[keep], idx[keep]
+        w = np.full(pre_i.shape, conn.weight)
+        dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
+        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist))
+    if rule == "pocket":
+        k = conn.pocket_size
+        if n_pre <= n_post:
+            pre_i = np.repeat(np.arange(n_pre), k)
+            post_j = (np.arange(n_pre)[:, None] * k + np.arange(k)[None, :]).ravel()
+        else:
+            post_j = np.repeat(np.arange(n_post), k)
+            pre_i = (np.arange(n_post)[:, None] * k + np.arange(k)[None, :]).ravel()
+            order = np.argsort(pre_i, kind="stable")
+            pre_i, post_j = pre_i[order], post_j[order]
+        if same_population and not conn.autapses:
+            keep = pre_i != post_j
+            pre_i, post_j = pre_i[keep], post_j[keep]
+        w = np.full(pre_i.shape, conn.weight)
+        dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
+        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist))
+
+    pres, posts, ws, ds = [], [], [], []
+    rows_per_block = max(1, BLOCK_ELEMENTS // max(n_post, 1))
+    need_dist = rule in ("gaussian_weight", "gaussian_prob") or delay_per_distance > 0
+    for r0 in range(0, n_pre, rows_per_block):
+        r1 = min(n_pre, r0 + rows_per_block)
+        rows = slice(r0, r1)
+        d = distances(pre_pl, post_pl, rows) if need_dist else None
+        if rule == "gaussian_weight":
+            w = conn.A * np.exp(-d ** 2 / (2 * conn.sigma ** 2)) / (conn.sigma * np.sqrt(2 * np.pi))
+            mask = np.ones((r1 - r0, n_post), bool)
+        elif rule == "gaussian_prob":
+            prob = conn.p0 * np.exp(-d ** 2 / (2 * conn.sigma ** 2))
+            mask = rng.random((r1 - r0, n_post)) < prob
+            w = None
+        elif rule == "fixed_prob":
+            mask = rng.random((r1 - r0, n_post)) < conn.p
+            w = None
+        elif rule == "all_to_all":
+            mask = np.ones((r1 - r0, n_post), bool)
+            w = None
+        else:  # pragma: no cover - validated in spec
+            raise SpecError(f"{path}.connectivity.rule", rule, "a known rule")
+        if same_population and not conn.autapses:
+            ii = np.arange(r0, r1)
+            ok = ii < n_post
+            mask[ii[ok] - r0, ii[ok]] = False
+        pi, pj = np.nonzero(mask)
+        if w is not None:
+            wv = w[pi, pj]
+        elif rule == "all_to_all" and conn.weight_high > conn.weight_low:
+            # Izhikevich 2003: S = 0.5 * rand for excitatory, -rand for inhibitory.
+            wv = conn.weight_low + (conn.weight_high - conn.weight_low) * rng.random(pi.shape[0])
+        else:
+            wv = np.full(pi.shape[0], conn.weight)
+        dv = _delays(delay_steps, delay_per_distance, d[pi, pj] if (d is not None and delay_per_distance) else None,
+                     pi.shape[0])
+        pres.append(pi + r0)
+        posts.append(pj)
+        ws.append(wv)
+        ds.append(dv)
+    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+    return _to_csr(n_pre, cat(pres, np.int64), cat(posts, np.int64), cat(ws, np.float64), cat(ds, np.int64))
+
+
+def _pair_distance(pre_pl, post_pl, pre_i, post_j):
+    if pre_pl.geometry == "ring":
+        dth = np.abs(pre_pl.angle[pre_i] - post_pl.angle[post_j]) % (2 * np.pi)
+        dth = np.minimum(dth, 2 * np.pi - dth)
+        return 2.0 * pre_pl.radius * np.sin(dth / 2) if pre_pl.distance == "chord" else pre_pl.radius * dth
+    d = np.abs(pre_pl.xy[pre_i] - post_pl.xy[post_j])
+    d = np.minimum(d, pre_pl.size - d)
+    return np.sqrt((d ** 2).sum(-1))
+
+
+def _delays(delay_steps, per_distance, dist, n=None):
+    if dist is None:
+        return np.full(n if n is not None else 0, delay_steps, dtype=np.int64) if n is not None else delay_steps
+    return delay_steps + np.rint(dist * per_distance).astype(np.int64)
+
+
+def _to_csr(n_pre, pre_i, post_j, w, delay):
+    pre_i = np.asarray(pre_i, np.int64)
+    if np.ndim(delay) == 0:
+        delay = np.full(pre_i.shape, int(delay), np.int64)
+    if pre_i.size and np.any(np.diff(pre_i) < 0):
+        order = np.argsort(pre_i, kind="stable")
+        pre_i, post_j, w, delay = pre_i[order], np.asarray(post_j)[order], np.asarray(w)[order], delay[order]
+    counts = np.bincount(pre_i, minlength=n_pre)
+    indptr = np.zeros(n_pre + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    if delay.size and delay.max() > np.iinfo(np.uint16).max:
+        raise SpecError("pathways.delay", int(delay.max()), "delays below 65536 steps")
+    return Synapses(indptr, np.asarray(post_j, np.int32), np.asarray(w, np.float32), delay.astype(np.uint16))

@@ -1,0 +1,412 @@
+"""The time-stepping kernel: all populations, synaptic delivery, inputs, traces.
+
+One call advances the whole network by up to ``n_steps`` steps (a chunk); Python only
+steps between chunks. Data arrive as three namedtuples of flat arrays (``Net``: structure
+and parameters, read-only; ``State``: everything the kernel mutates; ``Out``: recording
+buffers), built by :mod:`l5sim.build` and :mod:`l5sim.simulate`.
+
+Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_step``):
+
+1. shift the spike-history registers; populations with ``next_step`` detection check
+   v >= vpeak (state left by the previous step), reset and emit; Poisson sources emit;
+   emitted spikes are pushed into the delay ring at slot t + delay;
+2. external Poisson inputs add their events into ring slot t;
+3. each neuron reads and clears ring slot t (conductance increments, voltage-jump
+   currents, coupling-gate increments), integrates one step with its registered scheme,
+   and (``same_step`` populations) detects, resets and emits; conductances then decay by
+   exp(-dt / tau);
+4. traces are sampled.
+
+Status codes returned: 0 finished, 1 spike buffer full (Python drains it and calls again),
+2 numerical divergence (``diverged`` holds neuron, step and variable code).
+"""
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+
+from .._numba_config import NJIT
+from .rng import normal, poisson_small, uniform
+
+# Population kinds
+K_L5, K_IZH07, K_IZH03, K_POISSON = 0, 1, 2, 3
+# Integration schemes (registered names in l5sim.build.INTEGRATORS)
+I_EULER, I_SEMI, I_IZH03 = 0, 1, 2
+# Receptor and channel layout (mirrors l5sim.models.synapses)
+R_AMPA, R_NMDA, R_GABA_A, R_GABA_B, R_CURRENT, R_GATE = 0, 1, 2, 3, 4, 5
+NCH = 12
+
+# Columns of the per-population parameter table ``pp`` (float64).
+(P_C, P_K, P_VR, P_VT, P_VPEAK, P_VPEAK_U, P_C_U, P_UMAX, P_UMODE, P_VB, P_NMDA_CAP,
+ P_C_BURST, P_D_BURST, P_DG_AD, P_DECAY_AD, P_E_AD, P_CD, P_EL, P_GL, P_GCA, P_EHALF,
+ P_DD, P_TAUW, P_BD, P_PLATEAU, P_BAP, P_BAP_START, P_BAP_STOP, P_KAPPA, P_KAPPA_STATE,
+ P_KAPPA_REST, P_DECAY_KAPPA, P_GATE_DET, P_GS, P_G, P_RATE, P_LAG, P_INTEG) = range(38)
+NPP = 38
+
+# Trace variable codes
+(T_V, T_U, T_VD, T_WD, T_KAPPA, T_GAD, T_IBAP, T_BURST) = range(8)
+T_G0 = 8  # T_G0 + channel index: conductance of that channel
+
+Net = namedtuple("Net", [
+    "dt", "pop_start", "pop_kind", "pp", "neuron_pop",
+    "a", "b", "c", "d",
+    "ch_used", "ch_E", "ch_mg", "ch_decay",
+    "row_ptr", "post", "w", "dly", "path_row0", "path_pre0", "pop_path_ptr", "pop_paths",
+    "path_rec_ptr", "path_rec_ch", "path_rec_scale",
+    "pin_lo", "pin_hi", "pin_rate", "pin_t0", "pin_t1", "pin_ramp", "pin_shared",
+    "pin_w_ptr", "pin_w", "pin_rec_ptr", "pin_rec_ch", "pin_rec_scale",
+    "rec_mask",
+])
+State = namedtuple("State", [
+    "v", "u", "vd", "wd", "gad", "kap", "burst", "hist", "g", "ring",
+    "rng", "spare", "has_spare", "pin_rng", "pin_spare", "pin_has_spare",
+    "bias_s", "bias_d", "sig_s", "sig_d",
+])
+Out = namedtuple("Out", [
+    "spk_i", "spk_t", "spk_b", "n_spk",
+    "tr_neuron", "tr_var", "tr_every", "tr_off", "tr_cap", "tr_ptr", "tr_buf",
+    "diverged",
+])
+
+
+@nb.njit(inline="always", **NJIT)
+def _mg_block(v):
+    x = (v + 80.0) / 60.0
+    x2 = x * x
+    return x2 / (1.0 + x2)
+
+
+@nb.njit(**NJIT)
+def _push(net, st, i, t):
+    """Push a spike of neuron i emitted at step t into the delay ring."""
+    p = net.neuron_pop[i]
+    D = st.ring.shape[0]
+    for q in range(net.pop_path_ptr[p], net.pop_path_ptr[p + 1]):
+        pw = net.pop_paths[q]
+        row = net.path_row0[pw] + (i - net.path_pre0[pw])
+        r0 = net.path_rec_ptr[pw]
+        r1 = net.path_rec_ptr[pw + 1]
+        for s in range(net.row_ptr[row], net.row_ptr[row + 1]):
+            j = net.post[s]
+            slot = (t + net.dly[s]) % D
+            ws = np.float64(net.w[s])
+            for r in range(r0, r1):
+                st.ring[slot, net.path_rec_ch[r], j] += ws * net.path_rec_scale[r]
+
+
+@nb.njit(inline="always", **NJIT)
+def _emit(net, st, out, i, t, burst):
+    """Record (if wanted) and deliver a spike. Returns False when the buffer is full."""
+    st.hist[i] |= np.uint64(1)
+    _push(net, st, i, t)
+    if net.rec_mask[i]:
+        k = out.n_spk[0]
+        out.spk_i[k] = i
+        out.spk_t[k] = t
+        out.spk_b[k] = burst
+        out.n_spk[0] = k + 1
+    return True
+
+
+@nb.njit(inline="always", **NJIT)
+def _reset(net, st, out, i, p, kind, t):
+    """Threshold test, reset and emission for neuron i. Returns 1 if it spiked."""
+    pp = net.pp
+    v = st.v[i]
+    if kind == K_L5:
+        if v >= pp[p, P_VPEAK]:
+            bm = st.burst[i]
+            if pp[p, P_GATE_DET] > 0.5:
+                # graded switch: reset interpolated by the gated plateau level in [0, 1]
+                st.v[i] = net.c[i] + bm * (pp[p, P_C_BURST] - net.c[i])
+                st.u[i] += net.d[i] + bm * (pp[p, P_D_BURST] - net.d[i])
+                isb = np.uint8(1) if bm > 0.5 else np.uint8(0)
+            elif bm > 0.5:
+                st.v[i] = pp[p, P_C_BURST]
+                st.u[i] += pp[p, P_D_BURST]
+                isb = np.uint8(1)
+            else:
+                st.v[i] = net.c[i]
+                st.u[i] += net.d[i]
+                isb = np.uint8(0)
+            st.gad[i] += pp[p, P_DG_AD]
+            _emit(net, st, out, i, t, isb)
+            return 1
+        return 0
+    elif kind == K_IZH07:
+        u = st.u[i]
+        if v >= pp[p, P_VPEAK] + pp[p, P_VPEAK_U] * u:
+            st.v[i] = net.c[i] + pp[p, P_C_U] * u
+            st.u[i] = min(u + net.d[i], pp[p, P_UMAX])
+            _emit(net, st, out, i, t, np.uint8(0))
+            return 1
+        return 0
+    else:  # K_IZH03
+        if v >= pp[p, P_VPEAK]:
+            st.v[i] = net.c[i]
+            st.u[i] += net.d[i]
+            _emit(net, st, out, i, t, np.uint8(0))
+            return 1
+        return 0
+
+
+@nb.njit(**NJIT)
+def run_chunk(net, st, out, t0, n_steps):
+    """Advance the network from step ``t0`` by ``n_steps`` steps.
+
+    Returns ``(status, steps_done)``; see the module docstring for status codes.
+    """
+    dt = net.dt
+    pp = net.pp
+    n_pop = net.pop_kind.shape[0]
+    D = st.ring.shape[0]
+    cap = out.spk_i.shape[0]
+    n_ch = net.ch_used.shape[0]
+    one = np.uint64(1)
+    for step in range(n_steps):
+        t = t0 + step
+        # Room for one step of spikes in the worst case (every recorded neuron fires).
+        if out.n_spk[0] + net.rec_mask.shape[0] > cap:
+            return 1, step
+        slot = t % D
+        # ---- 1. spike-history shift, next-step detection, Poisson sources
+        for p in range(n_pop):
+            kind = net.pop_kind[p]
+            lo = net.pop_start[p]
+            hi = net.pop_start[p + 1]
+            for i in range(lo, hi):
+                st.hist[i] = st.hist[i] << one
+            if kind == K_POISSON:
+                prob = pp[p, P_RATE] * dt * 1e-3
+                for i in range(lo, hi):
+                    if uniform(st.rng, i) < prob:
+                        _emit(net, st, out, i, t, np.uint8(0))
+            elif pp[p, P_LAG] > 0.5:
+                for i in range(lo, hi):
+                    _reset(net, st, out, i, p, kind, t)
+        # ---- 2. external Poisson inputs into slot t
+        for k in range(net.pin_lo.shape[0]):
+            if t < net.pin_t0[k] or t >= net.pin_t1[k]:
+                continue
+            rate = net.pin_rate[k]
+            if net.pin_ramp[k] > 0:
+                frac = (t - net.pin_t0[k] + 1) / net.pin_ramp[k]
+                if frac < 1.0:
+                    rate *= frac
+            lam = rate * dt * 1e-3
+            w0 = net.pin_w_ptr[k]
+            r0 = net.pin_rec_ptr[k]
+            r1 = net.pin_rec_ptr[k + 1]
+            if net.pin_shared[k]:
+                cnt = poisson_small(st.pin_rng, k, lam)
+                if cnt > 0:
+                    for j in range(net.pin_lo[k], net.pin_hi[k]):
+                        wj = cnt * net.pin_w[w0 + j - net.pin_lo[k]]
+                        for r in range(r0, r1):
+                            st.ring[slot, net.pin_rec_ch[r], j] += wj * net.pin_rec_scale[r]
+            else:
+                for j in range(net.pin_lo[k], net.pin_hi[k]):
+                    wj = net.pin_w[w0 + j - net.pin_lo[k]]
+                    if wj == 0.0:
+                        continue
+                    cnt = poisson_small(st.rng, j, lam)
+                    if cnt > 0:
+                        for r in range(r0, r1):
+                            st.ring[slot, net.pin_rec_ch[r], j] += cnt * wj * net.pin_rec_scale[r]
+        # ---- 3. neurons
+        for p in range(n_pop):
+            kind = net.pop_kind[p]
+            if kind == K_POISSON:
+                continue
+            lo = net.pop_start[p]
+            hi = net.pop_start[p + 1]
+            integ = int(pp[p, P_INTEG])
+            lag = pp[p, P_LAG] > 0.5
+            C = pp[p, P_C]
+            kk = pp[p, P_K]
+            vr = pp[p, P_VR]
+            vt = pp[p, P_VT]
+            cap_nmda = pp[p, P_NMDA_CAP]
+            for i in range(lo, hi):
+                # read and clear this step's arrivals
+                I_s = st.bias_s[i]
+                I_d = st.bias_d[i]
+                if st.sig_s[i] > 0.0:
+                    I_s += st.sig_s[i] * normal(st.rng, st.spare, st.has_spare, i)
+                if st.sig_d[i] > 0.0:
+                    I_d += st.sig_d[i] * normal(st.rng, st.spare, st.has_spare, i)
+                for q in range(n_ch):
+                    ch = net.ch_used[q]
+                    x = st.ring[slot, ch, i]
+                    if x != 0.0:
+                        st.ring[slot, ch, i] = 0.0
+                        rec = ch >> 1
+                        if rec == R_CURRENT:
+                            if ch & 1:
+                                I_d += x
+                            else:
+                                I_s += x
+                        elif rec == R_GATE:
+                            st.kap[i] += (1.0 - st.kap[i]) * min(x, 1.0)
+                        else:
+                            st.g[ch, i] += x
+                v = st.v[i]
+                u = st.u[i]
+                # somatic synaptic conductance and its reversal-weighted sum
+                gt = 0.0
+                gE = 0.0
+                for q in range(n_ch):
+                    ch = net.ch_used[q]
+                    if ch & 1:
+                        continue
+                    rec = ch >> 1
+                    if rec == R_CURRENT or rec == R_GATE:
+                        continue
+                    gc = st.g[ch, i]
+                    if gc != 0.0:
+                        if net.ch_mg[ch]:
+                            gc = min(gc * _mg_block(v), cap_nmda)
+                        gt += gc
+                        gE += gc * net.ch_E[ch]
+                if kind == K_L5:
+                    # --- coupling gate and dendrite
+                    if pp[p, P_KAPPA_STATE] > 0.5:
+                        kap = st.kap[i]
+                    else:
+                        kap = pp[p, P_KAPPA]
+                    vd = st.vd[i]
+                    wd = st.wd[i]
+                    Fd = 1.0 / (1.0 + math.exp((pp[p, P_EHALF] - vd) / pp[p, P_DD]))
+                    hist = st.hist[i]
+                    bap_on = ((hist >> np.uint64(int(pp[p, P_BAP_START]))) &
+                              ((one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one)) != 0
+                    det = pp[p, P_GATE_DET] > 0.5
+                    I_bap = 0.0
+                    if det:
+                        if bap_on:
+                            I_bap = kap * pp[p, P_BAP]
+                    else:
+                        # two independent Bernoulli(kappa) draws per step (LVPA)
+                        g1 = uniform(st.rng, i) < kap
+                        g2 = uniform(st.rng, i) < kap
+                        if bap_on and g1:
+                            I_bap = pp[p, P_BAP]
+                    Isd = I_d
+                    for q in range(n_ch):
+                        ch = net.ch_used[q]
+                        if not (ch & 1):
+                            continue
+                        rec = ch >> 1
+                        if rec == R_CURRENT or rec == R_GATE:
+                            continue
+                        gc = st.g[ch, i]
+                        if gc != 0.0:
+                            if net.ch_mg[ch]:
+                                gc = gc * _mg_block(vd)
+                            Isd += gc * (net.ch_E[ch] - vd)
+                    dvd = (-pp[p, P_GL] * (vd - pp[p, P_EL]) + pp[p, P_GCA] * Fd + wd + I_bap + Isd
+                           + pp[p, P_G] * (v - vd)) * (dt / pp[p, P_CD])
+                    dwd = (pp[p, P_BD] * (vd - pp[p, P_EL]) - wd) * (dt / pp[p, P_TAUW])
+                    vd += dvd
+                    wd += dwd
+                    st.vd[i] = vd
+                    st.wd[i] = wd
+                    plateau = vd >= pp[p, P_PLATEAU]
+                    if det:
+                        st.burst[i] = kap if plateau else 0.0
+                    else:
+                        st.burst[i] = 1.0 if (plateau and g2) else 0.0
+                    if pp[p, P_KAPPA_STATE] > 0.5:
+                        st.kap[i] = pp[p, P_KAPPA_REST] + (st.kap[i] - pp[p, P_KAPPA_REST]) * pp[p, P_DECAY_KAPPA]
+                    # --- soma: adaptation conductance, optional dendrite-to-soma current
+                    gad = st.gad[i]
+                    gt += gad
+                    gE += gad * pp[p, P_E_AD]
+                    I_s += pp[p, P_GS] * Fd
+                    st.gad[i] = gad * pp[p, P_DECAY_AD]
+                    drive = kk * (v - vr) * (v - vt) - u + I_s
+                    if integ == I_SEMI:
+                        vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
+                    else:
+                        vn = v + (dt / C) * (drive + gE - gt * v)
+                    u = u + dt * net.a[i] * (net.b[i] * (v - vr) - u)
+                elif kind == K_IZH07:
+                    drive = kk * (v - vr) * (v - vt) - u + I_s
+                    if integ == I_SEMI:
+                        vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
+                    else:
+                        vn = v + (dt / C) * (drive + gE - gt * v)
+                    um = pp[p, P_UMODE]
+                    if um == 0.0:
+                        U = net.b[i] * (v - vr)
+                    elif um == 1.0:
+                        U = net.b[i] * (v - pp[p, P_VB]) ** 3 if v >= pp[p, P_VB] else 0.0
+                    elif um == 2.0:
+                        U = net.b[i] * (v - vr) if v <= pp[p, P_VB] else 0.0
+                    else:
+                        U = net.b[i] * (v - vr) if v > pp[p, P_VB] else 0.0
+                    u = u + dt * net.a[i] * (U - u)
+                else:  # K_IZH03
+                    I = I_s + gE - gt * v
+                    if integ == I_IZH03:
+                        h = 0.5 * dt
+                        vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                        vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
+                        u = u + dt * net.a[i] * (net.b[i] * vn - u)
+                    else:
+                        vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                        u = u + dt * net.a[i] * (net.b[i] * v - u)
+                if not (vn > -1.0e4 and vn < 1.0e4 and u > -1.0e7 and u < 1.0e7):
+                    out.diverged[0] = i
+                    out.diverged[1] = t
+                    out.diverged[2] = 0 if not (vn > -1.0e4 and vn < 1.0e4) else 1
+                    return 2, step
+                if kind == K_L5 and not (st.vd[i] > -1.0e4 and st.vd[i] < 1.0e4):
+                    out.diverged[0] = i
+                    out.diverged[1] = t
+                    out.diverged[2] = 2
+                    return 2, step
+                st.v[i] = vn
+                st.u[i] = u
+                if not lag:
+                    _reset(net, st, out, i, p, kind, t)
+                # conductance decay
+                for q in range(n_ch):
+                    ch = net.ch_used[q]
+                    rec = ch >> 1
+                    if rec != R_CURRENT and rec != R_GATE:
+                        st.g[ch, i] *= net.ch_decay[ch]
+        # ---- 4. traces
+        for k in range(out.tr_neuron.shape[0]):
+            if (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
+                i = out.tr_neuron[k]
+                var = out.tr_var[k]
+                if var == T_V:
+                    x = st.v[i]
+                elif var == T_U:
+                    x = st.u[i]
+                elif var == T_VD:
+                    x = st.vd[i]
+                elif var == T_WD:
+                    x = st.wd[i]
+                elif var == T_KAPPA:
+                    p = net.neuron_pop[i]
+                    x = st.kap[i] if pp[p, P_KAPPA_STATE] > 0.5 else pp[p, P_KAPPA]
+                elif var == T_GAD:
+                    x = st.gad[i]
+                elif var == T_IBAP:
+                    p = net.neuron_pop[i]
+                    hist = st.hist[i]
+                    on = ((hist >> np.uint64(int(pp[p, P_BAP_START]))) &
+                          ((one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one)) != 0
+                    x = pp[p, P_BAP] if on else 0.0
+                elif var == T_BURST:
+                    x = st.burst[i]
+                else:
+                    x = st.g[var - T_G0, i]
+                out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = x
+                out.tr_ptr[k] += 1
+    return 0, n_steps

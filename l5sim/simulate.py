@@ -1,0 +1,208 @@
+"""Simulate a built circuit: the chunked time loop around the Numba kernel.
+
+Python runs only between chunks (default 100 ms of biological time, and at every change
+of a step input): it prepares the input arrays of the next segment, drains the spike
+buffer, reports progress and turns a kernel's divergence flag into a
+:class:`~l5sim.errors.DivergenceError` that names the population, neuron, variable and time.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import sys
+import time
+
+import numpy as np
+
+from .errors import DivergenceError, SpecError
+from .kernels import engine as E
+from .kernels.rng import seed_streams
+from .recording import Recording
+
+_TRACE_CODES = {"v": E.T_V, "u": E.T_U, "vd": E.T_VD, "wd": E.T_WD, "kappa": E.T_KAPPA,
+                "g_adapt": E.T_GAD, "I_bap": E.T_IBAP, "burst": E.T_BURST,
+                "g_AMPA": E.T_G0 + 0, "g_NMDA": E.T_G0 + 2, "g_GABA_A": E.T_G0 + 4,
+                "g_AMPA_d": E.T_G0 + 1, "g_NMDA_d": E.T_G0 + 3, "g_GABA_A_d": E.T_G0 + 5}
+_VAR_NAMES = {0: "v", 1: "u", 2: "vd"}
+
+
+def initial_state(built, seed: int) -> E.State:
+    """A fresh state: initial potentials from the build, dynamics streams from ``seed``."""
+    from .build import stream
+
+    net = built.net
+    N = built.n_neurons
+    n_pin = net.pin_lo.shape[0]
+    return E.State(
+        v=built.init_v.copy(), u=built.init_u.copy(), vd=built.init_vd.copy(), wd=np.zeros(N),
+        gad=np.zeros(N), kap=built.init_kap.copy(), burst=np.zeros(N), hist=np.zeros(N, np.uint64),
+        g=np.zeros((E.NCH, N)), ring=np.zeros((built.max_delay + 1, E.NCH, N)),
+        rng=seed_streams(stream(seed, "dynamics", 0), N), spare=np.zeros(N), has_spare=np.zeros(N, np.uint8),
+        pin_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)), pin_spare=np.zeros(max(n_pin, 1)),
+        pin_has_spare=np.zeros(max(n_pin, 1), np.uint8),
+        bias_s=np.zeros(N), bias_d=np.zeros(N), sig_s=np.zeros(N), sig_d=np.zeros(N),
+    )
+
+
+def _set_inputs(built, st, t):
+    """Fill bias and noise arrays for the segment starting at step t."""
+    for arr in (st.bias_s, st.bias_d, st.sig_s, st.sig_d):
+        arr[:] = 0.0
+    for inp in built.inputs:
+        if inp["t0"] <= t < inp["t1"]:
+            if inp["kind"] == "current":
+                target = st.bias_d if inp["comp"] else st.bias_s
+                target[inp["lo"]:inp["hi"]] += inp["values"]
+            else:
+                target = st.sig_d if inp["comp"] else st.sig_s
+                # independent noise sources add in variance
+                cur = target[inp["lo"]:inp["hi"]]
+                target[inp["lo"]:inp["hi"]] = np.sqrt(cur ** 2 + inp["values"] ** 2)
+
+
+def _trace_plan(built, recording, n_steps):
+    dt = built.dt_ms
+    neurons, codes, every, offs, caps, keys = [], [], [], [], [], []
+    off = 0
+    for pop, tr in recording.traces.items():
+        sl = built.pop_slices[pop]
+        k_every = max(1, int(round(tr.interval_ms / dt)))
+        cap = n_steps // k_every
+        for var in tr.variables:
+            if var not in _TRACE_CODES:
+                raise SpecError(f"recording.traces.{pop}.variables", var, f"one of {sorted(_TRACE_CODES)}")
+            for local in tr.neurons:
+                neurons.append(sl.start + local)
+                codes.append(_TRACE_CODES[var])
+                every.append(k_every)
+                offs.append(off)
+                caps.append(cap)
+                keys.append((pop, var, local))
+                off += cap
+    return keys, (np.asarray(neurons, np.int64), np.asarray(codes, np.int64), np.asarray(every, np.int64),
+                  np.asarray(offs, np.int64), np.asarray(caps, np.int64), np.zeros(len(neurons), np.int64),
+                  np.zeros(max(off, 1)))
+
+
+def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
+             chunk_ms: float = 100.0, progress: bool | None = None) -> Recording:
+    """Run a built circuit for ``duration_ms`` of biological time.
+
+    Parameters
+    ----------
+    built : :class:`l5sim.build.BuiltCircuit`.
+    duration_ms : simulated time (ms), > 0.
+    seed : seed of the dynamics (noise, Poisson drive, stochastic gates); default the build
+        seed. The same seed gives the same spikes.
+    recording : a :class:`l5sim.spec.RecordingSpec` replacing the circuit's ``[recording]``.
+    chunk_ms : biological time advanced per kernel call.
+    progress : show a progress bar (default: when the run covers more than 5 s of biological
+        time or more than 2e8 neuron-steps).
+
+    Returns
+    -------
+    Recording
+    """
+    if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) or not math.isfinite(duration_ms) \
+            or duration_ms <= 0:
+        raise SpecError("duration_ms", duration_ms, "a finite number of milliseconds > 0")
+    if not (isinstance(chunk_ms, (int, float)) and chunk_ms > 0):
+        raise SpecError("chunk_ms", chunk_ms, "a number of milliseconds > 0")
+    seed = built.seed if seed is None else int(seed)
+    spec = built.spec
+    dt = built.dt_ms
+    n_steps = int(round(duration_ms / dt))
+    if n_steps < 1:
+        raise SpecError("duration_ms", duration_ms, f"at least one step of {dt} ms")
+    recording = spec.recording if recording is None else recording
+    if recording is not spec.recording and recording.spikes is not None:
+        mask = np.zeros(built.n_neurons, np.uint8)
+        for p in recording.spikes:
+            mask[built.pop_slices[p]] = 1
+        net = built.net._replace(rec_mask=mask)
+    else:
+        net = built.net
+    N = built.n_neurons
+    t_start = time.perf_counter()
+    st = initial_state(built, seed)
+    keys, tr = _trace_plan(built, recording, n_steps)
+    cap = max(4 * N, 200_000)
+    out = E.Out(np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
+                np.zeros(1, np.int64), *tr, np.full(3, -1, np.int64))
+    chunk = max(1, int(round(chunk_ms / dt)))
+    bounds = {0, n_steps}
+    for inp in built.inputs:
+        for b in (inp["t0"], inp["t1"]):
+            if 0 < b < n_steps:
+                bounds.add(int(b))
+    bounds = sorted(bounds)
+    if progress is None:
+        progress = duration_ms > 5000.0 or N * n_steps > 2e8
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=round(duration_ms), unit="ms", desc=f"{spec.circuit.name}", leave=False,
+                   file=sys.stderr)
+    spk_i, spk_t, spk_b = [], [], []
+    t = 0
+    try:
+        for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
+            _set_inputs(built, st, seg_lo)
+            t = seg_lo
+            while t < seg_hi:
+                n = min(chunk, seg_hi - t)
+                status, done = E.run_chunk(net, st, out, t, n)
+                k = int(out.n_spk[0])
+                if k:
+                    spk_i.append(out.spk_i[:k].copy())
+                    spk_t.append(out.spk_t[:k].copy())
+                    spk_b.append(out.spk_b[:k].copy())
+                    out.n_spk[0] = 0
+                if status == 2:
+                    i, step, var = (int(x) for x in out.diverged)
+                    pop, local = built.population_of(i)
+                    raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"),
+                                          float(st.v[i] if var == 0 else st.u[i] if var == 1 else st.vd[i]))
+                t += int(done)
+                if bar is not None:
+                    bar.update(round(t * dt) - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    sim_s = time.perf_counter() - t_start
+    cat = lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_)  # noqa: E731
+    si, stt, sb = cat(spk_i, np.int32), cat(spk_t, np.int64), cat(spk_b, np.uint8)
+    traces, trace_t, trace_n = {}, {}, {}
+    tr_off, tr_ptr, tr_buf, tr_every = out.tr_off, out.tr_ptr, out.tr_buf, out.tr_every
+    for k, (pop, var, local) in enumerate(keys):
+        samples = tr_buf[tr_off[k]:tr_off[k] + tr_ptr[k]]
+        traces.setdefault(pop, {}).setdefault(var, []).append(samples)
+        trace_n.setdefault(pop, [])
+        if local not in trace_n[pop]:
+            trace_n[pop].append(local)
+        if pop not in trace_t:
+            trace_t[pop] = (np.arange(1, tr_ptr[k] + 1) * tr_every[k]) * dt
+    traces = {p: {v: np.stack(cols, axis=1) for v, cols in vs.items()} for p, vs in traces.items()}
+    trace_n = {p: np.asarray(v, np.int64) for p, v in trace_n.items()}
+    return Recording(spike_i=si, spike_t_ms=stt * dt, spike_burst=sb, pop_names=list(built.pop_names),
+                     pop_start=np.asarray(built.net.pop_start, np.int64), traces=traces, trace_t_ms=trace_t,
+                     trace_neurons=trace_n, metadata=run_metadata(built, seed, duration_ms, sim_s))
+
+
+def run_metadata(built, seed, duration_ms, simulate_s) -> dict:
+    """Metadata that travels with every output (seeds, dt, circuit hash, versions, timing)."""
+    import numba
+
+    from . import __version__
+
+    spec = built.spec
+    return {
+        "seed": int(seed), "build_seed": int(built.seed), "dt_ms": float(built.dt_ms),
+        "duration_ms": float(duration_ms), "circuit_name": spec.circuit.name, "circuit_hash": spec.hash,
+        "circuit_path": spec.path, "circuit": spec.to_dict(),
+        "n_neurons": built.n_neurons, "n_synapses": built.n_synapses,
+        "versions": {"l5sim": __version__, "numpy": np.__version__, "numba": numba.__version__,
+                     "python": platform.python_version()},
+        "timing_s": {"simulate": simulate_s},
+    }

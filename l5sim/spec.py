@@ -1,0 +1,679 @@
+"""Circuit specifications: TOML in, validated frozen dataclasses out.
+
+A circuit file has the tables ``[circuit]``, ``[space]``, ``[receptors.NAME]``,
+``[populations.NAME]``, ``[pathways.NAME]``, ``[inputs.NAME]``, ``[recording]``,
+``[plasticity.NAME]`` and ``[modulators.NAME]`` (the last two optional). Every value is
+validated on load: a wrong type, a value out of range, a missing required key or an
+unknown key raises :class:`l5sim.errors.SpecError` naming the dotted key path, the bad
+value and what was expected. Units are in the key names (``_ms``, ``_mV``, ``_pA``,
+``_nS``, ``_hz``) or documented per field. The spec knows nothing of randomness: seeds are
+given to :func:`l5sim.build`.
+"""
+from __future__ import annotations
+
+import collections.abc
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import SpecError
+from .models import izhikevich as _izh
+from .models import l5pyramidal as _l5
+from .models.synapses import RECEPTORS, ReceptorParams
+
+# --------------------------------------------------------------------------------------
+# Field helpers: constraints live in dataclass field metadata.
+
+
+def _f(default=dataclasses.MISSING, *, doc="", ge=None, gt=None, le=None, lt=None,
+       choices=None, allow_inf=False, factory=None):
+    md = dict(doc=doc, ge=ge, gt=gt, le=le, lt=lt, choices=choices, allow_inf=allow_inf)
+    if factory is not None:
+        return field(default_factory=factory, metadata=md)
+    return field(default=default, metadata=md)
+
+
+def _describe(md) -> str:
+    parts = []
+    for key, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+        if md.get(key) is not None:
+            parts.append(f"{sym} {md[key]}")
+    return " and ".join(parts)
+
+
+def _check_number(value, md, path, kind):
+    if not md.get("allow_inf") and not math.isfinite(value):
+        raise SpecError(path, value, f"a finite {kind}")
+    if math.isnan(value):
+        raise SpecError(path, value, f"a {kind}, not NaN")
+    for key, ok in (("gt", lambda x, b: x > b), ("ge", lambda x, b: x >= b),
+                    ("lt", lambda x, b: x < b), ("le", lambda x, b: x <= b)):
+        bound = md.get(key)
+        if bound is not None and not ok(value, bound):
+            raise SpecError(path, value, f"a {kind} {_describe(md)}")
+    return value
+
+
+def _coerce(value, tp, md, path):
+    """Check ``value`` against type ``tp`` and constraints ``md``; return the clean value."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], md, path)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SpecError(path, value, f"a number{(' ' + _describe(md)) if _describe(md) else ''}")
+        return _check_number(float(value), md, path, "number")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+                value = int(value)
+            else:
+                raise SpecError(path, value, "an integer" + (f" {_describe(md)}" if _describe(md) else ""))
+        return int(_check_number(value, md, path, "integer"))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise SpecError(path, value, "true or false")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise SpecError(path, value, "a string" + (f", one of {list(md['choices'])}" if md.get("choices") else ""))
+        if md.get("choices") is not None and value not in md["choices"]:
+            raise SpecError(path, value, f"one of {list(md['choices'])}")
+        return value
+    if origin is tuple:
+        (inner,) = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise SpecError(path, value, f"a list of {getattr(inner, '__name__', inner)}")
+        return tuple(_coerce(v, inner, md, f"{path}[{i}]") for i, v in enumerate(value))
+    if tp is Any:
+        return value
+    if origin in (dict, Mapping, typing.Mapping, collections.abc.Mapping) or tp is dict:
+        kt, vt = typing.get_args(tp) or (str, Any)
+        if not isinstance(value, dict):
+            raise SpecError(path, value, "a table")
+        out = {}
+        for k, v in value.items():
+            if md.get("choices") is not None and k not in md["choices"]:
+                raise SpecError(f"{path}.{k}", v, f"a key among {list(md['choices'])}")
+            out[k] = _coerce(v, vt, {k2: v2 for k2, v2 in md.items() if k2 != "choices"}, f"{path}.{k}")
+        return MappingProxyType(out)
+    if dataclasses.is_dataclass(tp):
+        return _from_dict(tp, value, path)
+    raise TypeError(f"unsupported spec type {tp!r} at {path}")  # programming error
+
+
+def _from_dict(cls, data, path):
+    """Build dataclass ``cls`` from a TOML table, validating every key."""
+    if not isinstance(data, dict):
+        raise SpecError(path or "<root>", data, f"a table of {cls.__name__} fields")
+    hints = typing.get_type_hints(cls)
+    flds = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for key in data:
+        if key not in flds:
+            raise SpecError(f"{path}.{key}" if path else key, data[key],
+                            f"no such key; allowed keys: {sorted(flds)}")
+    kwargs = {}
+    for name, f in flds.items():
+        sub = f"{path}.{name}" if path else name
+        if name in data:
+            kwargs[name] = _coerce(data[name], hints[name], f.metadata, sub)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise SpecError(sub, "<missing>", f"a value: this key is required ({f.metadata.get('doc', '')})")
+    obj = cls(**kwargs)
+    check = getattr(obj, "_check", None)
+    if check is not None:
+        check(path)
+    return obj
+
+
+def _named_tables(cls, data, path):
+    if not isinstance(data, dict):
+        raise SpecError(path, data, f"a table of named {cls.__name__} tables")
+    out = {}
+    for name, table in data.items():
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise SpecError(f"{path}.{name}", name, "a name of letters, digits, '_' or '-'")
+        out[name] = _from_dict(cls, table, f"{path}.{name}")
+    return MappingProxyType(out)
+
+
+# --------------------------------------------------------------------------------------
+# The spec records.
+
+MODELS = ("l5_pyramidal", "izhikevich2007", "izhikevich2003", "poisson")
+INTEGRATIONS = {
+    "l5_pyramidal": ("semi_implicit", "euler"),
+    "izhikevich2007": ("semi_implicit", "euler"),
+    "izhikevich2003": ("izh2003", "euler"),
+    "poisson": ("none",),
+}
+DEFAULT_INTEGRATION = {"l5_pyramidal": "semi_implicit", "izhikevich2007": "semi_implicit",
+                       "izhikevich2003": "izh2003", "poisson": "none"}
+PRESETS = {
+    "l5_pyramidal": _l5.PRESETS_L5,
+    "izhikevich2007": _izh.PRESETS_2007,
+    "izhikevich2003": _izh.PRESETS_2003,
+}
+DEFAULT_PRESET = {"l5_pyramidal": "LVPA", "izhikevich2007": "RS", "izhikevich2003": "RS"}
+PARAM_CLASS = {
+    "l5_pyramidal": _l5.L5PyramidalParams,
+    "izhikevich2007": _izh.Izh2007Params,
+    "izhikevich2003": _izh.Izh2003Params,
+}
+PARAM_CHOICES = {"u_mode": tuple(_izh.U_MODES), "kappa_mode": ("fixed", "state"),
+                 "gate": ("stochastic", "deterministic")}
+RECEPTOR_KEYS = ("AMPA", "NMDA", "GABA_A", "GABA_B", "CURRENT")
+
+
+@dataclass(frozen=True)
+class CircuitMeta:
+    """The ``[circuit]`` table."""
+
+    name: str = _f(doc="circuit name")
+    dt_ms: float = _f(0.1, gt=0.0, le=10.0, doc="integration step (ms)")
+    description: str = _f("", doc="free text")
+    source: str = _f("", doc="citation of the circuit")
+
+
+@dataclass(frozen=True)
+class Space:
+    """The ``[space]`` table: where populations sit (science.md section 4).
+
+    ``geometry = "ring"``: each population evenly spaced on a circle of ``radius``;
+    ``angles = "even"`` places neuron i at 2 pi i / n, ``"closed"`` reproduces LVPA's
+    ``linspace(0, 2 pi, n)`` (first and last coincide). ``distance`` is ``arc`` (along the
+    circle, default) or ``chord`` (LVPA). ``geometry = "sheet"``: uniform random positions
+    in a periodic square of side ``size``, distances with periodic wrap.
+    """
+
+    geometry: str = _f("ring", choices=("ring", "sheet"))
+    angles: str = _f("even", choices=("even", "closed"))
+    distance: str = _f("arc", choices=("arc", "chord"))
+    radius: float = _f(1.0, gt=0.0, doc="ring radius (arbitrary length unit)")
+    size: float = _f(1.0, gt=0.0, doc="side of the periodic sheet")
+    source: str = _f("")
+
+
+@dataclass(frozen=True)
+class ReceptorSpec:
+    """A ``[receptors.NAME]`` override of receptor kinetics."""
+
+    tau_ms: float = _f(gt=0.0)
+    E_mV: float = _f(allow_inf=False)
+    mg_block: bool = _f(False)
+    source: str = _f("")
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """Initial state of a population: v (mV) with optional Gaussian jitter; u = b (v - vr)
+    for the 2007 form (at rest, 0), u = b v for the 2003 form (Izhikevich 2003 listing)."""
+
+    v_mV: float | None = _f(None, doc="initial somatic potential; default the model's rest")
+    v_sd_mV: float = _f(0.0, ge=0.0)
+    vd_mV: float | None = _f(None, doc="initial dendritic potential; default E_L")
+    source: str = _f("")
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """A ``[populations.NAME]`` table.
+
+    Attributes
+    ----------
+    model : ``l5_pyramidal``, ``izhikevich2007``, ``izhikevich2003`` or ``poisson``.
+    n : number of neurons (> 0).
+    preset : named parameter preset of the model (see :mod:`l5sim.models`).
+    params : overrides of single preset fields (same names as the parameter record).
+    integration : ``semi_implicit`` / ``euler`` (2007, L5) or ``izh2003`` / ``euler`` (2003).
+    spike_detection : ``same_step`` (default: threshold checked right after the update) or
+        ``next_step`` (LVPA and Izhikevich 2003: checked at the start of the next step).
+    heterogeneity : ``none``, ``izh2003_exc`` or ``izh2003_inh`` (Izhikevich 2003 listing).
+    rate_hz : firing rate of a ``poisson`` population.
+    """
+
+    model: str = _f(choices=MODELS)
+    n: int = _f(gt=0, le=50_000_000)
+    preset: str = _f("")
+    params: Mapping[str, Any] = _f(factory=dict)
+    integration: str = _f("")
+    spike_detection: str = _f("same_step", choices=("same_step", "next_step"))
+    heterogeneity: str = _f("none", choices=_izh.HETEROGENEITY)
+    rate_hz: float = _f(0.0, ge=0.0)
+    init: InitSpec = _f(factory=InitSpec)
+    source: str = _f("")
+
+    def _check(self, path):
+        if self.model != "poisson":
+            presets = PRESETS[self.model]
+            preset = self.preset or DEFAULT_PRESET[self.model]
+            if preset not in presets:
+                raise SpecError(f"{path}.preset", self.preset, f"one of {sorted(presets)} for model {self.model!r}")
+            object.__setattr__(self, "preset", preset)
+            cls = PARAM_CLASS[self.model]
+            allowed = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+            clean = {}
+            for k, v in self.params.items():
+                if k not in allowed:
+                    raise SpecError(f"{path}.params.{k}", v, f"a parameter of {cls.__name__}: {sorted(allowed)}")
+                if k in PARAM_CHOICES:
+                    clean[k] = _coerce(v, str, {"choices": PARAM_CHOICES[k]}, f"{path}.params.{k}")
+                else:
+                    clean[k] = _coerce(v, float, {"allow_inf": k == "u_max_pA"}, f"{path}.params.{k}")
+            object.__setattr__(self, "params", MappingProxyType(clean))
+            p = self.cell_params()
+            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV"):
+                if hasattr(p, name) and not getattr(p, name) > 0:
+                    raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number > 0")
+            if hasattr(p, "kappa"):
+                for name in ("kappa", "kappa_rest"):
+                    if not 0.0 <= getattr(p, name) <= 1.0:
+                        raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number in [0, 1]")
+        elif self.params:
+            raise SpecError(f"{path}.params", dict(self.params), "no params for a poisson population")
+        integ = self.integration or DEFAULT_INTEGRATION[self.model]
+        if integ not in INTEGRATIONS[self.model]:
+            raise SpecError(f"{path}.integration", self.integration,
+                            f"one of {list(INTEGRATIONS[self.model])} for model {self.model!r}")
+        object.__setattr__(self, "integration", integ)
+        if self.heterogeneity != "none" and self.model != "izhikevich2003":
+            raise SpecError(f"{path}.heterogeneity", self.heterogeneity, "'none' unless model = 'izhikevich2003'")
+
+    def cell_params(self):
+        """The parameter record: the preset with ``params`` applied."""
+        if self.model == "poisson":
+            return None
+        return PRESETS[self.model][self.preset].with_(**dict(self.params))
+
+
+CONNECTIVITY_RULES = ("gaussian_weight", "gaussian_prob", "fixed_prob", "all_to_all",
+                      "one_to_one", "pocket")
+
+
+@dataclass(frozen=True)
+class ConnectivitySpec:
+    """How a pathway is wired (science.md section 4).
+
+    rule : one of
+        ``gaussian_weight`` (all-to-all, J = A exp(-d^2 / 2 sigma^2) / (sigma sqrt(2 pi))),
+        ``gaussian_prob`` (p = p0 exp(-d^2 / 2 sigma^2), weight ``weight``),
+        ``fixed_prob`` (p = ``p``, weight ``weight``),
+        ``all_to_all`` (weight ``weight``, or uniform in [weight_low, weight_high) when
+        ``weight_high > weight_low``: the Izhikevich 2003 recipe),
+        ``one_to_one`` (neuron i to neuron i; equal sizes),
+        ``pocket`` (each neuron of the smaller population linked to ``pocket_size``
+        consecutive neurons of the larger one, LVPA's thalamic pockets).
+    Weights are in nS for conductance receptors, pA (or model units) for CURRENT,
+    dimensionless for the coupling gate.
+    """
+
+    rule: str = _f(choices=CONNECTIVITY_RULES)
+    A: float = _f(1.0, doc="gaussian_weight amplitude")
+    sigma: float = _f(1.0, gt=0.0, doc="kernel width (same length unit as space)")
+    p0: float = _f(1.0, ge=0.0, le=1.0)
+    p: float = _f(0.1, ge=0.0, le=1.0)
+    weight: float = _f(1.0)
+    weight_low: float = _f(0.0)
+    weight_high: float = _f(0.0)
+    pocket_size: int = _f(1, gt=0)
+    autapses: bool = _f(False, doc="allow i -> i within one population (LVPA has them)")
+    source: str = _f("")
+
+    def _check(self, path):
+        if self.rule == "all_to_all" and self.weight_high < self.weight_low:
+            raise SpecError(f"{path}.weight_high", self.weight_high, f"a number >= weight_low ({self.weight_low})")
+
+
+@dataclass(frozen=True)
+class PathwaySpec:
+    """A ``[pathways.NAME]`` table: synapses from ``pre`` onto compartment ``target`` of ``post``.
+
+    receptors : receptor -> multiplier of the connection weight (e.g. ``{AMPA = 1.75,
+        NMDA = 0.35}``, LVPA's E->E split; E->I carries AMPA and NMDA). Ignored for
+        ``target = "gate"``, whose spikes raise the coupling gate state of L5 cells.
+    delay_steps : synaptic delay in integration steps (>= 1; 0 allowed only when the
+        presynaptic population uses ``spike_detection = "next_step"``, as in the 2003
+        network where a spike acts on the step it is detected).
+    delay_per_distance : extra steps per unit distance (delay grows with distance).
+    """
+
+    pre: str = _f()
+    post: str = _f()
+    connectivity: ConnectivitySpec = _f()
+    target: str = _f("soma", choices=("soma", "dendrite", "gate"))
+    receptors: Mapping[str, float] = _f(factory=lambda: {"AMPA": 1.0}, choices=RECEPTOR_KEYS)
+    delay_steps: int = _f(1, ge=0, le=1000)
+    delay_per_distance: float = _f(0.0, ge=0.0)
+    plasticity: str = _f("", doc="name of a [plasticity] rule, or empty")
+    source: str = _f("")
+
+    def _check(self, path):
+        if self.target != "gate" and not self.receptors:
+            raise SpecError(f"{path}.receptors", {}, "at least one receptor")
+
+
+PROFILES = ("uniform", "gaussian_index", "gaussian_space", "neurons")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """An ``[inputs.NAME]`` table: external drive onto one population.
+
+    kind : ``current`` (constant / step current, ``amplitude_pA``), ``noise`` (Gaussian
+        current redrawn every step with standard deviation ``sigma_pA``, as Izhikevich 2003
+        and NEST's noise_generator with dt = the step), or ``poisson`` (spike drive at
+        ``rate_hz`` onto ``receptors`` with weight ``weight``; ``shared = true`` makes one
+        train shared by all targets, as LVPA's stimuli; ``ramp_ms`` ramps the rate up
+        linearly from ``start_ms``).
+    start_ms, stop_ms : active window [start, stop).
+    profile : spatial scaling over the population: ``uniform``; ``gaussian_index``
+        exp(-((i - center) / width)^2) on the index difference, not wrapped (LVPA's
+        stimuli); ``gaussian_space`` exp(-d^2 / 2 width^2) from neuron ``center``'s
+        position; ``neurons``: only the listed ``neurons``.
+    """
+
+    kind: str = _f(choices=("current", "noise", "poisson"))
+    population: str = _f()
+    compartment: str = _f("soma", choices=("soma", "dendrite"))
+    amplitude_pA: float = _f(0.0)
+    sigma_pA: float = _f(0.0, ge=0.0)
+    rate_hz: float = _f(0.0, ge=0.0)
+    weight: float = _f(1.0)
+    receptors: Mapping[str, float] = _f(factory=lambda: {"AMPA": 1.0}, choices=RECEPTOR_KEYS)
+    shared: bool = _f(False)
+    ramp_ms: float = _f(0.0, ge=0.0)
+    start_ms: float = _f(0.0, ge=0.0)
+    stop_ms: float = _f(math.inf, ge=0.0, allow_inf=True)
+    profile: str = _f("uniform", choices=PROFILES)
+    center: float = _f(0.0)
+    width: float = _f(1.0, gt=0.0)
+    neurons: tuple[int, ...] = _f((), ge=0)
+    source: str = _f("")
+
+    def _check(self, path):
+        if self.stop_ms <= self.start_ms:
+            raise SpecError(f"{path}.stop_ms", self.stop_ms, f"a time > start_ms ({self.start_ms})")
+        if self.profile == "neurons" and not self.neurons:
+            raise SpecError(f"{path}.neurons", [], "a non-empty list of neuron indices for profile 'neurons'")
+        if self.kind == "poisson" and not self.receptors:
+            raise SpecError(f"{path}.receptors", {}, "at least one receptor")
+
+
+TRACE_VARIABLES = ("v", "u", "vd", "wd", "kappa", "g_adapt", "I_bap", "burst",
+                   "g_AMPA", "g_NMDA", "g_GABA_A", "g_AMPA_d", "g_NMDA_d", "g_GABA_A_d")
+
+
+@dataclass(frozen=True)
+class TraceSpec:
+    """A ``[recording.traces.POPULATION]`` table: state traces of chosen neurons."""
+
+    neurons: tuple[int, ...] = _f((0,), ge=0)
+    variables: tuple[str, ...] = _f(("v",), choices=TRACE_VARIABLES)
+    interval_ms: float = _f(1.0, gt=0.0)
+
+
+@dataclass(frozen=True)
+class RecordingSpec:
+    """The ``[recording]`` table.
+
+    spikes : populations whose spikes are kept (default all).
+    traces : per population, which neurons and variables to sample every ``interval_ms``.
+    """
+
+    spikes: tuple[str, ...] | None = _f(None)
+    traces: Mapping[str, TraceSpec] = _f(factory=dict)
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """A validated circuit. Build it with :func:`l5sim.build`."""
+
+    circuit: CircuitMeta
+    space: Space
+    receptors: Mapping[str, ReceptorParams]
+    populations: Mapping[str, PopulationSpec]
+    pathways: Mapping[str, PathwaySpec]
+    inputs: Mapping[str, InputSpec]
+    recording: RecordingSpec
+    plasticity: Mapping[str, Any]
+    modulators: Mapping[str, Any]
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    path: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def dt_ms(self) -> float:
+        return self.circuit.dt_ms
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of the circuit (the file's content after overrides)."""
+        return hashlib.sha256(_canonical_json(_thaw(self.raw)).encode()).hexdigest()
+
+    def to_dict(self) -> dict:
+        """The circuit as plain data (what was loaded, overrides applied)."""
+        return _thaw(self.raw)
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None = None) -> "CircuitSpec":
+        """A new validated spec with dotted-path overrides applied."""
+        return from_dict(apply_overrides(self.to_dict(), overrides or {}), source=self.path)
+
+
+def _thaw(x):
+    if isinstance(x, (dict, MappingProxyType)):
+        return {k: _thaw(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_thaw(v) for v in x]
+    return x
+
+
+def _freeze(x):
+    if isinstance(x, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in x.items()})
+    if isinstance(x, list):
+        return tuple(_freeze(v) for v in x)
+    return x
+
+
+def _canonical_json(data) -> str:
+    def default(o):
+        raise TypeError(type(o))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True, default=default)
+
+
+TOP_KEYS = ("circuit", "space", "receptors", "populations", "pathways", "inputs", "recording",
+            "plasticity", "modulators")
+
+
+def from_dict(data: Mapping[str, Any], source: str | None = None) -> CircuitSpec:
+    """Validate a circuit given as nested dicts (the parsed TOML)."""
+    try:
+        return _from_dict_inner(data, source)
+    except SpecError as e:
+        if source and e.source is None:
+            raise SpecError(e.path, e.value, e.expected, source) from None
+        raise
+
+
+def _from_dict_inner(data, source):
+    if not isinstance(data, dict):
+        raise SpecError("<root>", data, "a table")
+    data = copy.deepcopy(dict(data))
+    for key in data:
+        if key not in TOP_KEYS:
+            raise SpecError(key, data[key], f"no such top-level table; allowed: {list(TOP_KEYS)}")
+    if "circuit" not in data:
+        raise SpecError("circuit", "<missing>", "a [circuit] table with at least name")
+    meta = _from_dict(CircuitMeta, data["circuit"], "circuit")
+    space = _from_dict(Space, data.get("space", {}), "space")
+    rec_over = data.get("receptors", {})
+    if not isinstance(rec_over, dict):
+        raise SpecError("receptors", rec_over, "a table of receptor tables")
+    receptors = dict(RECEPTORS)
+    for name, table in rec_over.items():
+        if name not in RECEPTORS:
+            raise SpecError(f"receptors.{name}", table, f"one of {sorted(RECEPTORS)}")
+        base = dataclasses.asdict(RECEPTORS[name])
+        if not isinstance(table, dict):
+            raise SpecError(f"receptors.{name}", table, "a table")
+        base.update(table)
+        r = _from_dict(ReceptorSpec, base, f"receptors.{name}")
+        receptors[name] = ReceptorParams(r.tau_ms, r.E_mV, r.mg_block, r.source)
+    if "populations" not in data or not data["populations"]:
+        raise SpecError("populations", data.get("populations", "<missing>"), "at least one population")
+    pops = _named_tables(PopulationSpec, data["populations"], "populations")
+    paths = _named_tables(PathwaySpec, data.get("pathways", {}), "pathways")
+    inputs = _named_tables(InputSpec, data.get("inputs", {}), "inputs")
+    recording = _from_dict(RecordingSpec, data.get("recording", {}), "recording")
+    plasticity = data.get("plasticity", {})
+    modulators = data.get("modulators", {})
+    for k, v in (("plasticity", plasticity), ("modulators", modulators)):
+        if not isinstance(v, dict):
+            raise SpecError(k, v, "a table of named tables")
+    _cross_check(meta, pops, paths, inputs, recording, plasticity)
+    spec = CircuitSpec(meta, space, MappingProxyType(receptors), pops, paths, inputs, recording,
+                       _freeze(plasticity), _freeze(modulators), _freeze(data), source)
+    # Sections owned by later modules validate themselves here (no upward import at load).
+    from . import plasticity as _pl, neuromodulation as _nm  # noqa: E401  (same layer)
+    object.__setattr__(spec, "plasticity", _pl.validate(plasticity, spec))
+    object.__setattr__(spec, "modulators", _nm.validate(modulators, spec))
+    return spec
+
+
+def _cross_check(meta, pops, paths, inputs, recording, plasticity):
+    for name, pw in paths.items():
+        for end in ("pre", "post"):
+            ref = getattr(pw, end)
+            if ref not in pops:
+                raise SpecError(f"pathways.{name}.{end}", ref, f"a population name: {sorted(pops)}")
+        post = pops[pw.post]
+        pre = pops[pw.pre]
+        if post.model == "poisson":
+            raise SpecError(f"pathways.{name}.post", pw.post, "a neuron population (not poisson)")
+        if pw.target in ("dendrite", "gate") and post.model != "l5_pyramidal":
+            raise SpecError(f"pathways.{name}.target", pw.target,
+                            f"'soma' (population {pw.post!r} has no dendrite / coupling gate)")
+        if pw.target == "gate" and post.cell_params().kappa_mode != "state":
+            raise SpecError(f"pathways.{name}.target", pw.target,
+                            f"a target other than 'gate', or populations.{pw.post}.params.kappa_mode = 'state'")
+        if "CURRENT" in pw.receptors and len(pw.receptors) > 1:
+            raise SpecError(f"pathways.{name}.receptors", dict(pw.receptors),
+                            "either CURRENT alone (voltage-jump synapse) or conductance receptors")
+        if pw.delay_steps == 0 and pre.spike_detection != "next_step":
+            raise SpecError(f"pathways.{name}.delay_steps", 0,
+                            f"an integer >= 1 (0 needs populations.{pw.pre}.spike_detection = 'next_step')")
+        c = pw.connectivity
+        if c.rule == "one_to_one" and pre.n != post.n:
+            raise SpecError(f"pathways.{name}.connectivity.rule", c.rule,
+                            f"a rule other than one_to_one (sizes differ: {pre.n} vs {post.n})")
+        if c.rule == "pocket":
+            small, big = sorted((pre.n, post.n))
+            if small * c.pocket_size > big:
+                raise SpecError(f"pathways.{name}.connectivity.pocket_size", c.pocket_size,
+                                f"an integer <= {big // small} ({small} pockets in {big} neurons)")
+        if pw.plasticity and pw.plasticity not in plasticity:
+            raise SpecError(f"pathways.{name}.plasticity", pw.plasticity,
+                            f"a name in [plasticity]: {sorted(plasticity)}")
+    for name, inp in inputs.items():
+        if inp.population not in pops:
+            raise SpecError(f"inputs.{name}.population", inp.population, f"a population name: {sorted(pops)}")
+        pop = pops[inp.population]
+        if pop.model == "poisson":
+            raise SpecError(f"inputs.{name}.population", inp.population, "a neuron population (not poisson)")
+        if inp.compartment == "dendrite" and pop.model != "l5_pyramidal":
+            raise SpecError(f"inputs.{name}.compartment", "dendrite",
+                            f"'soma' (population {inp.population!r} has no dendrite)")
+        for i in inp.neurons:
+            if i >= pop.n:
+                raise SpecError(f"inputs.{name}.neurons", i, f"an index < {pop.n}")
+        if inp.kind == "poisson" and "CURRENT" in inp.receptors and len(inp.receptors) > 1:
+            raise SpecError(f"inputs.{name}.receptors", dict(inp.receptors), "CURRENT alone or conductance receptors")
+    if recording.spikes is not None:
+        for i, p in enumerate(recording.spikes):
+            if p not in pops:
+                raise SpecError(f"recording.spikes[{i}]", p, f"a population name: {sorted(pops)}")
+    for p, tr in recording.traces.items():
+        if p not in pops:
+            raise SpecError(f"recording.traces.{p}", p, f"a population name: {sorted(pops)}")
+        if pops[p].model == "poisson":
+            raise SpecError(f"recording.traces.{p}", p, "a neuron population (poisson sources have no state)")
+        for i in tr.neurons:
+            if i >= pops[p].n:
+                raise SpecError(f"recording.traces.{p}.neurons", i, f"an index < {pops[p].n}")
+        if tr.interval_ms < meta.dt_ms:
+            raise SpecError(f"recording.traces.{p}.interval_ms", tr.interval_ms, f"a number >= dt_ms ({meta.dt_ms})")
+
+
+def parse_value(text: str):
+    """Parse an override's value as a TOML value (number, bool, string, list, inline table);
+    anything that is not valid TOML is taken as a plain string."""
+    try:
+        return tomllib.loads(f"x = {text}")["x"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
+    """Apply ``{"dotted.key.path": value}`` overrides to nested dicts (in a copy).
+
+    String values are parsed as TOML values (``"1.5"`` -> 1.5). Intermediate tables are
+    created when missing; validation of the result happens in :func:`from_dict`.
+    """
+    data = copy.deepcopy(data)
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
+            raise SpecError(str(key), value, "a dotted key path such as populations.pyr.n")
+        if isinstance(value, str):
+            value = parse_value(value)
+        parts = key.split(".")
+        node = data
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            if not isinstance(nxt, dict):
+                raise SpecError(".".join(parts[: i + 1]), nxt, f"a table (to set {key})")
+            node = nxt
+        node[parts[-1]] = value
+    return data
+
+
+def load_circuit(path: str | Path, overrides: Mapping[str, Any] | None = None) -> CircuitSpec:
+    """Read and validate a circuit TOML file, optionally with dotted-path overrides.
+
+    Parameters
+    ----------
+    path : path to a ``.toml`` circuit file.
+    overrides : ``{"populations.pyr.n": 200, ...}``; string values are parsed as TOML.
+
+    Raises
+    ------
+    SpecError : naming the key path, the bad value and what was expected.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise SpecError("<file>", str(path), f"a readable circuit file ({e.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError("<file>", str(path), f"valid TOML ({e})") from None
+    if overrides:
+        data = apply_overrides(data, overrides)
+    return from_dict(data, source=str(path))
