@@ -1,0 +1,183 @@
+"""Command-line registration of ``l5sim stability-gap`` and ``l5sim fit``.
+
+The top-level parser (``l5sim/cli.py``) calls :func:`register_stability_gap` and
+:func:`register_fit` with its ``subparsers`` object. This module imports nothing heavy at import
+time (no torch, scipy or matplotlib), so ``l5sim --help`` stays instant; the handlers import what
+they need when they run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register_stability_gap", "register_fit", "stability_gap_main", "fit_main"]
+
+TORCH_INSTALL = "pip install torch==2.13.0"
+
+
+def _csv_list(text: str) -> list[str]:
+    return [t for t in (s.strip() for s in text.replace(",", " ").split()) if t]
+
+
+def register_stability_gap(subparsers) -> argparse.ArgumentParser:
+    """Add the ``stability-gap`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``parser.add_subparsers()``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new subparser (its ``func`` default is the handler, returning an exit code).
+    """
+    p = subparsers.add_parser(
+        "stability-gap",
+        help="measure the stability gap of SGD, momentum-SGD, Adam and NGM-SGD in joint training",
+        description="Joint training with task boundaries and continual evaluation "
+                    "(arXiv 2507.14056; De Lange et al. 2023). Writes curves.csv, metrics.json "
+                    "and stability_gap.png to --out. Needs torch (" + TORCH_INSTALL + ").",
+    )
+    p.add_argument("--data", default="digits", choices=("digits", "fashion-mnist", "mnist"),
+                   help="dataset (default digits: scikit-learn's 8x8 digits, fast)")
+    p.add_argument("--data-dir", default=None,
+                   help="directory with the four MNIST-format idx files (.gz or plain); default "
+                        "/usr/share/datasets/fashion-mnist for fashion-mnist")
+    p.add_argument("--scenario", default="rotated", choices=("rotated", "permuted", "split"))
+    p.add_argument("--optimizers", nargs="+", default=["sgd", "momentum-sgd", "adam", "ngm-sgd"],
+                   help="any of sgd momentum-sgd adam ngm-sgd ngm-sgd-bridge ngm-sgd-bridge-lr "
+                        "(space- or comma-separated)")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
+    p.add_argument("--seed-start", type=int, default=42,
+                   help="first seed; seeds are seed-start .. seed-start+N-1 (paper: 42-46)")
+    p.add_argument("--bridge", default=None, help="bridge file (l5sim fit) for ngm-sgd-bridge*")
+    p.add_argument("--iters-per-task", type=int, default=None,
+                   help="training iterations per task (default: paper's, 400 rotated, 200 otherwise)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate of every optimizer")
+    p.add_argument("--momentum", type=float, default=0.9, help="momentum of momentum-sgd")
+    p.add_argument("--eta", type=float, default=None,
+                   help="NGM-SGD eta (default: paper's, rotated 0.5, split 0.4, permuted 0.3)")
+    p.add_argument("--gamma", type=float, default=0.9, help="NGM-SGD gain decay per iteration")
+    p.add_argument("--g0", type=float, default=1.0, help="NGM-SGD baseline gain")
+    p.add_argument("--hidden", default="400,400", help="hidden widths, comma-separated")
+    p.add_argument("--gain-layers", default="all", choices=("all", "head"))
+    p.add_argument("--eval-every", type=int, default=1, help="evaluate every k iterations")
+    p.add_argument("--eval-samples", type=int, default=None,
+                   help="test images per task at each evaluation (fixed random subset); default all")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-figure", action="store_true", help="do not draw stability_gap.png")
+    p.add_argument("--out", required=True, help="output directory")
+    p.set_defaults(func=stability_gap_main)
+    return p
+
+
+def stability_gap_main(args) -> int:
+    """Handler of ``l5sim stability-gap``; returns the exit code (2 if torch is missing)."""
+    try:
+        import torch
+    except ImportError:
+        print(f"l5sim stability-gap needs PyTorch, which is not installed: {TORCH_INSTALL}",
+              file=sys.stderr)
+        return 2
+    from l5sim.ann.harness import HarnessConfig, run_stability_gap, write_results
+    from l5sim.errors import L5SimError
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    optimizers = [o for item in args.optimizers for o in _csv_list(item)]
+    try:
+        hidden = tuple(int(h) for h in _csv_list(args.hidden))
+    except ValueError:
+        print(f"--hidden: got {args.hidden!r}; expected comma-separated integers", file=sys.stderr)
+        return 2
+    if args.seeds < 1:
+        print(f"--seeds: got {args.seeds}; expected >= 1", file=sys.stderr)
+        return 2
+    cfg = HarnessConfig(
+        data=args.data, scenario=args.scenario, optimizers=tuple(optimizers),
+        seeds=tuple(range(args.seed_start, args.seed_start + args.seeds)),
+        iters_per_task=args.iters_per_task, batch_size=args.batch_size, lr=args.lr,
+        momentum=args.momentum, hidden=hidden, gamma=args.gamma, g0=args.g0, eta=args.eta,
+        bridge=args.bridge, gain_layers=args.gain_layers, eval_every=args.eval_every,
+        eval_samples=args.eval_samples, data_dir=args.data_dir,
+    )
+    try:
+        result = run_stability_gap(cfg, progress=not args.no_progress)
+        paths = write_results(result, args.out, figure=not args.no_figure)
+    except L5SimError as exc:
+        print(f"l5sim stability-gap: {exc}", file=sys.stderr)
+        return 1
+    for name, s in result.metrics["summary"].items():
+        sg = s["paper"]["avg_sg"]
+        fa = s["final_avg_acc"]
+        print(f"{name:18s} avg-SG {sg['mean']:.3f} +- {sg['std']:.3f}  final acc "
+              f"{fa['mean']:.3f} +- {fa['std']:.3f}  diverged {s['n_diverged']}/{s['n_runs']}")
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}")
+    return 0
+
+
+def register_fit(subparsers) -> argparse.ArgumentParser:
+    """Add the ``fit`` subcommand (``l5sim fit GAIN_DIR [STDP_DIR] --out bridge.json``).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    p = subparsers.add_parser(
+        "fit",
+        help="fit gain/pulse/STDP curves and write a bridge file for NGM-SGD",
+        description="Fit the f-I curves of an `l5sim gain` directory (and the gain time course "
+                    "after a pulse, pulse.csv, if present; and the STDP speed-up of an "
+                    "`l5sim stdp` directory, if given), map them to NGM-SGD's gamma, g0 and eta, "
+                    "and write a validated bridge file (schema l5sim/schemas/bridge-v1.schema.json).",
+    )
+    p.add_argument("gain_dir", metavar="GAIN_DIR", help="output directory of `l5sim gain`")
+    p.add_argument("stdp_dir", metavar="STDP_DIR", nargs="?", default=None,
+                   help="output directory of `l5sim stdp` (optional)")
+    p.add_argument("--out", required=True, help="bridge file to write (JSON)")
+    p.add_argument("--ms-per-iteration", type=float, default=None,
+                   help="biological time one optimizer iteration stands for, ms (default 100)")
+    p.add_argument("--modulator-per-nat", type=float, default=None,
+                   help="phasic modulator level per nat of output entropy (default: pulse "
+                        "amplitude / ln(n-classes))")
+    p.add_argument("--n-classes", type=int, default=10,
+                   help="classes of the target task, for the default modulator-per-nat")
+    p.add_argument("--tonic-level", type=float, default=None,
+                   help="tonic modulator level g0 is normalised at (default: lowest level swept)")
+    p.add_argument("--tau-decay-ms", type=float, default=None,
+                   help="gain decay time constant, ms, if the gain directory has no pulse.csv")
+    p.add_argument("--fi-model", default="auto", choices=("auto", "threshold_linear", "saturating"),
+                   help="f-I model (default auto: saturating if the saturation is identifiable)")
+    p.set_defaults(func=fit_main)
+    return p
+
+
+def fit_main(args) -> int:
+    """Handler of ``l5sim fit``; returns the exit code."""
+    from l5sim.bridge import make_bridge, write_bridge
+    from l5sim.errors import L5SimError
+
+    try:
+        doc = make_bridge(args.gain_dir, args.stdp_dir, ms_per_iteration=args.ms_per_iteration,
+                          modulator_per_nat=args.modulator_per_nat, n_classes=args.n_classes,
+                          tonic_level=args.tonic_level, tau_decay_ms=args.tau_decay_ms,
+                          fi_model=args.fi_model)
+        write_bridge(doc, args.out)
+    except (L5SimError, OSError) as exc:
+        print(f"l5sim fit: {exc}", file=sys.stderr)
+        return 1
+    opt = doc["optimizer"]
+    print(f"gamma = {opt['gamma']['value']:.4f} +- {opt['gamma']['stderr']:.4f}, "
+          f"g0 = {opt['g0']['value']:.4f}, eta = {opt['eta']['value']:.4f} +- "
+          f"{opt['eta']['stderr']:.4f} (lr coupling {opt['lr_coupling']['value']:.4f}, "
+          f"off by default)")
+    print(f"wrote {args.out}")
+    return 0
