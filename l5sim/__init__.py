@@ -14,12 +14,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .build import BuiltCircuit, build
+from .builder import BuiltCircuit, build
 from .errors import DivergenceError, L5SimError, SpecError
 from .recording import Recording
 from .recording import load as load_recording
 from .recording import save as save_recording
-from .simulate import simulate
+from .simulation import simulate
 from .spec import CircuitSpec, load_circuit
 
 __all__ = ["load_circuit", "build", "simulate", "load_recording", "save_recording", "Recording",

@@ -28,7 +28,7 @@ _VAR_NAMES = {0: "v", 1: "u", 2: "vd"}
 
 def initial_state(built, seed: int) -> E.State:
     """A fresh state: initial potentials from the build, dynamics streams from ``seed``."""
-    from .build import stream
+    from .builder import stream
 
     net = built.net
     N = built.n_neurons

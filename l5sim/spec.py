@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import sys
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ def _check_number(value, md, path, kind):
 def _coerce(value, tp, md, path):
     """Check ``value`` against type ``tp`` and constraints ``md``; return the clean value."""
     origin = typing.get_origin(tp)
-    if origin is typing.Union:
+    if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None

@@ -79,78 +79,30 @@ def _mg_block(v):
     return x2 / (1.0 + x2)
 
 
-@nb.njit(**NJIT)
-def _push(net, st, i, t):
-    """Push a spike of neuron i emitted at step t into the delay ring."""
-    p = net.neuron_pop[i]
-    D = st.ring.shape[0]
-    for q in range(net.pop_path_ptr[p], net.pop_path_ptr[p + 1]):
-        pw = net.pop_paths[q]
-        row = net.path_row0[pw] + (i - net.path_pre0[pw])
-        r0 = net.path_rec_ptr[pw]
-        r1 = net.path_rec_ptr[pw + 1]
-        for s in range(net.row_ptr[row], net.row_ptr[row + 1]):
-            j = net.post[s]
-            slot = (t + net.dly[s]) % D
-            ws = np.float64(net.w[s])
-            for r in range(r0, r1):
-                st.ring[slot, net.path_rec_ch[r], j] += ws * net.path_rec_scale[r]
+@nb.njit(inline="always", **NJIT)
+def _threshold(kind, v, u, vpeak, vpeak_u):
+    """Whether a neuron of ``kind`` with state (v, u) crosses its spike cut-off."""
+    if kind == K_IZH07:
+        return v >= vpeak + vpeak_u * u
+    return v >= vpeak
 
 
 @nb.njit(inline="always", **NJIT)
-def _emit(net, st, out, i, t, burst):
-    """Record (if wanted) and deliver a spike. Returns False when the buffer is full."""
-    st.hist[i] |= np.uint64(1)
-    _push(net, st, i, t)
-    if net.rec_mask[i]:
-        k = out.n_spk[0]
-        out.spk_i[k] = i
-        out.spk_t[k] = t
-        out.spk_b[k] = burst
-        out.n_spk[0] = k + 1
-    return True
+def _reset_values(kind, u, c, d, bm, c_b, d_b, det, c_u, u_max):
+    """Reset of a neuron that fired: returns (v, u, fired-in-burst-mode flag).
 
-
-@nb.njit(inline="always", **NJIT)
-def _reset(net, st, out, i, p, kind, t):
-    """Threshold test, reset and emission for neuron i. Returns 1 if it spiked."""
-    pp = net.pp
-    v = st.v[i]
+    L5 cells use (c_b, d_b) when the gated plateau flag ``bm`` is set (graded by ``bm`` in
+    the deterministic gate); LTS/TC 2007 cells have u-dependent reset and a cap on u.
+    """
     if kind == K_L5:
-        if v >= pp[p, P_VPEAK]:
-            bm = st.burst[i]
-            if pp[p, P_GATE_DET] > 0.5:
-                # graded switch: reset interpolated by the gated plateau level in [0, 1]
-                st.v[i] = net.c[i] + bm * (pp[p, P_C_BURST] - net.c[i])
-                st.u[i] += net.d[i] + bm * (pp[p, P_D_BURST] - net.d[i])
-                isb = np.uint8(1) if bm > 0.5 else np.uint8(0)
-            elif bm > 0.5:
-                st.v[i] = pp[p, P_C_BURST]
-                st.u[i] += pp[p, P_D_BURST]
-                isb = np.uint8(1)
-            else:
-                st.v[i] = net.c[i]
-                st.u[i] += net.d[i]
-                isb = np.uint8(0)
-            st.gad[i] += pp[p, P_DG_AD]
-            _emit(net, st, out, i, t, isb)
-            return 1
-        return 0
-    elif kind == K_IZH07:
-        u = st.u[i]
-        if v >= pp[p, P_VPEAK] + pp[p, P_VPEAK_U] * u:
-            st.v[i] = net.c[i] + pp[p, P_C_U] * u
-            st.u[i] = min(u + net.d[i], pp[p, P_UMAX])
-            _emit(net, st, out, i, t, np.uint8(0))
-            return 1
-        return 0
-    else:  # K_IZH03
-        if v >= pp[p, P_VPEAK]:
-            st.v[i] = net.c[i]
-            st.u[i] += net.d[i]
-            _emit(net, st, out, i, t, np.uint8(0))
-            return 1
-        return 0
+        if det:
+            return c + bm * (c_b - c), u + d + bm * (d_b - d), 1 if bm > 0.5 else 0
+        if bm > 0.5:
+            return c_b, u + d_b, 1
+        return c, u + d, 0
+    if kind == K_IZH07:
+        return c + c_u * u, min(u + d, u_max), 0
+    return c, u + d, 0
 
 
 @nb.njit(**NJIT)
@@ -161,32 +113,117 @@ def run_chunk(net, st, out, t0, n_steps):
     """
     dt = net.dt
     pp = net.pp
-    n_pop = net.pop_kind.shape[0]
-    D = st.ring.shape[0]
-    cap = out.spk_i.shape[0]
-    n_ch = net.ch_used.shape[0]
+    pop_start = net.pop_start
+    pop_kind = net.pop_kind
+    n_pop = pop_kind.shape[0]
+    ca = net.a
+    cb = net.b
+    cc = net.c
+    cd = net.d
+    ch_used = net.ch_used
+    n_ch = ch_used.shape[0]
+    ch_E = net.ch_E
+    ch_mg = net.ch_mg
+    ch_decay = net.ch_decay
+    row_ptr = net.row_ptr
+    post = net.post
+    wsyn = net.w
+    dly = net.dly
+    rec_mask = net.rec_mask
+    neuron_pop = net.neuron_pop
+    pop_path_ptr = net.pop_path_ptr
+    pop_paths = net.pop_paths
+    path_row0 = net.path_row0
+    path_pre0 = net.path_pre0
+    path_rec_ptr = net.path_rec_ptr
+    path_rec_ch = net.path_rec_ch
+    path_rec_scale = net.path_rec_scale
+    V = st.v
+    Uu = st.u
+    VD = st.vd
+    WD = st.wd
+    GAD = st.gad
+    KAP = st.kap
+    BURST = st.burst
+    HIST = st.hist
+    G = st.g
+    ring = st.ring
+    rng = st.rng
+    spare = st.spare
+    has_spare = st.has_spare
+    bias_s = st.bias_s
+    bias_d = st.bias_d
+    sig_s = st.sig_s
+    sig_d = st.sig_d
+    spk_i = out.spk_i
+    spk_t = out.spk_t
+    spk_b = out.spk_b
+    n_spk = out.n_spk
+    D = ring.shape[0]
+    N = V.shape[0]
+    cap = spk_i.shape[0]
     one = np.uint64(1)
+    fired = np.empty(N, np.int64)
+    fired_b = np.empty(N, np.uint8)
     for step in range(n_steps):
         t = t0 + step
-        # Room for one step of spikes in the worst case (every recorded neuron fires).
-        if out.n_spk[0] + net.rec_mask.shape[0] > cap:
+        # Room for one step of spikes in the worst case (every neuron fires).
+        if n_spk[0] + N > cap:
             return 1, step
         slot = t % D
+        nf = 0
         # ---- 1. spike-history shift, next-step detection, Poisson sources
         for p in range(n_pop):
-            kind = net.pop_kind[p]
-            lo = net.pop_start[p]
-            hi = net.pop_start[p + 1]
+            kind = pop_kind[p]
+            lo = pop_start[p]
+            hi = pop_start[p + 1]
             for i in range(lo, hi):
-                st.hist[i] = st.hist[i] << one
+                HIST[i] = HIST[i] << one
             if kind == K_POISSON:
                 prob = pp[p, P_RATE] * dt * 1e-3
                 for i in range(lo, hi):
-                    if uniform(st.rng, i) < prob:
-                        _emit(net, st, out, i, t, np.uint8(0))
+                    if uniform(rng, i) < prob:
+                        fired[nf] = i
+                        fired_b[nf] = 0
+                        nf += 1
             elif pp[p, P_LAG] > 0.5:
+                vpeak = pp[p, P_VPEAK]
+                vpeak_u = pp[p, P_VPEAK_U]
                 for i in range(lo, hi):
-                    _reset(net, st, out, i, p, kind, t)
+                    if _threshold(kind, V[i], Uu[i], vpeak, vpeak_u):
+                        vn, un, isb = _reset_values(kind, Uu[i], cc[i], cd[i], BURST[i], pp[p, P_C_BURST],
+                                                    pp[p, P_D_BURST], pp[p, P_GATE_DET] > 0.5, pp[p, P_C_U],
+                                                    pp[p, P_UMAX])
+                        V[i] = vn
+                        Uu[i] = un
+                        if kind == K_L5:
+                            GAD[i] += pp[p, P_DG_AD]
+                        fired[nf] = i
+                        fired_b[nf] = isb
+                        nf += 1
+        nf0 = nf
+        # deliver next-step spikes now (delay 0 reaches this step's slot)
+        for f in range(nf0):
+            i = fired[f]
+            HIST[i] |= one
+            if rec_mask[i]:
+                k = n_spk[0]
+                spk_i[k] = i
+                spk_t[k] = t
+                spk_b[k] = fired_b[f]
+                n_spk[0] = k + 1
+            pq = neuron_pop[i]
+            for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                pw = pop_paths[q]
+                row = path_row0[pw] + (i - path_pre0[pw])
+                r0 = path_rec_ptr[pw]
+                r1 = path_rec_ptr[pw + 1]
+                for sy in range(row_ptr[row], row_ptr[row + 1]):
+                    j = post[sy]
+                    sl = (t + dly[sy]) % D
+                    ws = np.float64(wsyn[sy])
+                    for r in range(r0, r1):
+                        ring[sl, path_rec_ch[r], j] += ws * path_rec_scale[r]
         # ---- 2. external Poisson inputs into slot t
         for k in range(net.pin_lo.shape[0]):
             if t < net.pin_t0[k] or t >= net.pin_t1[k]:
@@ -200,49 +237,58 @@ def run_chunk(net, st, out, t0, n_steps):
             w0 = net.pin_w_ptr[k]
             r0 = net.pin_rec_ptr[k]
             r1 = net.pin_rec_ptr[k + 1]
+            plo = net.pin_lo[k]
             if net.pin_shared[k]:
                 cnt = poisson_small(st.pin_rng, k, lam)
                 if cnt > 0:
-                    for j in range(net.pin_lo[k], net.pin_hi[k]):
-                        wj = cnt * net.pin_w[w0 + j - net.pin_lo[k]]
+                    for j in range(plo, net.pin_hi[k]):
+                        wj = cnt * net.pin_w[w0 + j - plo]
                         for r in range(r0, r1):
-                            st.ring[slot, net.pin_rec_ch[r], j] += wj * net.pin_rec_scale[r]
+                            ring[slot, net.pin_rec_ch[r], j] += wj * net.pin_rec_scale[r]
             else:
-                for j in range(net.pin_lo[k], net.pin_hi[k]):
-                    wj = net.pin_w[w0 + j - net.pin_lo[k]]
+                for j in range(plo, net.pin_hi[k]):
+                    wj = net.pin_w[w0 + j - plo]
                     if wj == 0.0:
                         continue
-                    cnt = poisson_small(st.rng, j, lam)
+                    cnt = poisson_small(rng, j, lam)
                     if cnt > 0:
                         for r in range(r0, r1):
-                            st.ring[slot, net.pin_rec_ch[r], j] += cnt * wj * net.pin_rec_scale[r]
+                            ring[slot, net.pin_rec_ch[r], j] += cnt * wj * net.pin_rec_scale[r]
         # ---- 3. neurons
         for p in range(n_pop):
-            kind = net.pop_kind[p]
+            kind = pop_kind[p]
             if kind == K_POISSON:
                 continue
-            lo = net.pop_start[p]
-            hi = net.pop_start[p + 1]
+            lo = pop_start[p]
+            hi = pop_start[p + 1]
             integ = int(pp[p, P_INTEG])
             lag = pp[p, P_LAG] > 0.5
             C = pp[p, P_C]
             kk = pp[p, P_K]
             vr = pp[p, P_VR]
             vt = pp[p, P_VT]
+            vpeak = pp[p, P_VPEAK]
+            vpeak_u = pp[p, P_VPEAK_U]
             cap_nmda = pp[p, P_NMDA_CAP]
+            det = pp[p, P_GATE_DET] > 0.5
+            kap_state = pp[p, P_KAPPA_STATE] > 0.5
+            bap_shift = np.uint64(int(pp[p, P_BAP_START]))
+            bap_mask = (one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one
+            umode = pp[p, P_UMODE]
+            vb = pp[p, P_VB]
             for i in range(lo, hi):
                 # read and clear this step's arrivals
-                I_s = st.bias_s[i]
-                I_d = st.bias_d[i]
-                if st.sig_s[i] > 0.0:
-                    I_s += st.sig_s[i] * normal(st.rng, st.spare, st.has_spare, i)
-                if st.sig_d[i] > 0.0:
-                    I_d += st.sig_d[i] * normal(st.rng, st.spare, st.has_spare, i)
+                I_s = bias_s[i]
+                I_d = bias_d[i]
+                if sig_s[i] > 0.0:
+                    I_s += sig_s[i] * normal(rng, spare, has_spare, i)
+                if sig_d[i] > 0.0:
+                    I_d += sig_d[i] * normal(rng, spare, has_spare, i)
                 for q in range(n_ch):
-                    ch = net.ch_used[q]
-                    x = st.ring[slot, ch, i]
+                    ch = ch_used[q]
+                    x = ring[slot, ch, i]
                     if x != 0.0:
-                        st.ring[slot, ch, i] = 0.0
+                        ring[slot, ch, i] = 0.0
                         rec = ch >> 1
                         if rec == R_CURRENT:
                             if ch & 1:
@@ -250,135 +296,153 @@ def run_chunk(net, st, out, t0, n_steps):
                             else:
                                 I_s += x
                         elif rec == R_GATE:
-                            st.kap[i] += (1.0 - st.kap[i]) * min(x, 1.0)
+                            KAP[i] += (1.0 - KAP[i]) * min(x, 1.0)
                         else:
-                            st.g[ch, i] += x
-                v = st.v[i]
-                u = st.u[i]
+                            G[ch, i] += x
+                v = V[i]
+                u = Uu[i]
                 # somatic synaptic conductance and its reversal-weighted sum
                 gt = 0.0
                 gE = 0.0
                 for q in range(n_ch):
-                    ch = net.ch_used[q]
-                    if ch & 1:
-                        continue
+                    ch = ch_used[q]
                     rec = ch >> 1
-                    if rec == R_CURRENT or rec == R_GATE:
+                    if (ch & 1) or rec == R_CURRENT or rec == R_GATE:
                         continue
-                    gc = st.g[ch, i]
+                    gc = G[ch, i]
                     if gc != 0.0:
-                        if net.ch_mg[ch]:
+                        if ch_mg[ch]:
                             gc = min(gc * _mg_block(v), cap_nmda)
                         gt += gc
-                        gE += gc * net.ch_E[ch]
+                        gE += gc * ch_E[ch]
                 if kind == K_L5:
                     # --- coupling gate and dendrite
-                    if pp[p, P_KAPPA_STATE] > 0.5:
-                        kap = st.kap[i]
-                    else:
-                        kap = pp[p, P_KAPPA]
-                    vd = st.vd[i]
-                    wd = st.wd[i]
+                    kap = KAP[i] if kap_state else pp[p, P_KAPPA]
+                    vd = VD[i]
+                    wd = WD[i]
                     Fd = 1.0 / (1.0 + math.exp((pp[p, P_EHALF] - vd) / pp[p, P_DD]))
-                    hist = st.hist[i]
-                    bap_on = ((hist >> np.uint64(int(pp[p, P_BAP_START]))) &
-                              ((one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one)) != 0
-                    det = pp[p, P_GATE_DET] > 0.5
+                    bap_on = ((HIST[i] >> bap_shift) & bap_mask) != 0
                     I_bap = 0.0
+                    g2 = True
                     if det:
                         if bap_on:
                             I_bap = kap * pp[p, P_BAP]
                     else:
                         # two independent Bernoulli(kappa) draws per step (LVPA)
-                        g1 = uniform(st.rng, i) < kap
-                        g2 = uniform(st.rng, i) < kap
+                        g1 = uniform(rng, i) < kap
+                        g2 = uniform(rng, i) < kap
                         if bap_on and g1:
                             I_bap = pp[p, P_BAP]
                     Isd = I_d
                     for q in range(n_ch):
-                        ch = net.ch_used[q]
-                        if not (ch & 1):
-                            continue
+                        ch = ch_used[q]
                         rec = ch >> 1
-                        if rec == R_CURRENT or rec == R_GATE:
+                        if not (ch & 1) or rec == R_CURRENT or rec == R_GATE:
                             continue
-                        gc = st.g[ch, i]
+                        gc = G[ch, i]
                         if gc != 0.0:
-                            if net.ch_mg[ch]:
+                            if ch_mg[ch]:
                                 gc = gc * _mg_block(vd)
-                            Isd += gc * (net.ch_E[ch] - vd)
+                            Isd += gc * (ch_E[ch] - vd)
                     dvd = (-pp[p, P_GL] * (vd - pp[p, P_EL]) + pp[p, P_GCA] * Fd + wd + I_bap + Isd
                            + pp[p, P_G] * (v - vd)) * (dt / pp[p, P_CD])
                     dwd = (pp[p, P_BD] * (vd - pp[p, P_EL]) - wd) * (dt / pp[p, P_TAUW])
                     vd += dvd
                     wd += dwd
-                    st.vd[i] = vd
-                    st.wd[i] = wd
+                    VD[i] = vd
+                    WD[i] = wd
                     plateau = vd >= pp[p, P_PLATEAU]
                     if det:
-                        st.burst[i] = kap if plateau else 0.0
+                        BURST[i] = kap if plateau else 0.0
                     else:
-                        st.burst[i] = 1.0 if (plateau and g2) else 0.0
-                    if pp[p, P_KAPPA_STATE] > 0.5:
-                        st.kap[i] = pp[p, P_KAPPA_REST] + (st.kap[i] - pp[p, P_KAPPA_REST]) * pp[p, P_DECAY_KAPPA]
+                        BURST[i] = 1.0 if (plateau and g2) else 0.0
+                    if kap_state:
+                        KAP[i] = pp[p, P_KAPPA_REST] + (KAP[i] - pp[p, P_KAPPA_REST]) * pp[p, P_DECAY_KAPPA]
                     # --- soma: adaptation conductance, optional dendrite-to-soma current
-                    gad = st.gad[i]
+                    gad = GAD[i]
                     gt += gad
                     gE += gad * pp[p, P_E_AD]
                     I_s += pp[p, P_GS] * Fd
-                    st.gad[i] = gad * pp[p, P_DECAY_AD]
+                    GAD[i] = gad * pp[p, P_DECAY_AD]
                     drive = kk * (v - vr) * (v - vt) - u + I_s
                     if integ == I_SEMI:
                         vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
                     else:
                         vn = v + (dt / C) * (drive + gE - gt * v)
-                    u = u + dt * net.a[i] * (net.b[i] * (v - vr) - u)
+                    u = u + dt * ca[i] * (cb[i] * (v - vr) - u)
                 elif kind == K_IZH07:
                     drive = kk * (v - vr) * (v - vt) - u + I_s
                     if integ == I_SEMI:
                         vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
                     else:
                         vn = v + (dt / C) * (drive + gE - gt * v)
-                    um = pp[p, P_UMODE]
-                    if um == 0.0:
-                        U = net.b[i] * (v - vr)
-                    elif um == 1.0:
-                        U = net.b[i] * (v - pp[p, P_VB]) ** 3 if v >= pp[p, P_VB] else 0.0
-                    elif um == 2.0:
-                        U = net.b[i] * (v - vr) if v <= pp[p, P_VB] else 0.0
+                    if umode == 0.0:
+                        U = cb[i] * (v - vr)
+                    elif umode == 1.0:
+                        U = cb[i] * (v - vb) ** 3 if v >= vb else 0.0
+                    elif umode == 2.0:
+                        U = cb[i] * (v - vr) if v <= vb else 0.0
                     else:
-                        U = net.b[i] * (v - vr) if v > pp[p, P_VB] else 0.0
-                    u = u + dt * net.a[i] * (U - u)
+                        U = cb[i] * (v - vr) if v > vb else 0.0
+                    u = u + dt * ca[i] * (U - u)
                 else:  # K_IZH03
                     I = I_s + gE - gt * v
                     if integ == I_IZH03:
                         h = 0.5 * dt
                         vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
                         vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
-                        u = u + dt * net.a[i] * (net.b[i] * vn - u)
+                        u = u + dt * ca[i] * (cb[i] * vn - u)
                     else:
                         vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                        u = u + dt * net.a[i] * (net.b[i] * v - u)
+                        u = u + dt * ca[i] * (cb[i] * v - u)
                 if not (vn > -1.0e4 and vn < 1.0e4 and u > -1.0e7 and u < 1.0e7):
                     out.diverged[0] = i
                     out.diverged[1] = t
                     out.diverged[2] = 0 if not (vn > -1.0e4 and vn < 1.0e4) else 1
                     return 2, step
-                if kind == K_L5 and not (st.vd[i] > -1.0e4 and st.vd[i] < 1.0e4):
+                if kind == K_L5 and not (VD[i] > -1.0e4 and VD[i] < 1.0e4):
                     out.diverged[0] = i
                     out.diverged[1] = t
                     out.diverged[2] = 2
                     return 2, step
-                st.v[i] = vn
-                st.u[i] = u
-                if not lag:
-                    _reset(net, st, out, i, p, kind, t)
+                if not lag and _threshold(kind, vn, u, vpeak, vpeak_u):
+                    vn, u, isb = _reset_values(kind, u, cc[i], cd[i], BURST[i], pp[p, P_C_BURST],
+                                               pp[p, P_D_BURST], det, pp[p, P_C_U], pp[p, P_UMAX])
+                    if kind == K_L5:
+                        GAD[i] += pp[p, P_DG_AD]
+                    fired[nf] = i
+                    fired_b[nf] = isb
+                    nf += 1
+                V[i] = vn
+                Uu[i] = u
                 # conductance decay
                 for q in range(n_ch):
-                    ch = net.ch_used[q]
+                    ch = ch_used[q]
                     rec = ch >> 1
                     if rec != R_CURRENT and rec != R_GATE:
-                        st.g[ch, i] *= net.ch_decay[ch]
+                        G[ch, i] *= ch_decay[ch]
+        # deliver same-step spikes (delay >= 1)
+        for f in range(nf0, nf):
+            i = fired[f]
+            HIST[i] |= one
+            if rec_mask[i]:
+                k = n_spk[0]
+                spk_i[k] = i
+                spk_t[k] = t
+                spk_b[k] = fired_b[f]
+                n_spk[0] = k + 1
+            pq = neuron_pop[i]
+            for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                pw = pop_paths[q]
+                row = path_row0[pw] + (i - path_pre0[pw])
+                r0 = path_rec_ptr[pw]
+                r1 = path_rec_ptr[pw + 1]
+                for sy in range(row_ptr[row], row_ptr[row + 1]):
+                    j = post[sy]
+                    sl = (t + dly[sy]) % D
+                    ws = np.float64(wsyn[sy])
+                    for r in range(r0, r1):
+                        ring[sl, path_rec_ch[r], j] += ws * path_rec_scale[r]
         # ---- 4. traces
         for k in range(out.tr_neuron.shape[0]):
             if (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
