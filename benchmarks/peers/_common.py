@@ -100,6 +100,16 @@ def current_rss_mib() -> float:
         return float("nan")
 
 
+def numba_cache_has_index(cache_dir: str) -> bool:
+    """Whether a Numba cache directory already holds compiled functions (``*.nbi``)."""
+    if not cache_dir or not os.path.isdir(cache_dir):
+        return False
+    for _root, _dirs, files in os.walk(cache_dir):
+        if any(f.endswith(".nbi") for f in files):
+            return True
+    return False
+
+
 def rates_from_counts(n_spikes_exc: int, n_spikes_inh: int, n_exc: int, n_inh: int, duration_ms: float) -> dict:
     """Mean firing rates in Hz (excitatory, inhibitory, all)."""
     sec = duration_ms / 1000.0
