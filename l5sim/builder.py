@@ -136,6 +136,7 @@ def _pop_params(pop, dt):
     if pop.model == "izhikevich2007":
         row[E.P_VPEAK_U], row[E.P_C_U], row[E.P_UMAX] = p.vpeak_u, p.c_u, p.u_max_pA
         row[E.P_UMODE], row[E.P_VB] = _izh.U_MODES[p.u_mode], p.vb_mV
+        row[E.P_NMDA_CAP] = p.nmda_cap_nS
         return row, (p.a_per_ms, p.b_nS, p.c_mV, p.d_pA)
     # two-compartment L5 pyramidal
     start = int(round(p.bap_start_ms / dt))

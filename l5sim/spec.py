@@ -276,7 +276,7 @@ class PopulationSpec:
                 if k in PARAM_CHOICES:
                     clean[k] = _coerce(v, str, {"choices": PARAM_CHOICES[k]}, f"{path}.params.{k}")
                 else:
-                    clean[k] = _coerce(v, float, {"allow_inf": k == "u_max_pA"}, f"{path}.params.{k}")
+                    clean[k] = _coerce(v, float, {"allow_inf": k in ("u_max_pA", "nmda_cap_nS")}, f"{path}.params.{k}")
             object.__setattr__(self, "params", MappingProxyType(clean))
             p = self.cell_params()
             for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV"):

@@ -333,7 +333,8 @@ def run_chunk(net, st, out, t0, n_steps):
                         g2 = uniform(rng, i) < kap
                         if bap_on and g1:
                             I_bap = pp[p, P_BAP]
-                    Isd = I_d
+                    gtd = 0.0
+                    gEd = 0.0
                     for q in range(n_ch):
                         ch = ch_used[q]
                         rec = ch >> 1
@@ -343,11 +344,16 @@ def run_chunk(net, st, out, t0, n_steps):
                         if gc != 0.0:
                             if ch_mg[ch]:
                                 gc = gc * _mg_block(vd)
-                            Isd += gc * (ch_E[ch] - vd)
-                    dvd = (-pp[p, P_GL] * (vd - pp[p, P_EL]) + pp[p, P_GCA] * Fd + wd + I_bap + Isd
-                           + pp[p, P_G] * (v - vd)) * (dt / pp[p, P_CD])
+                            gtd += gc
+                            gEd += gc * ch_E[ch]
+                    hd = dt / pp[p, P_CD]
+                    rest_d = (-pp[p, P_GL] * (vd - pp[p, P_EL]) + pp[p, P_GCA] * Fd + wd + I_bap + I_d
+                              + pp[p, P_G] * (v - vd))
                     dwd = (pp[p, P_BD] * (vd - pp[p, P_EL]) - wd) * (dt / pp[p, P_TAUW])
-                    vd += dvd
+                    if integ == I_SEMI:
+                        vd = (vd + hd * (rest_d + gEd)) / (1.0 + hd * gtd)
+                    else:
+                        vd = vd + hd * (rest_d + gEd - gtd * vd)
                     wd += dwd
                     VD[i] = vd
                     WD[i] = wd

@@ -57,6 +57,8 @@ class Izh2007Params:
     u_max_pA : cap on u after a spike increment (pA); LTS 670; ``inf`` = no cap.
     u_mode : shape of U(v): ``linear``, ``cubic`` (FS), ``below`` (TC) or ``above``.
     vb_mV : voltage that switches U(v) (cubic / below / above modes), mV.
+    nmda_cap_nS : cap of the Mg-blocked NMDA conductance (LVPA caps it at 85 nS on every
+        soma); ``inf`` = no cap.
     source : citation of the values.
     """
 
@@ -74,6 +76,7 @@ class Izh2007Params:
     u_max_pA: float = math.inf
     u_mode: str = "linear"
     vb_mV: float = -55.0
+    nmda_cap_nS: float = math.inf
     source: str = "Izhikevich 2007, ch. 8, Fig. 8.12 (RS)"
 
     def with_(self, **kw) -> "Izh2007Params":

@@ -19,6 +19,12 @@ Apical dendrite (2-D Ca2+ system)::
     dw_d/dt     = (b_d (v_d - E_L) - w_d) / tau_w
     F(v)        = 1 / (1 + exp((E_half - v) / D))
 
+Integration (``semi_implicit``, the default): both compartments are implicit in their
+synaptic conductances, v <- (v + dt/C (f(v) + sum g E)) / (1 + dt sum g / C), the rest
+forward Euler (science.md section 3; LVPA treats the soma so and the dendrite by plain
+Euler, which differs by O(dt g / C_d) and becomes unstable for dendritic conductances
+above 2 C_d / dt = 3400 nS; ``euler`` integrates both compartments by forward Euler).
+
 bAP: a rectangular current ``bap_pA`` from ``bap_start_ms`` to ``bap_stop_ms`` after each
 somatic spike (an on/off flag, overlapping spikes do not add). Plateau: v_d >= -30 mV.
 Coupling gate kappa in [0, 1]: per step, the bAP and the plateau-to-burst switch are each
