@@ -388,10 +388,11 @@ def fit_gain_table(table: dict, model: str = "auto") -> dict:
     if len(keys) != 1:
         raise FitError(f"gain table: vary_key takes values {keys}; expected a single swept key "
                        "(fit one sweep at a time)")
-    cond = np.asarray(table["condition"]).astype(str)
+    cond = [str(c) for c in np.asarray(table["condition"]).astype(str)]
+    cond = np.array(cond, dtype=object)
     vv = np.asarray(table["vary_value"], dtype=float)
     fi = []
-    for c in sorted(set(cond), key=lambda c: float(vv[cond == c][0])):
+    for c in sorted(set(cond), key=lambda c: (float(vv[cond == c][0]), c)):
         m = cond == c
         levels = np.unique(vv[m])
         if levels.size != 1:
