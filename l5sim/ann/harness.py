@@ -52,6 +52,7 @@ __all__ = [
     "run_stability_gap",
     "write_results",
     "plot_stability_gap",
+    "metrics_table_markdown",
 ]
 
 OPTIMIZER_NAMES = ("sgd", "momentum-sgd", "adam", "ngm-sgd", "ngm-sgd-bridge", "ngm-sgd-bridge-lr")
@@ -636,3 +637,41 @@ def plot_stability_gap(result: StabilityGapResult, axes=None, window: int | None
                  f"(mean over seeds, +-1 sd; gap = final_k to min of block k+1)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def metrics_table_markdown(metrics: dict) -> str:
+    """A Markdown table of a ``metrics.json`` document (or ``StabilityGapResult.metrics``).
+
+    Columns: the paper's family (avg-SG per seed and on the seed-averaged curve, avg-min-ACC,
+    WC-ACC), De Lange's family (min-ACC, WC-ACC), final average accuracy and the number of
+    diverged runs. Cells are ``mean +- sd`` over non-diverged seeds.
+
+    Parameters
+    ----------
+    metrics : dict
+        With a ``summary`` mapping optimizer name to its summary.
+
+    Returns
+    -------
+    str
+    """
+    def ms(s):
+        if s is None or s.get("mean") is None or not math.isfinite(s["mean"]):
+            return "n/a"
+        sd = s.get("std")
+        return f"{s['mean']:.3f} ± {sd:.3f}" if sd is not None and math.isfinite(sd) else f"{s['mean']:.3f}"
+
+    head = ("| optimizer | paper avg-SG | paper avg-SG (seed-mean curve) | paper avg-min-ACC | "
+            "paper WC-ACC | De Lange min-ACC | De Lange WC-ACC | final avg acc | diverged |\n"
+            "|---|---|---|---|---|---|---|---|---|\n")
+    rows = []
+    for name, s in metrics["summary"].items():
+        pm = s.get("paper_on_seed_mean_curve") or {}
+        avg_curve = pm.get("avg_sg")
+        rows.append(
+            f"| {name} | {ms(s['paper']['avg_sg'])} | "
+            f"{'n/a' if avg_curve is None else f'{avg_curve:.3f}'} | "
+            f"{ms(s['paper']['avg_min_acc'])} | {ms(s['paper']['wc_acc'])} | "
+            f"{ms(s['delange']['min_acc'])} | {ms(s['delange']['wc_acc'])} | "
+            f"{ms(s['final_avg_acc'])} | {s['n_diverged']}/{s['n_runs']} |")
+    return head + "\n".join(rows) + "\n"

@@ -97,3 +97,14 @@ def test_cli_registration_and_run(tmp_path):
     assert args.func(args) == 0
     doc = json.loads((tmp_path / "metrics.json").read_text())
     assert doc["config"]["seeds"] == [42] and len(doc["tasks"]) == 5
+
+
+def test_markdown_table_has_both_families(adam_rotated):
+    from l5sim.ann.harness import metrics_table_markdown
+
+    table = metrics_table_markdown(adam_rotated.metrics)
+    lines = table.strip().splitlines()
+    assert len(lines) == 2 + 2  # header, rule, adam, ngm-sgd
+    assert "paper avg-SG" in lines[0] and "De Lange min-ACC" in lines[0]
+    sg = adam_rotated.metrics["summary"]["adam"]["paper"]["avg_sg"]["mean"]
+    assert f"{sg:.3f}" in lines[2]
