@@ -30,8 +30,10 @@ new v; see ``docs/performance.md`` and ``shared/science.md`` section 2):
   update, weights clipped to [0, W_MAX].
 
 ``column_*`` are l5sim's ``circuits/l5_column.toml`` scaled to 10k and 100k
-neurons (conductance-based, two-compartment pyramidal cells, delays).  No peer
-implements them yet; only l5sim runs them.
+neurons (conductance-based, two-compartment pyramidal cells, delays, dt 0.1 ms).
+No peer implements them yet; only l5sim runs them.  Their default biological
+duration is 100 ms (``default_duration_ms``), to keep one benchmark invocation
+within minutes; every time is reported per biological second.
 """
 from __future__ import annotations
 
@@ -48,8 +50,8 @@ NETWORKS = {
     "izh2003_1k": dict(family="izh2003", n_exc=800, n_inh=200, connectivity="all_to_all", p=1.0, stdp=False),
     "izh2003_10k": dict(family="izh2003", n_exc=8000, n_inh=2000, connectivity="pairwise_bernoulli", p=0.1, stdp=False),
     "izh2003_10k_stdp": dict(family="izh2003", n_exc=8000, n_inh=2000, connectivity="pairwise_bernoulli", p=0.1, stdp=True),
-    "column_10k": dict(family="column", n_total=10_000),
-    "column_100k": dict(family="column", n_total=100_000),
+    "column_10k": dict(family="column", n_total=10_000, default_duration_ms=100.0),
+    "column_100k": dict(family="column", n_total=100_000, default_duration_ms=100.0),
 }
 
 #: Izhikevich (2003) constants (mV, ms; noise in the units of I, i.e. mV/ms).

@@ -21,7 +21,9 @@ Networks come from the circuits in ``circuits/`` with overrides:
 * ``izh2003_10k_stdp``: the 10k network plus a nearest-spike STDP rule on the
   two excitatory pathways (``STDP_OVERRIDES``); needs l5sim's plasticity.
 * ``column_*``: ``circuits/l5_column.toml`` with every population scaled by the
-  same factor so that the total is 10k or 100k cells.
+  same factor so that the total is 10k or 100k cells, and every probabilistic
+  pathway's connection probability divided by that factor, so that each cell's
+  expected in-degree (and the regime) stays that of the published-size column.
 """
 from __future__ import annotations
 
@@ -73,6 +75,15 @@ def circuit_and_overrides(name: str, spec: dict, toml_mod):
     total = sum(pops.values())
     scale = spec["n_total"] / total
     ov = {f"populations.{p}.n": max(1, int(round(n * scale))) for p, n in pops.items()}
+    # Keep every cell's expected in-degree (and so the regime): connection
+    # probabilities shrink by the same factor as the populations grow.  Pocket
+    # sizes stay (the pyramidal : thalamic ratio is unchanged).
+    for name, pw in data.get("pathways", {}).items():
+        conn = pw.get("connectivity", {})
+        if conn.get("rule") == "gaussian_prob":
+            ov[f"pathways.{name}.connectivity.p0"] = min(1.0, float(conn.get("p0", 1.0)) / scale)
+        elif conn.get("rule") == "fixed_prob":
+            ov[f"pathways.{name}.connectivity.p"] = min(1.0, float(conn.get("p", 0.1)) / scale)
     return COLUMN_CIRCUIT, ov
 
 
