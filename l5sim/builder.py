@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import connectivity as _conn
+from . import neuromodulation as _nm
+from . import plasticity as _pl
 from .errors import SpecError
 from .kernels import engine as E
 from .kernels.rng import seed_streams
@@ -27,6 +29,9 @@ from .models.synapses import COMPARTMENTS, RECEPTOR_NAMES, channel
 INTEGRATORS = {"euler": E.I_EULER, "semi_implicit": E.I_SEMI, "izh2003": E.I_IZH03, "none": E.I_EULER}
 KINDS = {"l5_pyramidal": E.K_L5, "izhikevich2007": E.K_IZH07, "izhikevich2003": E.K_IZH03,
          "poisson": E.K_POISSON}
+#: Neuromodulation targets of a population -> column of the parameter table.
+MOD_COLUMNS = {"kappa": E.P_KAPPA_OFF, "dend_drive_pA": E.P_ID_OFF, "soma_drive_pA": E.P_IS_OFF,
+               "gCa_pA": E.P_GCA, "c_mV": E.P_C_OFF, "d_pA": E.P_D_OFF}
 STREAMS = {"wiring": 0, "placement": 1, "init": 2, "dynamics": 3, "trials": 4}
 
 
@@ -80,6 +85,8 @@ class BuiltCircuit:
     init_kap: np.ndarray
     max_delay: int
     inputs: list = field(default_factory=list)
+    plasticity: object = None
+    modulation: object = None
 
     @property
     def n_neurons(self) -> int:
@@ -336,6 +343,11 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
                                t0=t0, t1=t1, values=amp * prof))
     used = np.array(sorted(used), np.int64)
 
+    # ---- plasticity and neuromodulation
+    pla = _pl.build_arrays(spec, wiring_infos, slices, names,
+                           np.concatenate(posts) if posts else np.zeros(0, np.int32), row_ptr, dt)
+    mplan = _nm.plan(spec, names, list(spec.pathways), pla.names, MOD_COLUMNS)
+
     rec_mask = np.zeros(N, np.uint8)
     for name in (spec.recording.spikes if spec.recording.spikes is not None else names):
         rec_mask[slices[name]] = 1
@@ -356,7 +368,13 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         pin_w_ptr=i64(pin["w_ptr"]), pin_w=np.concatenate(pin["w"]) if pin["w"] else np.zeros(0),
         pin_rec_ptr=i64(pin["rec_ptr"]), pin_rec_ch=i64(pin["rec_ch"]), pin_rec_scale=f64(pin["rec_scale"]),
         rec_mask=rec_mask,
+        sp=pla.sp, path_plastic=pla.path_plastic, pl_pre_lo=pla.pre_lo, pl_post_lo=pla.post_lo,
+        pl_xoff=pla.xoff, pl_yoff=pla.yoff, pl_syn_lo=pla.syn_lo, pl_syn_hi=pla.syn_hi,
+        col_ptr=pla.col_ptr, col_off=pla.col_off, col_syn=pla.col_syn, col_pre=pla.col_pre,
+        pop_post_ptr=pla.pop_post_ptr, pop_post=pla.pop_post,
+        mod_kind=mplan.kind, mod_index=mplan.index, mod_col=mplan.col,
     )
     return BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
                         pathways=wiring_infos, placements=placements, init_v=init_v, init_u=init_u,
-                        init_vd=init_vd, init_kap=init_kap, max_delay=max_delay, inputs=inputs)
+                        init_vd=init_vd, init_kap=init_kap, max_delay=max_delay, inputs=inputs,
+                        plasticity=pla, modulation=mplan)

@@ -102,7 +102,7 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         pre_i, post_j = idx[keep], idx[keep]
         w = np.full(pre_i.shape, conn.weight)
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
-        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist))
+        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, path=path), path)
     if rule == "pocket":
         k = conn.pocket_size
         if n_pre <= n_post:
@@ -118,7 +118,7 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
             pre_i, post_j = pre_i[keep], post_j[keep]
         w = np.full(pre_i.shape, conn.weight)
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
-        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist))
+        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, path=path), path)
 
     pres, posts, ws, ds = [], [], [], []
     rows_per_block = max(1, BLOCK_ELEMENTS // max(n_post, 1))
@@ -128,10 +128,13 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         rows = slice(r0, r1)
         d = distances(pre_pl, post_pl, rows) if need_dist else None
         if rule == "gaussian_weight":
-            w = conn.A * np.exp(-d ** 2 / (2 * conn.sigma ** 2)) / (conn.sigma * np.sqrt(2 * np.pi))
+            # (d / sigma)^2, not d^2 / sigma^2: sigma^2 underflows to 0 for tiny sigma (0 / 0 at d = 0)
+            with np.errstate(over="ignore"):
+                w = conn.A * np.exp(-0.5 * (d / conn.sigma) ** 2) / (conn.sigma * np.sqrt(2 * np.pi))
             mask = np.ones((r1 - r0, n_post), bool)
         elif rule == "gaussian_prob":
-            prob = conn.p0 * np.exp(-d ** 2 / (2 * conn.sigma ** 2))
+            with np.errstate(over="ignore"):
+                prob = conn.p0 * np.exp(-0.5 * (d / conn.sigma) ** 2)
             mask = rng.random((r1 - r0, n_post)) < prob
             w = None
         elif rule == "fixed_prob":
@@ -155,13 +158,13 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         else:
             wv = np.full(pi.shape[0], conn.weight)
         dv = _delays(delay_steps, delay_per_distance, d[pi, pj] if (d is not None and delay_per_distance) else None,
-                     pi.shape[0])
+                     pi.shape[0], path)
         pres.append(pi + r0)
         posts.append(pj)
         ws.append(wv)
         ds.append(dv)
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    return _to_csr(n_pre, cat(pres, np.int64), cat(posts, np.int64), cat(ws, np.float64), cat(ds, np.int64))
+    return _to_csr(n_pre, cat(pres, np.int64), cat(posts, np.int64), cat(ws, np.float64), cat(ds, np.int64), path)
 
 
 def _pair_distance(pre_pl, post_pl, pre_i, post_j):
@@ -174,13 +177,22 @@ def _pair_distance(pre_pl, post_pl, pre_i, post_j):
     return np.sqrt((d ** 2).sum(-1))
 
 
-def _delays(delay_steps, per_distance, dist, n=None):
+#: Delays are stored as uint16 steps.
+MAX_DELAY = int(np.iinfo(np.uint16).max)
+
+
+def _delays(delay_steps, per_distance, dist, n=None, path="pathway"):
     if dist is None:
         return np.full(n if n is not None else 0, delay_steps, dtype=np.int64) if n is not None else delay_steps
-    return delay_steps + np.rint(dist * per_distance).astype(np.int64)
+    with np.errstate(over="ignore"):
+        steps = delay_steps + np.rint(dist * per_distance)   # float: check before the integer cast
+    if steps.size and not steps.max() <= MAX_DELAY:
+        raise SpecError(f"{path}.delay_per_distance", per_distance,
+                        f"delays of at most {MAX_DELAY} steps (the largest distance gives {steps.max():g})")
+    return steps.astype(np.int64)
 
 
-def _to_csr(n_pre, pre_i, post_j, w, delay):
+def _to_csr(n_pre, pre_i, post_j, w, delay, path="pathway"):
     pre_i = np.asarray(pre_i, np.int64)
     if np.ndim(delay) == 0:
         delay = np.full(pre_i.shape, int(delay), np.int64)
@@ -190,6 +202,11 @@ def _to_csr(n_pre, pre_i, post_j, w, delay):
     counts = np.bincount(pre_i, minlength=n_pre)
     indptr = np.zeros(n_pre + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    if delay.size and delay.max() > np.iinfo(np.uint16).max:
-        raise SpecError("pathways.delay", int(delay.max()), "delays below 65536 steps")
-    return Synapses(indptr, np.asarray(post_j, np.int32), np.asarray(w, np.float32), delay.astype(np.uint16))
+    if delay.size and delay.max() > MAX_DELAY:
+        raise SpecError(f"{path}.delay_steps", int(delay.max()), f"delays of at most {MAX_DELAY} steps")
+    with np.errstate(over="ignore"):
+        w32 = np.asarray(w, np.float32)
+    if not np.all(np.isfinite(w32)):
+        bad = np.asarray(w, np.float64)[~np.isfinite(w32)][0]
+        raise SpecError(f"{path}.connectivity", float(bad), "weights that are finite in float32 (|w| < 3.4e38)")
+    return Synapses(indptr, np.asarray(post_j, np.int32), w32, delay.astype(np.uint16))

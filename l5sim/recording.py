@@ -13,6 +13,11 @@ key                         content
 ``trace_t_ms__POP``         float64, sample times of population POP's traces
 ``trace__POP__VAR``         float64, shape (n_samples, n_neurons) of variable VAR
 ``trace_neurons__POP``      int64, local indices of the traced neurons
+``weight_t_ms``             float64, times of weight snapshots (ms)
+``weights__PATH``           float32 (n_snapshots, n_synapses), plastic weights of PATH
+``final_weights__PATH``     float32, weights of PATH at the end of the run
+``modulator_t_ms``          float64, sample times of modulator levels
+``modulator__NAME``         float64, level of modulator NAME
 ``metadata_json``           unicode scalar: the metadata below as JSON
 ==========================  ==========================================================
 
@@ -47,7 +52,12 @@ class Recording:
     traces : ``{pop: {var: array (n_samples, n_neurons)}}``.
     trace_t_ms : ``{pop: sample times (ms)}``.
     trace_neurons : ``{pop: local neuron indices}``.
-    metadata : dict (seed, dt_ms, duration_ms, circuit hash, versions, timing).
+    metadata : dict (seed, dt_ms, duration_ms, circuit hash, versions, timing; per plastic
+        pathway weight summaries at each snapshot under ``"weights"``).
+    weight_t_ms : times of the weight snapshots (ms).
+    weights : ``{pathway: float32 array (n_snapshots, n_synapses)}`` (CSR synapse order).
+    final_weights : ``{pathway: float32 weights at the end}`` for every plastic pathway.
+    modulator_t_ms, modulators : sampled neuromodulator levels ``{name: array}``.
     """
 
     spike_i: np.ndarray
@@ -59,6 +69,11 @@ class Recording:
     trace_t_ms: dict = field(default_factory=dict)
     trace_neurons: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    weight_t_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    weights: dict = field(default_factory=dict)
+    final_weights: dict = field(default_factory=dict)
+    modulator_t_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    modulators: dict = field(default_factory=dict)
 
     @property
     def duration_ms(self) -> float:
@@ -142,6 +157,14 @@ def save(rec: Recording, directory) -> Path:
         "pop_start": np.asarray(rec.pop_start, np.int64),
         "metadata_json": np.asarray(json.dumps(rec.metadata, default=_json_default, allow_nan=True)),
     }
+    arrays["weight_t_ms"] = np.asarray(rec.weight_t_ms, np.float64)
+    for p, w in rec.weights.items():
+        arrays[f"weights__{p}"] = np.asarray(w, np.float32)
+    for p, w in rec.final_weights.items():
+        arrays[f"final_weights__{p}"] = np.asarray(w, np.float32)
+    arrays["modulator_t_ms"] = np.asarray(rec.modulator_t_ms, np.float64)
+    for m, lv in rec.modulators.items():
+        arrays[f"modulator__{m}"] = np.asarray(lv, np.float64)
     for pop, vars_ in rec.traces.items():
         arrays[f"trace_t_ms__{pop}"] = np.asarray(rec.trace_t_ms[pop], np.float64)
         arrays[f"trace_neurons__{pop}"] = np.asarray(rec.trace_neurons[pop], np.int64)
@@ -159,9 +182,15 @@ def load(path) -> Recording:
     if path.is_dir():
         path = path / "recording.npz"
     with np.load(path, allow_pickle=False) as z:
-        traces, trace_t, trace_n = {}, {}, {}
+        traces, trace_t, trace_n, wts, fw, mods = {}, {}, {}, {}, {}, {}
         for key in z.files:
-            if key.startswith("trace__"):
+            if key.startswith("weights__"):
+                wts[key.split("__", 1)[1]] = z[key]
+            elif key.startswith("final_weights__"):
+                fw[key.split("__", 1)[1]] = z[key]
+            elif key.startswith("modulator__"):
+                mods[key.split("__", 1)[1]] = z[key]
+            elif key.startswith("trace__"):
                 _, pop, var = key.split("__", 2)
                 traces.setdefault(pop, {})[var] = z[key]
             elif key.startswith("trace_t_ms__"):
@@ -173,4 +202,7 @@ def load(path) -> Recording:
             pop_names=[str(s) for s in z["pop_names"]], pop_start=z["pop_start"],
             traces=traces, trace_t_ms=trace_t, trace_neurons=trace_n,
             metadata=json.loads(str(z["metadata_json"])),
+            weight_t_ms=z["weight_t_ms"] if "weight_t_ms" in z.files else np.zeros(0), weights=wts,
+            final_weights=fw, modulator_t_ms=z["modulator_t_ms"] if "modulator_t_ms" in z.files else np.zeros(0),
+            modulators=mods,
         )

@@ -33,6 +33,10 @@ def initial_state(built, seed: int) -> E.State:
     net = built.net
     N = built.n_neurons
     n_pin = net.pin_lo.shape[0]
+    nx = int(net.pl_xoff[-1]) if net.pl_xoff.size else 0
+    ny = int(net.pl_yoff[-1]) if net.pl_yoff.size else 0
+    deferred = net.sp.shape[0] and bool(np.any(net.sp[:, E.S_DEFERRED] > 0.5))
+    n_sd = built.n_synapses if deferred else 1
     return E.State(
         v=built.init_v.copy(), u=built.init_u.copy(), vd=built.init_vd.copy(), wd=np.zeros(N),
         gad=np.zeros(N), kap=built.init_kap.copy(), burst=np.zeros(N), hist=np.zeros(N, np.uint64),
@@ -41,6 +45,9 @@ def initial_state(built, seed: int) -> E.State:
         pin_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)), pin_spare=np.zeros(max(n_pin, 1)),
         pin_has_spare=np.zeros(max(n_pin, 1), np.uint8),
         bias_s=np.zeros(N), bias_d=np.zeros(N), sig_s=np.zeros(N), sig_d=np.zeros(N),
+        ppw=net.pp.copy(), path_gain=np.ones(max(len(built.pathways), 1)), lr=net.sp[:, E.S_LR].copy(),
+        xtr=np.zeros(nx), xtr2=np.zeros(nx), ytr=np.zeros(ny), ytr2=np.zeros(ny),
+        sd=np.zeros(n_sd), mod_delta=np.zeros((1, built.modulation.n)),
     )
 
 
@@ -84,24 +91,110 @@ def _trace_plan(built, recording, n_steps):
                   np.zeros(max(off, 1)))
 
 
+class _Triggers:
+    """Uncertainty-triggered pulses, evaluated at chunk boundaries (every ``check_ms``)."""
+
+    def __init__(self, built, dt):
+        self.items = []
+        for name, m in built.spec.modulators.items():
+            if m.trigger is None:
+                continue
+            tr = m.trigger
+            onsets = []
+            if tr.signal == "series":
+                # upward crossings of the external series, with refractoriness
+                x = np.asarray(tr.series)
+                last = -np.inf
+                for k in range(1, len(x)):
+                    tk = k * tr.series_dt_ms
+                    if x[k - 1] < tr.threshold <= x[k] and tk - last >= tr.refractory_ms:
+                        onsets.append(tk)
+                        last = tk
+            self.items.append(dict(name=name, trig=tr, onsets=onsets, last=-np.inf, n=0, mean=0.0, m2=0.0,
+                                   sl=built.pop_slices.get(tr.population), every=max(1, int(round(tr.check_ms / dt)))))
+
+    @property
+    def check_steps(self):
+        return min((it["every"] for it in self.items if it["trig"].signal == "rate_surprise"), default=None)
+
+    def onsets(self, name):
+        for it in self.items:
+            if it["name"] == name:
+                return it["onsets"]
+        return []
+
+    def update(self, t_ms, spk_i_chunks, spk_t_chunks):
+        """Evaluate rate-surprise signals at time ``t_ms`` from the spikes so far."""
+        for it in self.items:
+            tr = it["trig"]
+            if tr.signal != "rate_surprise" or t_ms < tr.window_ms:
+                continue
+            sl = it["sl"]
+            n = sl.stop - sl.start
+            count = 0
+            for si, stt in zip(reversed(spk_i_chunks), reversed(spk_t_chunks)):
+                m = (stt >= t_ms - tr.window_ms) & (stt < t_ms) & (si >= sl.start) & (si < sl.stop)
+                count += int(m.sum())
+                if stt.size and stt[0] < t_ms - tr.window_ms:
+                    break
+            rate = count / (n * tr.window_ms * 1e-3)
+            # Welford running mean/SD of the windowed rate
+            it["n"] += 1
+            d = rate - it["mean"]
+            it["mean"] += d / it["n"]
+            it["m2"] += d * (rate - it["mean"])
+            if t_ms < tr.warmup_ms or it["n"] < 3:
+                continue
+            sd = np.sqrt(it["m2"] / (it["n"] - 1))
+            z = abs(rate - it["mean"]) / sd if sd > 0 else 0.0
+            if z >= tr.threshold and t_ms - it["last"] >= tr.refractory_ms:
+                it["onsets"].append(t_ms)
+                it["last"] = t_ms
+
+
+def _mod_delta(built, triggers, t_lo, n, dt):
+    """(n steps x targets) table of gain x level for steps t_lo .. t_lo + n - 1."""
+    plan = built.modulation
+    out = np.zeros((n, plan.n))
+    if plan.n == 0:
+        return out
+    t_ms = (t_lo + np.arange(n)) * dt
+    levels = {}
+    for k, mname in enumerate(plan.modulator):
+        if mname not in levels:
+            levels[mname] = built.spec.modulators[mname].level(t_ms, triggers.onsets(mname))
+        out[:, k] = plan.gain[k] * levels[mname]
+    return out
+
+
+def _weight_summary(w, wmin, wmax):
+    span = max(wmax - wmin, 1e-12)
+    return {"mean": float(w.mean()) if w.size else float("nan"), "sd": float(w.std()) if w.size else float("nan"),
+            "frac_at_min": float(np.mean(w <= wmin + 1e-3 * span)) if w.size else float("nan"),
+            "frac_at_max": float(np.mean(w >= wmax - 1e-3 * span)) if w.size else float("nan")}
+
+
 def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
              chunk_ms: float = 100.0, progress: bool | None = None) -> Recording:
     """Run a built circuit for ``duration_ms`` of biological time.
 
     Parameters
     ----------
-    built : :class:`l5sim.build.BuiltCircuit`.
+    built : :class:`l5sim.builder.BuiltCircuit`.
     duration_ms : simulated time (ms), > 0.
     seed : seed of the dynamics (noise, Poisson drive, stochastic gates); default the build
         seed. The same seed gives the same spikes.
     recording : a :class:`l5sim.spec.RecordingSpec` replacing the circuit's ``[recording]``.
-    chunk_ms : biological time advanced per kernel call.
+    chunk_ms : biological time advanced per kernel call (chunks also end at input changes,
+        weight snapshots and uncertainty checks).
     progress : show a progress bar (default: when the run covers more than 5 s of biological
         time or more than 2e8 neuron-steps).
 
     Returns
     -------
     Recording
+        Plastic weights evolve during the run on a copy: ``built`` is never modified; the
+        recording holds weight snapshots and the final weights.
     """
     if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) or not math.isfinite(duration_ms) \
             or duration_ms <= 0:
@@ -115,13 +208,21 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     if n_steps < 1:
         raise SpecError("duration_ms", duration_ms, f"at least one step of {dt} ms")
     recording = spec.recording if recording is None else recording
+    net = built.net
     if recording is not spec.recording and recording.spikes is not None:
         mask = np.zeros(built.n_neurons, np.uint8)
         for p in recording.spikes:
             mask[built.pop_slices[p]] = 1
-        net = built.net._replace(rec_mask=mask)
-    else:
-        net = built.net
+        net = net._replace(rec_mask=mask)
+    triggers = _Triggers(built, dt)
+    for it in triggers.items:
+        if it["sl"] is not None and not net.rec_mask[it["sl"].start]:
+            mask = net.rec_mask.copy()
+            mask[it["sl"]] = 1          # the watched population must be seen
+            net = net._replace(rec_mask=mask)
+    pla = built.plasticity
+    if pla.n:
+        net = net._replace(w=net.w.copy())   # learn on a copy: the built circuit stays as built
     N = built.n_neurons
     t_start = time.perf_counter()
     st = initial_state(built, seed)
@@ -130,11 +231,18 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     out = E.Out(np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
                 np.zeros(1, np.int64), *tr, np.full(3, -1, np.int64))
     chunk = max(1, int(round(chunk_ms / dt)))
+    check = triggers.check_steps
+    if check is not None:
+        chunk = min(chunk, check)
     bounds = {0, n_steps}
     for inp in built.inputs:
         for b in (inp["t0"], inp["t1"]):
             if 0 < b < n_steps:
                 bounds.add(int(b))
+    w_paths = [p for p in (recording.weights if recording.weights is not None else pla.names)]
+    w_every = max(1, int(round(recording.weights_interval_ms / dt)))
+    if w_paths:
+        bounds.update(range(w_every, n_steps, w_every))
     bounds = sorted(bounds)
     if progress is None:
         progress = duration_ms > 5000.0 or N * n_steps > 2e8
@@ -144,7 +252,24 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
 
         bar = tqdm(total=round(duration_ms), unit="ms", desc=f"{spec.circuit.name}", leave=False,
                    file=sys.stderr)
+    w_snap = {p: [] for p in w_paths}
+    w_sum = {p: [] for p in w_paths}
+    w_t = []
+
+    def snapshot(t_step):
+        w_t.append(t_step * dt)
+        for pname in w_paths:
+            info = built.pathways[pname]
+            rule = spec.plasticity[spec.pathways[pname].plasticity]
+            w = net.w[info.syn_lo:info.syn_hi]
+            if recording.weights_full:
+                w_snap[pname].append(w.copy())
+            w_sum[pname].append(_weight_summary(w, rule.w_min, rule.w_max))
+
+    if w_paths:
+        snapshot(0)
     spk_i, spk_t, spk_b = [], [], []
+    spk_tms = []
     t = 0
     try:
         for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
@@ -152,12 +277,15 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
             t = seg_lo
             while t < seg_hi:
                 n = min(chunk, seg_hi - t)
+                if built.modulation.n:
+                    st = st._replace(mod_delta=_mod_delta(built, triggers, t, n, dt))
                 status, done = E.run_chunk(net, st, out, t, n)
                 k = int(out.n_spk[0])
                 if k:
                     spk_i.append(out.spk_i[:k].copy())
                     spk_t.append(out.spk_t[:k].copy())
                     spk_b.append(out.spk_b[:k].copy())
+                    spk_tms.append(spk_t[-1] * dt)
                     out.n_spk[0] = 0
                 if status == 2:
                     i, step, var = (int(x) for x in out.diverged)
@@ -165,11 +293,17 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
                     raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"),
                                           float(st.v[i] if var == 0 else st.u[i] if var == 1 else st.vd[i]))
                 t += int(done)
+                if triggers.items and status == 0:
+                    triggers.update(t * dt, spk_i, spk_tms)
                 if bar is not None:
                     bar.update(round(t * dt) - bar.n)
+            if w_paths and seg_hi % w_every == 0:
+                snapshot(seg_hi)
     finally:
         if bar is not None:
             bar.close()
+    if w_paths and (not w_t or w_t[-1] != n_steps * dt):
+        snapshot(n_steps)
     sim_s = time.perf_counter() - t_start
     cat = lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_)  # noqa: E731
     si, stt, sb = cat(spk_i, np.int32), cat(spk_t, np.int64), cat(spk_b, np.uint8)
@@ -185,9 +319,21 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
             trace_t[pop] = (np.arange(1, tr_ptr[k] + 1) * tr_every[k]) * dt
     traces = {p: {v: np.stack(cols, axis=1) for v, cols in vs.items()} for p, vs in traces.items()}
     trace_n = {p: np.asarray(v, np.int64) for p, v in trace_n.items()}
+    meta = run_metadata(built, seed, duration_ms, sim_s)
+    mod_t = np.arange(0.0, duration_ms, recording.modulators_interval_ms)
+    modulators = {name: m.level(mod_t, triggers.onsets(name)) for name, m in spec.modulators.items()}
+    if spec.modulators:
+        meta["modulator_onsets_ms"] = {name: list(map(float, triggers.onsets(name))) + [p.onset_ms for p in m.pulses]
+                                       for name, m in spec.modulators.items()}
+    if w_paths:
+        meta["weights"] = {p: w_sum[p] for p in w_paths}
     return Recording(spike_i=si, spike_t_ms=stt * dt, spike_burst=sb, pop_names=list(built.pop_names),
                      pop_start=np.asarray(built.net.pop_start, np.int64), traces=traces, trace_t_ms=trace_t,
-                     trace_neurons=trace_n, metadata=run_metadata(built, seed, duration_ms, sim_s))
+                     trace_neurons=trace_n, metadata=meta,
+                     weight_t_ms=np.asarray(w_t), weights={p: np.asarray(v, np.float32) for p, v in w_snap.items() if v},
+                     final_weights={p: net.w[built.pathways[p].syn_lo:built.pathways[p].syn_hi].copy()
+                                    for p in pla.names},
+                     modulator_t_ms=mod_t if spec.modulators else np.zeros(0), modulators=modulators)
 
 
 def run_metadata(built, seed, duration_ms, simulate_s) -> dict:

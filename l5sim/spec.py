@@ -56,6 +56,8 @@ def _describe(md) -> str:
 
 
 def _check_number(value, md, path, kind):
+    if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:   # TOML integers are 64-bit
+        raise SpecError(path, value, "a value within the 64-bit integer range")
     if not md.get("allow_inf") and not math.isfinite(value):
         raise SpecError(path, value, f"a finite {kind}")
     if math.isnan(value):
@@ -79,7 +81,7 @@ def _coerce(value, tp, md, path):
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError(path, value, f"a number{(' ' + _describe(md)) if _describe(md) else ''}")
-        return _check_number(float(value), md, path, "number")
+        return float(_check_number(value, md, path, "number"))
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer() and math.isfinite(value):
@@ -148,7 +150,7 @@ def _named_tables(cls, data, path):
         raise SpecError(path, data, f"a table of named {cls.__name__} tables")
     out = {}
     for name, table in data.items():
-        if not name.replace("_", "").replace("-", "").isalnum():
+        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
             raise SpecError(f"{path}.{name}", name, "a name of letters, digits, '_' or '-'")
         out[name] = _from_dict(cls, table, f"{path}.{name}")
     return MappingProxyType(out)
@@ -435,10 +437,18 @@ class RecordingSpec:
 
     spikes : populations whose spikes are kept (default all).
     traces : per population, which neurons and variables to sample every ``interval_ms``.
+    weights : plastic pathways whose weights are snapshotted every ``weights_interval_ms``
+        (default: every plastic pathway); ``weights_full = false`` keeps only per-pathway
+        summaries (mean, SD, fraction at the bounds).
+    modulators_interval_ms : sampling interval of the recorded modulator levels.
     """
 
     spikes: tuple[str, ...] | None = _f(None)
     traces: Mapping[str, TraceSpec] = _f(factory=dict)
+    weights: tuple[str, ...] | None = _f(None, doc="plastic pathways whose weights are recorded (default all)")
+    weights_interval_ms: float = _f(1000.0, gt=0.0, doc="interval between weight snapshots (ms)")
+    weights_full: bool = _f(True, doc="keep every weight at each snapshot (else only summaries)")
+    modulators_interval_ms: float = _f(1.0, gt=0.0, doc="sampling of modulator levels (ms)")
 
 
 @dataclass(frozen=True)
@@ -546,6 +556,9 @@ def _from_dict_inner(data, source):
     for k, v in (("plasticity", plasticity), ("modulators", modulators)):
         if not isinstance(v, dict):
             raise SpecError(k, v, "a table of named tables")
+        for name, table in v.items():
+            if not isinstance(table, dict):
+                raise SpecError(f"{k}.{name}", table, "a table")
     _cross_check(meta, pops, paths, inputs, recording, plasticity)
     spec = CircuitSpec(meta, space, MappingProxyType(receptors), pops, paths, inputs, recording,
                        _freeze(plasticity), _freeze(modulators), _freeze(data), source)
@@ -556,7 +569,31 @@ def _from_dict_inner(data, source):
     return spec
 
 
+#: Largest time (in steps) that the builder turns into an int64 step index.
+MAX_STEPS = 2 ** 62
+#: The bAP window is a bit field of the spike history: at most 62 steps after the spike.
+MAX_BAP_STEPS = 62
+
+
 def _cross_check(meta, pops, paths, inputs, recording, plasticity):
+    for name, pop in pops.items():
+        if pop.model == "l5_pyramidal":
+            p = pop.cell_params()
+            if p.bap_start_ms < 0:
+                raise SpecError(f"populations.{name}.params.bap_start_ms", p.bap_start_ms, "a number >= 0")
+            if p.bap_stop_ms < p.bap_start_ms:
+                raise SpecError(f"populations.{name}.params.bap_stop_ms", p.bap_stop_ms,
+                                f"a number >= bap_start_ms ({p.bap_start_ms})")
+            if not round(p.bap_stop_ms / meta.dt_ms) <= MAX_BAP_STEPS:
+                raise SpecError(f"populations.{name}.params.bap_stop_ms", p.bap_stop_ms,
+                                f"a bAP window of at most {MAX_BAP_STEPS} steps after the spike "
+                                f"(<= {MAX_BAP_STEPS * meta.dt_ms:g} ms with dt_ms = {meta.dt_ms})")
+    for name, inp in inputs.items():
+        for key in ("start_ms", "stop_ms", "ramp_ms"):
+            t = getattr(inp, key)
+            if math.isfinite(t) and not t / meta.dt_ms < MAX_STEPS:
+                raise SpecError(f"inputs.{name}.{key}", t,
+                                f"a time < {MAX_STEPS * meta.dt_ms:g} ms ({MAX_STEPS} steps of dt_ms)")
     for name, pw in paths.items():
         for end in ("pre", "post"):
             ref = getattr(pw, end)
@@ -604,6 +641,11 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
                 raise SpecError(f"inputs.{name}.neurons", i, f"an index < {pop.n}")
         if inp.kind == "poisson" and "CURRENT" in inp.receptors and len(inp.receptors) > 1:
             raise SpecError(f"inputs.{name}.receptors", dict(inp.receptors), "CURRENT alone or conductance receptors")
+    if recording.weights is not None:
+        for i, w in enumerate(recording.weights):
+            if w not in paths or not paths[w].plasticity:
+                raise SpecError(f"recording.weights[{i}]", w,
+                                f"a plastic pathway: {sorted(n for n, pw in paths.items() if pw.plasticity)}")
     if recording.spikes is not None:
         for i, p in enumerate(recording.spikes):
             if p not in pops:

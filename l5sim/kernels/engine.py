@@ -43,8 +43,12 @@ NCH = 12
 (P_C, P_K, P_VR, P_VT, P_VPEAK, P_VPEAK_U, P_C_U, P_UMAX, P_UMODE, P_VB, P_NMDA_CAP,
  P_C_BURST, P_D_BURST, P_DG_AD, P_DECAY_AD, P_E_AD, P_CD, P_EL, P_GL, P_GCA, P_EHALF,
  P_DD, P_TAUW, P_BD, P_PLATEAU, P_BAP, P_BAP_START, P_BAP_STOP, P_KAPPA, P_KAPPA_STATE,
- P_KAPPA_REST, P_DECAY_KAPPA, P_GATE_DET, P_GS, P_G, P_RATE, P_LAG, P_INTEG) = range(38)
-NPP = 38
+ P_KAPPA_REST, P_DECAY_KAPPA, P_GATE_DET, P_GS, P_G, P_RATE, P_LAG, P_INTEG,
+ P_KAPPA_OFF, P_ID_OFF, P_IS_OFF, P_C_OFF, P_D_OFF) = range(43)
+NPP = 43
+# Columns of the plastic-pathway table ``sp`` (mirrors l5sim.plasticity).
+(S_TRIPLET, S_NEAREST, S_MULT, S_DEFERRED, S_AP, S_AM, S_DEC_P, S_DEC_M, S_A2P, S_A3P, S_A2M, S_A3M,
+ S_DEC_X, S_DEC_Y, S_WMIN, S_WMAX, S_LR, S_INTERVAL, S_BIAS, S_SDDECAY) = range(20)
 
 # Trace variable codes
 (T_V, T_U, T_VD, T_WD, T_KAPPA, T_GAD, T_IBAP, T_BURST) = range(8)
@@ -59,11 +63,15 @@ Net = namedtuple("Net", [
     "pin_lo", "pin_hi", "pin_rate", "pin_t0", "pin_t1", "pin_ramp", "pin_shared",
     "pin_w_ptr", "pin_w", "pin_rec_ptr", "pin_rec_ch", "pin_rec_scale",
     "rec_mask",
+    "sp", "path_plastic", "pl_pre_lo", "pl_post_lo", "pl_xoff", "pl_yoff", "pl_syn_lo", "pl_syn_hi",
+    "col_ptr", "col_off", "col_syn", "col_pre", "pop_post_ptr", "pop_post",
+    "mod_kind", "mod_index", "mod_col",
 ])
 State = namedtuple("State", [
     "v", "u", "vd", "wd", "gad", "kap", "burst", "hist", "g", "ring",
     "rng", "spare", "has_spare", "pin_rng", "pin_spare", "pin_has_spare",
     "bias_s", "bias_d", "sig_s", "sig_d",
+    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta",
 ])
 Out = namedtuple("Out", [
     "spk_i", "spk_t", "spk_b", "n_spk",
@@ -112,7 +120,8 @@ def run_chunk(net, st, out, t0, n_steps):
     Returns ``(status, steps_done)``; see the module docstring for status codes.
     """
     dt = net.dt
-    pp = net.pp
+    pp0 = net.pp
+    pp = st.ppw
     pop_start = net.pop_start
     pop_kind = net.pop_kind
     n_pop = pop_kind.shape[0]
@@ -138,6 +147,33 @@ def run_chunk(net, st, out, t0, n_steps):
     path_rec_ptr = net.path_rec_ptr
     path_rec_ch = net.path_rec_ch
     path_rec_scale = net.path_rec_scale
+    path_gain = st.path_gain
+    # plasticity
+    sp = net.sp
+    n_pl = sp.shape[0]
+    path_plastic = net.path_plastic
+    pl_pre_lo = net.pl_pre_lo
+    pl_post_lo = net.pl_post_lo
+    pl_xoff = net.pl_xoff
+    pl_yoff = net.pl_yoff
+    col_ptr = net.col_ptr
+    col_off = net.col_off
+    col_syn = net.col_syn
+    col_pre = net.col_pre
+    pop_post_ptr = net.pop_post_ptr
+    pop_post = net.pop_post
+    lr = st.lr
+    XT = st.xtr
+    XT2 = st.xtr2
+    YT = st.ytr
+    YT2 = st.ytr2
+    SD = st.sd
+    # modulation
+    mod_kind = net.mod_kind
+    mod_index = net.mod_index
+    mod_col = net.mod_col
+    mod_delta = st.mod_delta
+    n_mod = mod_kind.shape[0]
     V = st.v
     Uu = st.u
     VD = st.vd
@@ -171,284 +207,409 @@ def run_chunk(net, st, out, t0, n_steps):
         if n_spk[0] + N > cap:
             return 1, step
         slot = t % D
-        nf = 0
-        # ---- 1. spike-history shift, next-step detection, Poisson sources
+        # ---- 0. neuromodulation: parameters of this step = base + precomputed deltas
+        if n_mod > 0:
+            for k in range(n_mod):
+                if mod_kind[k] == 0:
+                    pp[mod_index[k], mod_col[k]] = pp0[mod_index[k], mod_col[k]]
+                elif mod_kind[k] == 1:
+                    path_gain[mod_index[k]] = 1.0
+                else:
+                    lr[mod_index[k]] = sp[mod_index[k], S_LR]
+            for k in range(n_mod):
+                x = mod_delta[step, k]
+                if mod_kind[k] == 0:
+                    pp[mod_index[k], mod_col[k]] += x
+                elif mod_kind[k] == 1:
+                    path_gain[mod_index[k]] *= max(0.0, 1.0 + x)
+                else:
+                    lr[mod_index[k]] *= max(0.0, 1.0 + x)
+        # ---- STDP traces decay (pl_xoff / pl_yoff have n_plastic + 1 entries)
+        for q in range(n_pl):
+            dp = sp[q, S_DEC_P]
+            dx = sp[q, S_DEC_X]
+            for x in range(pl_xoff[q], pl_xoff[q + 1]):
+                XT[x] *= dp
+                XT2[x] *= dx
+            dm = sp[q, S_DEC_M]
+            dy = sp[q, S_DEC_Y]
+            for y in range(pl_yoff[q], pl_yoff[q + 1]):
+                YT[y] *= dm
+                YT2[y] *= dy
         for p in range(n_pop):
-            kind = pop_kind[p]
-            lo = pop_start[p]
-            hi = pop_start[p + 1]
-            for i in range(lo, hi):
+            for i in range(pop_start[p], pop_start[p + 1]):
                 HIST[i] = HIST[i] << one
-            if kind == K_POISSON:
-                prob = pp[p, P_RATE] * dt * 1e-3
-                for i in range(lo, hi):
-                    if uniform(rng, i) < prob:
-                        fired[nf] = i
-                        fired_b[nf] = 0
-                        nf += 1
-            elif pp[p, P_LAG] > 0.5:
-                vpeak = pp[p, P_VPEAK]
-                vpeak_u = pp[p, P_VPEAK_U]
-                for i in range(lo, hi):
-                    if _threshold(kind, V[i], Uu[i], vpeak, vpeak_u):
-                        vn, un, isb = _reset_values(kind, Uu[i], cc[i], cd[i], BURST[i], pp[p, P_C_BURST],
-                                                    pp[p, P_D_BURST], pp[p, P_GATE_DET] > 0.5, pp[p, P_C_U],
-                                                    pp[p, P_UMAX])
-                        V[i] = vn
-                        Uu[i] = un
-                        if kind == K_L5:
-                            GAD[i] += pp[p, P_DG_AD]
-                        fired[nf] = i
-                        fired_b[nf] = isb
-                        nf += 1
-        nf0 = nf
-        # deliver next-step spikes now (delay 0 reaches this step's slot)
-        for f in range(nf0):
-            i = fired[f]
-            HIST[i] |= one
-            if rec_mask[i]:
-                k = n_spk[0]
-                spk_i[k] = i
-                spk_t[k] = t
-                spk_b[k] = fired_b[f]
-                n_spk[0] = k + 1
-            pq = neuron_pop[i]
-            for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
-                pw = pop_paths[q]
-                row = path_row0[pw] + (i - path_pre0[pw])
-                r0 = path_rec_ptr[pw]
-                r1 = path_rec_ptr[pw + 1]
-                for sy in range(row_ptr[row], row_ptr[row + 1]):
-                    j = post[sy]
-                    sl = (t + dly[sy]) % D
-                    ws = np.float64(wsyn[sy])
-                    for r in range(r0, r1):
-                        ring[sl, path_rec_ch[r], j] += ws * path_rec_scale[r]
-        # ---- 2. external Poisson inputs into slot t
-        for k in range(net.pin_lo.shape[0]):
-            if t < net.pin_t0[k] or t >= net.pin_t1[k]:
-                continue
-            rate = net.pin_rate[k]
-            if net.pin_ramp[k] > 0:
-                frac = (t - net.pin_t0[k] + 1) / net.pin_ramp[k]
-                if frac < 1.0:
-                    rate *= frac
-            lam = rate * dt * 1e-3
-            w0 = net.pin_w_ptr[k]
-            r0 = net.pin_rec_ptr[k]
-            r1 = net.pin_rec_ptr[k + 1]
-            plo = net.pin_lo[k]
-            if net.pin_shared[k]:
-                cnt = poisson_small(st.pin_rng, k, lam)
-                if cnt > 0:
-                    for j in range(plo, net.pin_hi[k]):
-                        wj = cnt * net.pin_w[w0 + j - plo]
-                        for r in range(r0, r1):
-                            ring[slot, net.pin_rec_ch[r], j] += wj * net.pin_rec_scale[r]
+        nf = 0
+        f0 = 0
+        for phase in range(2):
+            if phase == 0:
+                # ---- 1. next-step detection (state left by the previous step), Poisson sources
+                for p in range(n_pop):
+                    kind = pop_kind[p]
+                    lo = pop_start[p]
+                    hi = pop_start[p + 1]
+                    if kind == K_POISSON:
+                        prob = pp[p, P_RATE] * dt * 1e-3
+                        for i in range(lo, hi):
+                            if uniform(rng, i) < prob:
+                                fired[nf] = i
+                                fired_b[nf] = 0
+                                nf += 1
+                    elif pp[p, P_LAG] > 0.5:
+                        vpeak = pp[p, P_VPEAK]
+                        vpeak_u = pp[p, P_VPEAK_U]
+                        for i in range(lo, hi):
+                            if _threshold(kind, V[i], Uu[i], vpeak, vpeak_u):
+                                vn, un, isb = _reset_values(kind, Uu[i], cc[i] + pp[p, P_C_OFF],
+                                                            cd[i] + pp[p, P_D_OFF], BURST[i], pp[p, P_C_BURST],
+                                                            pp[p, P_D_BURST], pp[p, P_GATE_DET] > 0.5,
+                                                            pp[p, P_C_U], pp[p, P_UMAX])
+                                V[i] = vn
+                                Uu[i] = un
+                                if kind == K_L5:
+                                    GAD[i] += pp[p, P_DG_AD]
+                                fired[nf] = i
+                                fired_b[nf] = isb
+                                nf += 1
             else:
-                for j in range(plo, net.pin_hi[k]):
-                    wj = net.pin_w[w0 + j - plo]
-                    if wj == 0.0:
+                # ---- 2. external Poisson inputs into slot t
+                for k in range(net.pin_lo.shape[0]):
+                    if t < net.pin_t0[k] or t >= net.pin_t1[k]:
                         continue
-                    cnt = poisson_small(rng, j, lam)
-                    if cnt > 0:
-                        for r in range(r0, r1):
-                            ring[slot, net.pin_rec_ch[r], j] += cnt * wj * net.pin_rec_scale[r]
-        # ---- 3. neurons
-        for p in range(n_pop):
-            kind = pop_kind[p]
-            if kind == K_POISSON:
-                continue
-            lo = pop_start[p]
-            hi = pop_start[p + 1]
-            integ = int(pp[p, P_INTEG])
-            lag = pp[p, P_LAG] > 0.5
-            C = pp[p, P_C]
-            kk = pp[p, P_K]
-            vr = pp[p, P_VR]
-            vt = pp[p, P_VT]
-            vpeak = pp[p, P_VPEAK]
-            vpeak_u = pp[p, P_VPEAK_U]
-            cap_nmda = pp[p, P_NMDA_CAP]
-            det = pp[p, P_GATE_DET] > 0.5
-            kap_state = pp[p, P_KAPPA_STATE] > 0.5
-            bap_shift = np.uint64(int(pp[p, P_BAP_START]))
-            bap_mask = (one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one
-            umode = pp[p, P_UMODE]
-            vb = pp[p, P_VB]
-            for i in range(lo, hi):
-                # read and clear this step's arrivals
-                I_s = bias_s[i]
-                I_d = bias_d[i]
-                if sig_s[i] > 0.0:
-                    I_s += sig_s[i] * normal(rng, spare, has_spare, i)
-                if sig_d[i] > 0.0:
-                    I_d += sig_d[i] * normal(rng, spare, has_spare, i)
-                for q in range(n_ch):
-                    ch = ch_used[q]
-                    x = ring[slot, ch, i]
-                    if x != 0.0:
-                        ring[slot, ch, i] = 0.0
-                        rec = ch >> 1
-                        if rec == R_CURRENT:
-                            if ch & 1:
-                                I_d += x
+                    rate = net.pin_rate[k]
+                    if net.pin_ramp[k] > 0:
+                        frac = (t - net.pin_t0[k] + 1) / net.pin_ramp[k]
+                        if frac < 1.0:
+                            rate *= frac
+                    lam = rate * dt * 1e-3
+                    w0 = net.pin_w_ptr[k]
+                    r0 = net.pin_rec_ptr[k]
+                    r1 = net.pin_rec_ptr[k + 1]
+                    plo = net.pin_lo[k]
+                    if net.pin_shared[k]:
+                        cnt = poisson_small(st.pin_rng, k, lam)
+                        if cnt > 0:
+                            for j in range(plo, net.pin_hi[k]):
+                                wj = cnt * net.pin_w[w0 + j - plo]
+                                for r in range(r0, r1):
+                                    ring[slot, net.pin_rec_ch[r], j] += wj * net.pin_rec_scale[r]
+                    else:
+                        for j in range(plo, net.pin_hi[k]):
+                            wj = net.pin_w[w0 + j - plo]
+                            if wj == 0.0:
+                                continue
+                            cnt = poisson_small(rng, j, lam)
+                            if cnt > 0:
+                                for r in range(r0, r1):
+                                    ring[slot, net.pin_rec_ch[r], j] += cnt * wj * net.pin_rec_scale[r]
+                # ---- 3. neurons
+                for p in range(n_pop):
+                    kind = pop_kind[p]
+                    if kind == K_POISSON:
+                        continue
+                    lo = pop_start[p]
+                    hi = pop_start[p + 1]
+                    integ = int(pp[p, P_INTEG])
+                    lag = pp[p, P_LAG] > 0.5
+                    C = pp[p, P_C]
+                    kk = pp[p, P_K]
+                    vr = pp[p, P_VR]
+                    vt = pp[p, P_VT]
+                    vpeak = pp[p, P_VPEAK]
+                    vpeak_u = pp[p, P_VPEAK_U]
+                    cap_nmda = pp[p, P_NMDA_CAP]
+                    det = pp[p, P_GATE_DET] > 0.5
+                    kap_state = pp[p, P_KAPPA_STATE] > 0.5
+                    kap_off = pp[p, P_KAPPA_OFF]
+                    is_off = pp[p, P_IS_OFF]
+                    id_off = pp[p, P_ID_OFF]
+                    c_off = pp[p, P_C_OFF]
+                    d_off = pp[p, P_D_OFF]
+                    bap_shift = np.uint64(int(pp[p, P_BAP_START]))
+                    bap_mask = (one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one
+                    umode = pp[p, P_UMODE]
+                    vb = pp[p, P_VB]
+                    for i in range(lo, hi):
+                        # read and clear this step's arrivals
+                        I_s = bias_s[i] + is_off
+                        I_d = bias_d[i] + id_off
+                        if sig_s[i] > 0.0:
+                            I_s += sig_s[i] * normal(rng, spare, has_spare, i)
+                        if sig_d[i] > 0.0:
+                            I_d += sig_d[i] * normal(rng, spare, has_spare, i)
+                        for q in range(n_ch):
+                            ch = ch_used[q]
+                            x = ring[slot, ch, i]
+                            if x != 0.0:
+                                ring[slot, ch, i] = 0.0
+                                rec = ch >> 1
+                                if rec == R_CURRENT:
+                                    if ch & 1:
+                                        I_d += x
+                                    else:
+                                        I_s += x
+                                elif rec == R_GATE:
+                                    KAP[i] += (1.0 - KAP[i]) * min(x, 1.0)
+                                else:
+                                    G[ch, i] += x
+                        v = V[i]
+                        u = Uu[i]
+                        # somatic synaptic conductance and its reversal-weighted sum
+                        gt = 0.0
+                        gE = 0.0
+                        for q in range(n_ch):
+                            ch = ch_used[q]
+                            rec = ch >> 1
+                            if (ch & 1) or rec == R_CURRENT or rec == R_GATE:
+                                continue
+                            gc = G[ch, i]
+                            if gc != 0.0:
+                                if ch_mg[ch]:
+                                    gc = min(gc * _mg_block(v), cap_nmda)
+                                gt += gc
+                                gE += gc * ch_E[ch]
+                        if kind == K_L5:
+                            # --- coupling gate and dendrite
+                            kap = (KAP[i] if kap_state else pp[p, P_KAPPA]) + kap_off
+                            kap = min(1.0, max(0.0, kap))
+                            vd = VD[i]
+                            wd = WD[i]
+                            Fd = 1.0 / (1.0 + math.exp((pp[p, P_EHALF] - vd) / pp[p, P_DD]))
+                            bap_on = ((HIST[i] >> bap_shift) & bap_mask) != 0
+                            I_bap = 0.0
+                            g2 = True
+                            if det:
+                                if bap_on:
+                                    I_bap = kap * pp[p, P_BAP]
                             else:
-                                I_s += x
-                        elif rec == R_GATE:
-                            KAP[i] += (1.0 - KAP[i]) * min(x, 1.0)
+                                # two independent Bernoulli(kappa) draws per step (LVPA)
+                                g1 = uniform(rng, i) < kap
+                                g2 = uniform(rng, i) < kap
+                                if bap_on and g1:
+                                    I_bap = pp[p, P_BAP]
+                            gtd = 0.0
+                            gEd = 0.0
+                            for q in range(n_ch):
+                                ch = ch_used[q]
+                                rec = ch >> 1
+                                if not (ch & 1) or rec == R_CURRENT or rec == R_GATE:
+                                    continue
+                                gc = G[ch, i]
+                                if gc != 0.0:
+                                    if ch_mg[ch]:
+                                        gc = gc * _mg_block(vd)
+                                    gtd += gc
+                                    gEd += gc * ch_E[ch]
+                            hd = dt / pp[p, P_CD]
+                            rest_d = (-pp[p, P_GL] * (vd - pp[p, P_EL]) + pp[p, P_GCA] * Fd + wd + I_bap + I_d
+                                      + pp[p, P_G] * (v - vd))
+                            dwd = (pp[p, P_BD] * (vd - pp[p, P_EL]) - wd) * (dt / pp[p, P_TAUW])
+                            if integ == I_SEMI:
+                                vd = (vd + hd * (rest_d + gEd)) / (1.0 + hd * gtd)
+                            else:
+                                vd = vd + hd * (rest_d + gEd - gtd * vd)
+                            wd += dwd
+                            VD[i] = vd
+                            WD[i] = wd
+                            plateau = vd >= pp[p, P_PLATEAU]
+                            if det:
+                                BURST[i] = kap if plateau else 0.0
+                            else:
+                                BURST[i] = 1.0 if (plateau and g2) else 0.0
+                            if kap_state:
+                                KAP[i] = pp[p, P_KAPPA_REST] + (KAP[i] - pp[p, P_KAPPA_REST]) * pp[p, P_DECAY_KAPPA]
+                            # --- soma: adaptation conductance, optional dendrite-to-soma current
+                            gad = GAD[i]
+                            gt += gad
+                            gE += gad * pp[p, P_E_AD]
+                            I_s += pp[p, P_GS] * Fd
+                            GAD[i] = gad * pp[p, P_DECAY_AD]
+                            drive = kk * (v - vr) * (v - vt) - u + I_s
+                            if integ == I_SEMI:
+                                vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
+                            else:
+                                vn = v + (dt / C) * (drive + gE - gt * v)
+                            u = u + dt * ca[i] * (cb[i] * (v - vr) - u)
+                        elif kind == K_IZH07:
+                            drive = kk * (v - vr) * (v - vt) - u + I_s
+                            if integ == I_SEMI:
+                                vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
+                            else:
+                                vn = v + (dt / C) * (drive + gE - gt * v)
+                            if umode == 0.0:
+                                U = cb[i] * (v - vr)
+                            elif umode == 1.0:
+                                U = cb[i] * (v - vb) ** 3 if v >= vb else 0.0
+                            elif umode == 2.0:
+                                U = cb[i] * (v - vr) if v <= vb else 0.0
+                            else:
+                                U = cb[i] * (v - vr) if v > vb else 0.0
+                            u = u + dt * ca[i] * (U - u)
+                        else:  # K_IZH03
+                            I = I_s + gE - gt * v
+                            if integ == I_IZH03:
+                                h = 0.5 * dt
+                                vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                                vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
+                                u = u + dt * ca[i] * (cb[i] * vn - u)
+                            else:
+                                vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                                u = u + dt * ca[i] * (cb[i] * v - u)
+                        if not (vn > -1.0e4 and vn < 1.0e4 and u > -1.0e7 and u < 1.0e7):
+                            out.diverged[0] = i
+                            out.diverged[1] = t
+                            out.diverged[2] = 0 if not (vn > -1.0e4 and vn < 1.0e4) else 1
+                            return 2, step
+                        if kind == K_L5 and not (VD[i] > -1.0e4 and VD[i] < 1.0e4):
+                            out.diverged[0] = i
+                            out.diverged[1] = t
+                            out.diverged[2] = 2
+                            return 2, step
+                        if not lag and _threshold(kind, vn, u, vpeak, vpeak_u):
+                            vn, u, isb = _reset_values(kind, u, cc[i] + c_off, cd[i] + d_off, BURST[i],
+                                                       pp[p, P_C_BURST], pp[p, P_D_BURST], det, pp[p, P_C_U],
+                                                       pp[p, P_UMAX])
+                            if kind == K_L5:
+                                GAD[i] += pp[p, P_DG_AD]
+                            fired[nf] = i
+                            fired_b[nf] = isb
+                            nf += 1
+                        V[i] = vn
+                        Uu[i] = u
+                        # conductance decay
+                        for q in range(n_ch):
+                            ch = ch_used[q]
+                            rec = ch >> 1
+                            if rec != R_CURRENT and rec != R_GATE:
+                                G[ch, i] *= ch_decay[ch]
+            # ---- delivery of this phase's spikes, presynaptic STDP (depression), recording
+            for f in range(f0, nf):
+                i = fired[f]
+                HIST[i] |= one
+                if rec_mask[i]:
+                    k = n_spk[0]
+                    spk_i[k] = i
+                    spk_t[k] = t
+                    spk_b[k] = fired_b[f]
+                    n_spk[0] = k + 1
+                pq = neuron_pop[i]
+                for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                    pw = pop_paths[q]
+                    row = path_row0[pw] + (i - path_pre0[pw])
+                    r0 = path_rec_ptr[pw]
+                    r1 = path_rec_ptr[pw + 1]
+                    gain = path_gain[pw]
+                    for sy in range(row_ptr[row], row_ptr[row + 1]):
+                        j = post[sy]
+                        sl = (t + dly[sy]) % D
+                        ws = np.float64(wsyn[sy]) * gain
+                        for r in range(r0, r1):
+                            ring[sl, path_rec_ch[r], j] += ws * path_rec_scale[r]
+                    pl = path_plastic[pw]
+                    if pl >= 0:
+                        xi = pl_xoff[pl] + (i - pl_pre_lo[pl])
+                        yo = pl_yoff[pl] - pl_post_lo[pl]
+                        triplet = sp[pl, S_TRIPLET] > 0.5
+                        mult = sp[pl, S_MULT] > 0.5
+                        deferred = sp[pl, S_DEFERRED] > 0.5
+                        wmin = sp[pl, S_WMIN]
+                        wmax = sp[pl, S_WMAX]
+                        eta = lr[pl]
+                        am = sp[pl, S_AM]
+                        a2m = sp[pl, S_A2M]
+                        a3m = sp[pl, S_A3M] * XT2[xi]
+                        for sy in range(row_ptr[row], row_ptr[row + 1]):
+                            y = YT[yo + post[sy]]
+                            if y == 0.0:
+                                continue
+                            w = np.float64(wsyn[sy])
+                            if triplet:
+                                dw = -y * (a2m + a3m)
+                            else:
+                                dw = -am * y
+                            if mult:
+                                dw *= w - wmin
+                            dw *= eta
+                            if deferred:
+                                SD[sy] += dw
+                            else:
+                                w += dw
+                                if w < wmin:
+                                    w = wmin
+                                elif w > wmax:
+                                    w = wmax
+                                wsyn[sy] = w
+                        if sp[pl, S_NEAREST] > 0.5:
+                            XT[xi] = 1.0
+                            XT2[xi] = 1.0
                         else:
-                            G[ch, i] += x
-                v = V[i]
-                u = Uu[i]
-                # somatic synaptic conductance and its reversal-weighted sum
-                gt = 0.0
-                gE = 0.0
-                for q in range(n_ch):
-                    ch = ch_used[q]
-                    rec = ch >> 1
-                    if (ch & 1) or rec == R_CURRENT or rec == R_GATE:
-                        continue
-                    gc = G[ch, i]
-                    if gc != 0.0:
-                        if ch_mg[ch]:
-                            gc = min(gc * _mg_block(v), cap_nmda)
-                        gt += gc
-                        gE += gc * ch_E[ch]
-                if kind == K_L5:
-                    # --- coupling gate and dendrite
-                    kap = KAP[i] if kap_state else pp[p, P_KAPPA]
-                    vd = VD[i]
-                    wd = WD[i]
-                    Fd = 1.0 / (1.0 + math.exp((pp[p, P_EHALF] - vd) / pp[p, P_DD]))
-                    bap_on = ((HIST[i] >> bap_shift) & bap_mask) != 0
-                    I_bap = 0.0
-                    g2 = True
-                    if det:
-                        if bap_on:
-                            I_bap = kap * pp[p, P_BAP]
-                    else:
-                        # two independent Bernoulli(kappa) draws per step (LVPA)
-                        g1 = uniform(rng, i) < kap
-                        g2 = uniform(rng, i) < kap
-                        if bap_on and g1:
-                            I_bap = pp[p, P_BAP]
-                    gtd = 0.0
-                    gEd = 0.0
-                    for q in range(n_ch):
-                        ch = ch_used[q]
-                        rec = ch >> 1
-                        if not (ch & 1) or rec == R_CURRENT or rec == R_GATE:
-                            continue
-                        gc = G[ch, i]
-                        if gc != 0.0:
-                            if ch_mg[ch]:
-                                gc = gc * _mg_block(vd)
-                            gtd += gc
-                            gEd += gc * ch_E[ch]
-                    hd = dt / pp[p, P_CD]
-                    rest_d = (-pp[p, P_GL] * (vd - pp[p, P_EL]) + pp[p, P_GCA] * Fd + wd + I_bap + I_d
-                              + pp[p, P_G] * (v - vd))
-                    dwd = (pp[p, P_BD] * (vd - pp[p, P_EL]) - wd) * (dt / pp[p, P_TAUW])
-                    if integ == I_SEMI:
-                        vd = (vd + hd * (rest_d + gEd)) / (1.0 + hd * gtd)
-                    else:
-                        vd = vd + hd * (rest_d + gEd - gtd * vd)
-                    wd += dwd
-                    VD[i] = vd
-                    WD[i] = wd
-                    plateau = vd >= pp[p, P_PLATEAU]
-                    if det:
-                        BURST[i] = kap if plateau else 0.0
-                    else:
-                        BURST[i] = 1.0 if (plateau and g2) else 0.0
-                    if kap_state:
-                        KAP[i] = pp[p, P_KAPPA_REST] + (KAP[i] - pp[p, P_KAPPA_REST]) * pp[p, P_DECAY_KAPPA]
-                    # --- soma: adaptation conductance, optional dendrite-to-soma current
-                    gad = GAD[i]
-                    gt += gad
-                    gE += gad * pp[p, P_E_AD]
-                    I_s += pp[p, P_GS] * Fd
-                    GAD[i] = gad * pp[p, P_DECAY_AD]
-                    drive = kk * (v - vr) * (v - vt) - u + I_s
-                    if integ == I_SEMI:
-                        vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
-                    else:
-                        vn = v + (dt / C) * (drive + gE - gt * v)
-                    u = u + dt * ca[i] * (cb[i] * (v - vr) - u)
-                elif kind == K_IZH07:
-                    drive = kk * (v - vr) * (v - vt) - u + I_s
-                    if integ == I_SEMI:
-                        vn = (v + (dt / C) * (drive + gE)) / (1.0 + dt * gt / C)
-                    else:
-                        vn = v + (dt / C) * (drive + gE - gt * v)
-                    if umode == 0.0:
-                        U = cb[i] * (v - vr)
-                    elif umode == 1.0:
-                        U = cb[i] * (v - vb) ** 3 if v >= vb else 0.0
-                    elif umode == 2.0:
-                        U = cb[i] * (v - vr) if v <= vb else 0.0
-                    else:
-                        U = cb[i] * (v - vr) if v > vb else 0.0
-                    u = u + dt * ca[i] * (U - u)
-                else:  # K_IZH03
-                    I = I_s + gE - gt * v
-                    if integ == I_IZH03:
-                        h = 0.5 * dt
-                        vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                        vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
-                        u = u + dt * ca[i] * (cb[i] * vn - u)
-                    else:
-                        vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                        u = u + dt * ca[i] * (cb[i] * v - u)
-                if not (vn > -1.0e4 and vn < 1.0e4 and u > -1.0e7 and u < 1.0e7):
-                    out.diverged[0] = i
-                    out.diverged[1] = t
-                    out.diverged[2] = 0 if not (vn > -1.0e4 and vn < 1.0e4) else 1
-                    return 2, step
-                if kind == K_L5 and not (VD[i] > -1.0e4 and VD[i] < 1.0e4):
-                    out.diverged[0] = i
-                    out.diverged[1] = t
-                    out.diverged[2] = 2
-                    return 2, step
-                if not lag and _threshold(kind, vn, u, vpeak, vpeak_u):
-                    vn, u, isb = _reset_values(kind, u, cc[i], cd[i], BURST[i], pp[p, P_C_BURST],
-                                               pp[p, P_D_BURST], det, pp[p, P_C_U], pp[p, P_UMAX])
-                    if kind == K_L5:
-                        GAD[i] += pp[p, P_DG_AD]
-                    fired[nf] = i
-                    fired_b[nf] = isb
-                    nf += 1
-                V[i] = vn
-                Uu[i] = u
-                # conductance decay
-                for q in range(n_ch):
-                    ch = ch_used[q]
-                    rec = ch >> 1
-                    if rec != R_CURRENT and rec != R_GATE:
-                        G[ch, i] *= ch_decay[ch]
-        # deliver same-step spikes (delay >= 1)
-        for f in range(nf0, nf):
-            i = fired[f]
-            HIST[i] |= one
-            if rec_mask[i]:
-                k = n_spk[0]
-                spk_i[k] = i
-                spk_t[k] = t
-                spk_b[k] = fired_b[f]
-                n_spk[0] = k + 1
-            pq = neuron_pop[i]
-            for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
-                pw = pop_paths[q]
-                row = path_row0[pw] + (i - path_pre0[pw])
-                r0 = path_rec_ptr[pw]
-                r1 = path_rec_ptr[pw + 1]
-                for sy in range(row_ptr[row], row_ptr[row + 1]):
-                    j = post[sy]
-                    sl = (t + dly[sy]) % D
-                    ws = np.float64(wsyn[sy])
-                    for r in range(r0, r1):
-                        ring[sl, path_rec_ch[r], j] += ws * path_rec_scale[r]
+                            XT[xi] += 1.0
+                            XT2[xi] += 1.0
+            # ---- postsynaptic STDP (potentiation) for this phase's spikes
+            if n_pl > 0:
+                for f in range(f0, nf):
+                    j = fired[f]
+                    pq = neuron_pop[j]
+                    for qq in range(pop_post_ptr[pq], pop_post_ptr[pq + 1]):
+                        pl = pop_post[qq]
+                        jl = j - pl_post_lo[pl]
+                        yi = pl_yoff[pl] + jl
+                        triplet = sp[pl, S_TRIPLET] > 0.5
+                        mult = sp[pl, S_MULT] > 0.5
+                        deferred = sp[pl, S_DEFERRED] > 0.5
+                        wmin = sp[pl, S_WMIN]
+                        wmax = sp[pl, S_WMAX]
+                        eta = lr[pl]
+                        ap = sp[pl, S_AP]
+                        a2p = sp[pl, S_A2P]
+                        a3p = sp[pl, S_A3P] * YT2[yi]
+                        xo = pl_xoff[pl]
+                        c0 = col_ptr[col_off[pl] + jl]
+                        c1 = col_ptr[col_off[pl] + jl + 1]
+                        for c in range(c0, c1):
+                            x = XT[xo + col_pre[c]]
+                            if x == 0.0:
+                                continue
+                            sy = col_syn[c]
+                            w = np.float64(wsyn[sy])
+                            if triplet:
+                                dw = x * (a2p + a3p)
+                            else:
+                                dw = ap * x
+                            if mult:
+                                dw *= wmax - w
+                            dw *= eta
+                            if deferred:
+                                SD[sy] += dw
+                            else:
+                                w += dw
+                                if w < wmin:
+                                    w = wmin
+                                elif w > wmax:
+                                    w = wmax
+                                wsyn[sy] = w
+                        if sp[pl, S_NEAREST] > 0.5:
+                            YT[yi] = 1.0
+                            YT2[yi] = 1.0
+                        else:
+                            YT[yi] += 1.0
+                            YT2[yi] += 1.0
+            f0 = nf
+        # ---- deferred weight updates (Izhikevich 2006: once per interval)
+        for pl in range(n_pl):
+            if sp[pl, S_DEFERRED] > 0.5 and (t + 1) % int(sp[pl, S_INTERVAL]) == 0:
+                wmin = sp[pl, S_WMIN]
+                wmax = sp[pl, S_WMAX]
+                bias = sp[pl, S_BIAS]
+                dec = sp[pl, S_SDDECAY]
+                for sy in range(net.pl_syn_lo[pl], net.pl_syn_hi[pl]):
+                    w = np.float64(wsyn[sy]) + bias + SD[sy]
+                    if w < wmin:
+                        w = wmin
+                    elif w > wmax:
+                        w = wmax
+                    wsyn[sy] = w
+                    SD[sy] *= dec
         # ---- 4. traces
         for k in range(out.tr_neuron.shape[0]):
             if (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
