@@ -28,7 +28,7 @@ from .models.synapses import COMPARTMENTS, RECEPTOR_NAMES, channel
 #: Registered integration schemes: name -> kernel code.
 INTEGRATORS = {"euler": E.I_EULER, "semi_implicit": E.I_SEMI, "izh2003": E.I_IZH03, "none": E.I_EULER}
 KINDS = {"l5_pyramidal": E.K_L5, "izhikevich2007": E.K_IZH07, "izhikevich2003": E.K_IZH03,
-         "poisson": E.K_POISSON}
+         "poisson": E.K_POISSON, "generator": E.K_GEN}
 #: Neuromodulation targets of a population -> column of the parameter table.
 MOD_COLUMNS = {"kappa": E.P_KAPPA_OFF, "dend_drive_pA": E.P_ID_OFF, "soma_drive_pA": E.P_IS_OFF,
                "gCa_pA": E.P_GCA, "c_mV": E.P_C_OFF, "d_pA": E.P_D_OFF}
@@ -132,7 +132,7 @@ def _pop_params(pop, dt):
     row[E.P_LAG] = 1.0 if pop.spike_detection == "next_step" else 0.0
     row[E.P_INTEG] = INTEGRATORS[pop.integration]
     row[E.P_NMDA_CAP] = math.inf
-    if pop.model == "poisson":
+    if pop.model in ("poisson", "generator"):
         row[E.P_RATE] = pop.rate_hz
         return row, (0.0, 0.0, 0.0, 0.0)
     p = pop.cell_params()
@@ -219,6 +219,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     init_u = np.zeros(N)
     init_vd = np.zeros(N)
     init_kap = np.zeros(N)
+    gen_t, gen_i = [], []
     init_rng = np.random.default_rng(stream(seed, "init"))
     het_rng = np.random.default_rng(stream(seed, "init", 1))
     for pi, name in enumerate(names):
@@ -236,6 +237,12 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
             else:
                 a[sl] = 0.02 + 0.08 * r
                 b[sl] = 0.25 - 0.05 * r
+        if pop.model == "generator":
+            for local, times in enumerate(pop.spike_times_ms):
+                for tm in times:
+                    gen_t.append(int(round(tm / dt)))
+                    gen_i.append(sl.start + local)
+            continue
         if pop.model == "poisson":
             continue
         cp = pop.cell_params()
@@ -348,6 +355,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
                            np.concatenate(posts) if posts else np.zeros(0, np.int32), row_ptr, dt)
     mplan = _nm.plan(spec, names, list(spec.pathways), pla.names, MOD_COLUMNS)
 
+    order = np.lexsort((np.asarray(gen_i, np.int64), np.asarray(gen_t, np.int64)))
     rec_mask = np.zeros(N, np.uint8)
     for name in (spec.recording.spikes if spec.recording.spikes is not None else names):
         rec_mask[slices[name]] = 1
@@ -373,6 +381,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         col_ptr=pla.col_ptr, col_off=pla.col_off, col_syn=pla.col_syn, col_pre=pla.col_pre,
         pop_post_ptr=pla.pop_post_ptr, pop_post=pla.pop_post,
         mod_kind=mplan.kind, mod_index=mplan.index, mod_col=mplan.col,
+        gen_t=np.asarray(gen_t, np.int64)[order], gen_i=np.asarray(gen_i, np.int64)[order],
     )
     return BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
                         pathways=wiring_infos, placements=placements, init_v=init_v, init_u=init_u,

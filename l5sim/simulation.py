@@ -47,7 +47,7 @@ def initial_state(built, seed: int) -> E.State:
         bias_s=np.zeros(N), bias_d=np.zeros(N), sig_s=np.zeros(N), sig_d=np.zeros(N),
         ppw=net.pp.copy(), path_gain=np.ones(max(len(built.pathways), 1)), lr=net.sp[:, E.S_LR].copy(),
         xtr=np.zeros(nx), xtr2=np.zeros(nx), ytr=np.zeros(ny), ytr2=np.zeros(ny),
-        sd=np.zeros(n_sd), mod_delta=np.zeros((1, built.modulation.n)),
+        sd=np.zeros(n_sd), mod_delta=np.zeros((1, built.modulation.n)), gen_pos=np.zeros(1, np.int64),
     )
 
 

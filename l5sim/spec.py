@@ -159,15 +159,17 @@ def _named_tables(cls, data, path):
 # --------------------------------------------------------------------------------------
 # The spec records.
 
-MODELS = ("l5_pyramidal", "izhikevich2007", "izhikevich2003", "poisson")
+MODELS = ("l5_pyramidal", "izhikevich2007", "izhikevich2003", "poisson", "generator")
 INTEGRATIONS = {
     "l5_pyramidal": ("semi_implicit", "euler"),
     "izhikevich2007": ("semi_implicit", "euler"),
     "izhikevich2003": ("izh2003", "euler"),
     "poisson": ("none",),
+    "generator": ("none",),
 }
 DEFAULT_INTEGRATION = {"l5_pyramidal": "semi_implicit", "izhikevich2007": "semi_implicit",
-                       "izhikevich2003": "izh2003", "poisson": "none"}
+                       "izhikevich2003": "izh2003", "poisson": "none",
+                       "generator": "none"}
 PRESETS = {
     "l5_pyramidal": _l5.PRESETS_L5,
     "izhikevich2007": _izh.PRESETS_2007,
@@ -249,6 +251,10 @@ class PopulationSpec:
         ``next_step`` (LVPA and Izhikevich 2003: checked at the start of the next step).
     heterogeneity : ``none``, ``izh2003_exc`` or ``izh2003_inh`` (Izhikevich 2003 listing).
     rate_hz : firing rate of a ``poisson`` population.
+    spike_times_ms : for a ``generator`` population, one list of spike times (ms) per
+        neuron (NEST's spike_generator, Brian2's SpikeGeneratorGroup). Input reaching a
+        generator is ignored, so a generator can stand in for a postsynaptic cell with
+        imposed spike times (STDP protocols).
     """
 
     model: str = _f(choices=MODELS)
@@ -259,11 +265,18 @@ class PopulationSpec:
     spike_detection: str = _f("same_step", choices=("same_step", "next_step"))
     heterogeneity: str = _f("none", choices=_izh.HETEROGENEITY)
     rate_hz: float = _f(0.0, ge=0.0)
+    spike_times_ms: tuple[tuple[float, ...], ...] = _f((), ge=0.0)
     init: InitSpec = _f(factory=InitSpec)
     source: str = _f("")
 
     def _check(self, path):
-        if self.model != "poisson":
+        if self.model == "generator":
+            if len(self.spike_times_ms) not in (0, self.n):
+                raise SpecError(f"{path}.spike_times_ms", len(self.spike_times_ms),
+                                f"one list of spike times per neuron ({self.n} lists)")
+        elif self.spike_times_ms:
+            raise SpecError(f"{path}.spike_times_ms", list(self.spike_times_ms), "spike times only for model = 'generator'")
+        if self.model not in ("poisson", "generator"):
             presets = PRESETS[self.model]
             preset = self.preset or DEFAULT_PRESET[self.model]
             if preset not in presets:
@@ -289,7 +302,7 @@ class PopulationSpec:
                     if not 0.0 <= getattr(p, name) <= 1.0:
                         raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number in [0, 1]")
         elif self.params:
-            raise SpecError(f"{path}.params", dict(self.params), "no params for a poisson population")
+            raise SpecError(f"{path}.params", dict(self.params), f"no params for a {self.model} population")
         integ = self.integration or DEFAULT_INTEGRATION[self.model]
         if integ not in INTEGRATIONS[self.model]:
             raise SpecError(f"{path}.integration", self.integration,
@@ -300,7 +313,7 @@ class PopulationSpec:
 
     def cell_params(self):
         """The parameter record: the preset with ``params`` applied."""
-        if self.model == "poisson":
+        if self.model in ("poisson", "generator"):
             return None
         return PRESETS[self.model][self.preset].with_(**dict(self.params))
 
@@ -602,7 +615,7 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
         post = pops[pw.post]
         pre = pops[pw.pre]
         if post.model == "poisson":
-            raise SpecError(f"pathways.{name}.post", pw.post, "a neuron population (not poisson)")
+            raise SpecError(f"pathways.{name}.post", pw.post, "a neuron or generator population (not poisson)")
         if pw.target in ("dendrite", "gate") and post.model != "l5_pyramidal":
             raise SpecError(f"pathways.{name}.target", pw.target,
                             f"'soma' (population {pw.post!r} has no dendrite / coupling gate)")
@@ -631,8 +644,8 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
         if inp.population not in pops:
             raise SpecError(f"inputs.{name}.population", inp.population, f"a population name: {sorted(pops)}")
         pop = pops[inp.population]
-        if pop.model == "poisson":
-            raise SpecError(f"inputs.{name}.population", inp.population, "a neuron population (not poisson)")
+        if pop.model in ("poisson", "generator"):
+            raise SpecError(f"inputs.{name}.population", inp.population, f"a neuron population (not {pop.model})")
         if inp.compartment == "dendrite" and pop.model != "l5_pyramidal":
             raise SpecError(f"inputs.{name}.compartment", "dendrite",
                             f"'soma' (population {inp.population!r} has no dendrite)")
@@ -653,8 +666,8 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
     for p, tr in recording.traces.items():
         if p not in pops:
             raise SpecError(f"recording.traces.{p}", p, f"a population name: {sorted(pops)}")
-        if pops[p].model == "poisson":
-            raise SpecError(f"recording.traces.{p}", p, "a neuron population (poisson sources have no state)")
+        if pops[p].model in ("poisson", "generator"):
+            raise SpecError(f"recording.traces.{p}", p, f"a neuron population ({pops[p].model} sources have no state)")
         for i in tr.neurons:
             if i >= pops[p].n:
                 raise SpecError(f"recording.traces.{p}.neurons", i, f"an index < {pops[p].n}")

@@ -271,7 +271,7 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, pbar=None) 
     from torch.nn import functional as F
 
     from l5sim.ann.gain import GainMLP
-    from l5sim.ann.optim import NGMSGD
+    from l5sim.ann.optim import NGMSGD, batch_entropy
 
     t0 = time.perf_counter()
     its, blocks = sched
@@ -350,8 +350,7 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, pbar=None) 
             if j < n_eval and its[j] == step:
                 evaluate(j, k + 1)
                 gain_tr[j], loss_tr[j] = g, lval
-                ent_tr[j] = float(-(torch.log_softmax(logits.detach(), -1).exp()
-                                    * torch.log_softmax(logits.detach(), -1)).sum(-1).mean())
+                ent_tr[j] = float(batch_entropy(logits))
                 j += 1
         if diverged_at is not None:
             break

@@ -32,7 +32,7 @@ from .._numba_config import NJIT
 from .rng import normal, poisson_small, uniform
 
 # Population kinds
-K_L5, K_IZH07, K_IZH03, K_POISSON = 0, 1, 2, 3
+K_L5, K_IZH07, K_IZH03, K_POISSON, K_GEN = 0, 1, 2, 3, 4
 # Integration schemes (registered names in l5sim.build.INTEGRATORS)
 I_EULER, I_SEMI, I_IZH03 = 0, 1, 2
 # Receptor and channel layout (mirrors l5sim.models.synapses)
@@ -65,13 +65,13 @@ Net = namedtuple("Net", [
     "rec_mask",
     "sp", "path_plastic", "pl_pre_lo", "pl_post_lo", "pl_xoff", "pl_yoff", "pl_syn_lo", "pl_syn_hi",
     "col_ptr", "col_off", "col_syn", "col_pre", "pop_post_ptr", "pop_post",
-    "mod_kind", "mod_index", "mod_col",
+    "mod_kind", "mod_index", "mod_col", "gen_t", "gen_i",
 ])
 State = namedtuple("State", [
     "v", "u", "vd", "wd", "gad", "kap", "burst", "hist", "g", "ring",
     "rng", "spare", "has_spare", "pin_rng", "pin_spare", "pin_has_spare",
     "bias_s", "bias_d", "sig_s", "sig_d",
-    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta",
+    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta", "gen_pos",
 ])
 Out = namedtuple("Out", [
     "spk_i", "spk_t", "spk_b", "n_spk",
@@ -243,7 +243,18 @@ def run_chunk(net, st, out, t0, n_steps):
         f0 = 0
         for phase in range(2):
             if phase == 0:
-                # ---- 1. next-step detection (state left by the previous step), Poisson sources
+                # ---- 1. scheduled spikes of generators, next-step detection, Poisson sources
+                gp = st.gen_pos[0]
+                while gp < net.gen_t.shape[0] and net.gen_t[gp] < t:
+                    gp += 1
+                while gp < net.gen_t.shape[0] and net.gen_t[gp] == t:
+                    gi = net.gen_i[gp]
+                    if nf == 0 or fired[nf - 1] != gi:   # one spike per neuron and step
+                        fired[nf] = gi
+                        fired_b[nf] = 0
+                        nf += 1
+                    gp += 1
+                st.gen_pos[0] = gp
                 for p in range(n_pop):
                     kind = pop_kind[p]
                     lo = pop_start[p]
@@ -305,7 +316,7 @@ def run_chunk(net, st, out, t0, n_steps):
                 # ---- 3. neurons
                 for p in range(n_pop):
                     kind = pop_kind[p]
-                    if kind == K_POISSON:
+                    if kind == K_POISSON or kind == K_GEN:
                         continue
                     lo = pop_start[p]
                     hi = pop_start[p + 1]
