@@ -293,6 +293,11 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         syn = _conn.connect(pw.connectivity, pre.n, post.n, placements[pw.pre], placements[pw.post],
                             pw.pre == pw.post, pw.delay_steps, pw.delay_per_distance, prng,
                             f"pathways.{pname}")
+        if pw.delay_max_steps > pw.delay_steps and syn.n:
+            # uniform random delays from the pathway's own stream (Izhikevich 2006: 1-20 ms)
+            drng = np.random.default_rng(stream(seed, "wiring", _name_key(pname), 1))
+            syn.delay = (syn.delay.astype(np.int64) - pw.delay_steps +
+                         drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n)).astype(np.uint16)
         if syn.n:
             max_delay = max(max_delay, int(syn.delay.max()))
         row_ptrs.append(syn.indptr[:-1] + syn_off)
@@ -347,7 +352,8 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         else:
             amp = inp.amplitude_pA if inp.kind == "current" else inp.sigma_pA
             inputs.append(dict(name=iname, kind=inp.kind, lo=sl.start, hi=sl.stop, comp=comp,
-                               t0=t0, t1=t1, values=amp * prof))
+                               t0=t0, t1=t1, values=amp * prof, period=int(round(inp.period_ms / dt)),
+                               width=int(round(inp.pulse_ms / dt))))
     used = np.array(sorted(used), np.int64)
 
     # ---- plasticity and neuromodulation

@@ -96,6 +96,20 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
     rng : the pathway's own generator.
     """
     rule = conn.rule
+    if rule == "fixed_outdegree":
+        k = conn.outdegree
+        pre_i = np.repeat(np.arange(n_pre), k)
+        post_j = np.empty(n_pre * k, np.int64)
+        for i in range(n_pre):
+            if same_population and not conn.autapses:
+                cand = rng.choice(n_post - 1, size=k, replace=False)
+                cand[cand >= i] += 1          # skip i itself
+            else:
+                cand = rng.choice(n_post, size=k, replace=False)
+            post_j[i * k:(i + 1) * k] = np.sort(cand)
+        w = np.full(pre_i.shape, conn.weight)
+        dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
+        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, pre_i.shape[0]))
     if rule == "one_to_one":
         idx = np.arange(n_pre)
         keep = np.ones(n_pre, bool) if (conn.autapses or not same_population) else np.zeros(n_pre, bool)

@@ -56,7 +56,7 @@ def _set_inputs(built, st, t):
     for arr in (st.bias_s, st.bias_d, st.sig_s, st.sig_d):
         arr[:] = 0.0
     for inp in built.inputs:
-        if inp["t0"] <= t < inp["t1"]:
+        if inp["t0"] <= t < inp["t1"] and (inp["period"] == 0 or (t - inp["t0"]) % inp["period"] < inp["width"]):
             if inp["kind"] == "current":
                 target = st.bias_d if inp["comp"] else st.bias_s
                 target[inp["lo"]:inp["hi"]] += inp["values"]
@@ -236,7 +236,12 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         chunk = min(chunk, check)
     bounds = {0, n_steps}
     for inp in built.inputs:
-        for b in (inp["t0"], inp["t1"]):
+        edges = [inp["t0"], inp["t1"]]
+        if inp["period"] > 0:
+            stop = min(inp["t1"], n_steps)
+            on = np.arange(inp["t0"], stop, inp["period"])
+            edges += list(on) + list(on + inp["width"])
+        for b in edges:
             if 0 < b < n_steps:
                 bounds.add(int(b))
     w_paths = [p for p in (recording.weights if recording.weights is not None else pla.names)]

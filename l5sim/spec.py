@@ -55,18 +55,23 @@ def _describe(md) -> str:
     return " and ".join(parts)
 
 
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article ("a number", "an integer")."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def _check_number(value, md, path, kind):
     if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:   # TOML integers are 64-bit
         raise SpecError(path, value, "a value within the 64-bit integer range")
     if not md.get("allow_inf") and not math.isfinite(value):
         raise SpecError(path, value, f"a finite {kind}")
     if math.isnan(value):
-        raise SpecError(path, value, f"a {kind}, not NaN")
+        raise SpecError(path, value, f"{_a(kind)}, not NaN")
     for key, ok in (("gt", lambda x, b: x > b), ("ge", lambda x, b: x >= b),
                     ("lt", lambda x, b: x < b), ("le", lambda x, b: x <= b)):
         bound = md.get(key)
         if bound is not None and not ok(value, bound):
-            raise SpecError(path, value, f"a {kind} {_describe(md)}")
+            raise SpecError(path, value, f"{_a(kind)} {_describe(md)}")
     return value
 
 
@@ -318,7 +323,7 @@ class PopulationSpec:
         return PRESETS[self.model][self.preset].with_(**dict(self.params))
 
 
-CONNECTIVITY_RULES = ("gaussian_weight", "gaussian_prob", "fixed_prob", "all_to_all",
+CONNECTIVITY_RULES = ("gaussian_weight", "gaussian_prob", "fixed_prob", "fixed_outdegree", "all_to_all",
                       "one_to_one", "pocket")
 
 
@@ -330,6 +335,8 @@ class ConnectivitySpec:
         ``gaussian_weight`` (all-to-all, J = A exp(-d^2 / 2 sigma^2) / (sigma sqrt(2 pi))),
         ``gaussian_prob`` (p = p0 exp(-d^2 / 2 sigma^2), weight ``weight``),
         ``fixed_prob`` (p = ``p``, weight ``weight``),
+        ``fixed_outdegree`` (each presynaptic neuron gets exactly ``outdegree`` distinct random
+        targets, as Izhikevich 2006 spnet and NEST's fixed_outdegree),
         ``all_to_all`` (weight ``weight``, or uniform in [weight_low, weight_high) when
         ``weight_high > weight_low``: the Izhikevich 2003 recipe),
         ``one_to_one`` (neuron i to neuron i; equal sizes),
@@ -348,6 +355,7 @@ class ConnectivitySpec:
     weight_low: float = _f(0.0)
     weight_high: float = _f(0.0)
     pocket_size: int = _f(1, gt=0)
+    outdegree: int = _f(1, ge=0)
     autapses: bool = _f(False, doc="allow i -> i within one population (LVPA has them)")
     source: str = _f("")
 
@@ -367,6 +375,8 @@ class PathwaySpec:
         presynaptic population uses ``spike_detection = "next_step"``, as in the 2003
         network where a spike acts on the step it is detected).
     delay_per_distance : extra steps per unit distance (delay grows with distance).
+    delay_max_steps : when larger than ``delay_steps``, each synapse draws its delay
+        uniformly from [delay_steps, delay_max_steps] (Izhikevich 2006: 1-20 ms).
     """
 
     pre: str = _f()
@@ -376,6 +386,7 @@ class PathwaySpec:
     receptors: Mapping[str, float] = _f(factory=lambda: {"AMPA": 1.0}, choices=RECEPTOR_KEYS)
     delay_steps: int = _f(1, ge=0, le=1000)
     delay_per_distance: float = _f(0.0, ge=0.0)
+    delay_max_steps: int = _f(0, ge=0, le=65535, doc="if > delay_steps: delays uniform in [delay_steps, delay_max_steps]")
     plasticity: str = _f("", doc="name of a [plasticity] rule, or empty")
     source: str = _f("")
 
@@ -398,6 +409,8 @@ class InputSpec:
         train shared by all targets, as LVPA's stimuli; ``ramp_ms`` ramps the rate up
         linearly from ``start_ms``).
     start_ms, stop_ms : active window [start, stop).
+    period_ms, pulse_ms : for ``current`` and ``noise``: within the window, on for
+        ``pulse_ms`` at the start of every ``period_ms`` (a pulse train; 0 = always on).
     profile : spatial scaling over the population: ``uniform``; ``gaussian_index``
         exp(-((i - center) / width)^2) on the index difference, not wrapped (LVPA's
         stimuli); ``gaussian_space`` exp(-d^2 / 2 width^2) from neuron ``center``'s
@@ -416,6 +429,8 @@ class InputSpec:
     ramp_ms: float = _f(0.0, ge=0.0)
     start_ms: float = _f(0.0, ge=0.0)
     stop_ms: float = _f(math.inf, ge=0.0, allow_inf=True)
+    period_ms: float = _f(0.0, ge=0.0, doc="repeat every period (current/noise); 0 = a single window")
+    pulse_ms: float = _f(0.0, ge=0.0, doc="width of each repeated pulse (ms)")
     profile: str = _f("uniform", choices=PROFILES)
     center: float = _f(0.0)
     width: float = _f(1.0, gt=0.0)
@@ -425,6 +440,10 @@ class InputSpec:
     def _check(self, path):
         if self.stop_ms <= self.start_ms:
             raise SpecError(f"{path}.stop_ms", self.stop_ms, f"a time > start_ms ({self.start_ms})")
+        if self.period_ms > 0 and not 0 < self.pulse_ms <= self.period_ms:
+            raise SpecError(f"{path}.pulse_ms", self.pulse_ms, f"a width in (0, period_ms = {self.period_ms}]")
+        if self.period_ms > 0 and self.kind == "poisson":
+            raise SpecError(f"{path}.period_ms", self.period_ms, "0 for a poisson input (pulse trains are for current and noise)")
         if self.profile == "neurons" and not self.neurons:
             raise SpecError(f"{path}.neurons", [], "a non-empty list of neuron indices for profile 'neurons'")
         if self.kind == "poisson" and not self.receptors:
@@ -632,6 +651,14 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
         if c.rule == "one_to_one" and pre.n != post.n:
             raise SpecError(f"pathways.{name}.connectivity.rule", c.rule,
                             f"a rule other than one_to_one (sizes differ: {pre.n} vs {post.n})")
+        if c.rule == "fixed_outdegree":
+            avail = post.n - (1 if (pw.pre == pw.post and not c.autapses) else 0)
+            if c.outdegree > avail:
+                raise SpecError(f"pathways.{name}.connectivity.outdegree", c.outdegree,
+                                f"an integer <= {avail} (distinct targets available)")
+        if pw.delay_max_steps and pw.delay_max_steps < pw.delay_steps:
+            raise SpecError(f"pathways.{name}.delay_max_steps", pw.delay_max_steps,
+                            f"0 or an integer >= delay_steps ({pw.delay_steps})")
         if c.rule == "pocket":
             small, big = sorted((pre.n, post.n))
             if small * c.pocket_size > big:
