@@ -150,13 +150,22 @@ def _pulse(table, path, need_onset=True):
     return Pulse(**kw)
 
 
+def base_name(name: str) -> str:
+    """Modulator name without a replica prefix (``c3__NA`` -> ``NA``)."""
+    return name.rsplit("__", 1)[-1]
+
+
 def _preset_targets(preset, name, spec):
     """Targets a preset adds for modulator ``name`` (NA or ACh)."""
     out = []
-    pyr = [p for p, pop in spec.populations.items() if pop.model == "l5_pyramidal"]
-    inter = [p for p, pop in spec.populations.items() if pop.model == "izhikevich2007"
+    # a replicated circuit (l5sim.experiments.replicate) prefixes names with "TAG__": a
+    # preset then acts only on the populations of its own copy
+    prefix = name[: -len(base_name(name))]
+    mine = {p: pop for p, pop in spec.populations.items() if p.startswith(prefix)}
+    pyr = [p for p, pop in mine.items() if pop.model == "l5_pyramidal"]
+    inter = [p for p, pop in mine.items() if pop.model == "izhikevich2007"
              and pop.preset in ("BASKET", "PV", "FS", "LTS", "SOM")]
-    up = name.upper()
+    up = base_name(name).upper()
     if preset == "coupling":
         if up == "NA":
             out += [("pop", p, "kappa", 0.5) for p in pyr]
@@ -184,7 +193,7 @@ def validate(tables, spec):
         preset = table.get("preset", "")
         if preset not in PRESETS:
             raise SpecError(f"{path}.preset", preset, f"one of {list(PRESETS)}")
-        if preset and name.upper() not in ("NA", "ACH"):
+        if preset and base_name(name).upper() not in ("NA", "ACH"):
             raise SpecError(f"{path}.preset", preset, "a preset only for a modulator named NA or ACh")
         trig = None
         if "trigger" in table:

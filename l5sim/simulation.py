@@ -349,7 +349,8 @@ def run_metadata(built, seed, duration_ms, simulate_s) -> dict:
 
     spec = built.spec
     return {
-        "seed": int(seed), "build_seed": int(built.seed), "dt_ms": float(built.dt_ms),
+        "seed": [int(x) for x in seed] if isinstance(seed, (list, tuple)) else int(seed),
+        "build_seed": int(built.seed), "dt_ms": float(built.dt_ms),
         "duration_ms": float(duration_ms), "circuit_name": spec.circuit.name, "circuit_hash": spec.hash,
         "circuit_path": spec.path, "circuit": spec.to_dict(),
         "n_neurons": built.n_neurons, "n_synapses": built.n_synapses,

@@ -1,0 +1,390 @@
+"""Experiments as library functions: f-I gain families and the STDP-acceleration protocol.
+
+Both run independent trials *together* in one compiled kernel call: the circuit is
+replicated once per (condition, input level) into one larger circuit of disjoint copies
+(:func:`replicate`), so a 9 x 12 gain family is a single simulation of 108 cells, not 108
+processes. Results are tidy tables (one row per condition, input level and seed) with the
+seed and circuit hash, written as CSV with a metadata JSON and a figure by the CLI.
+
+Measured quantities (science.md section 6): rate (Hz) of the chosen population over the
+window where the input is on; burst fraction (bursts / events, ISI < 16 ms, Naud &
+Sprekeler 2018); spikes per burst; gain = least-squares slope of the supra-threshold f-I
+points (Hz/pA) and rheobase (pA) per curve (:func:`l5sim.analysis.fi_slope_rheobase`).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import analysis
+from .builder import build
+from .errors import SpecError
+from .simulation import simulate
+from .spec import CircuitSpec, apply_overrides, from_dict, parse_value
+
+SEP = "__"
+
+
+def parse_grid(text: str, what: str = "--vary"):
+    """``KEY=START:STOP:N`` (N evenly spaced values) or ``KEY=V1,V2,...`` -> (key, values)."""
+    if not isinstance(text, str) or "=" not in text:
+        raise SpecError(what, text, "KEY=START:STOP:N or KEY=V1,V2,... with a dotted key path")
+    key, rhs = (x.strip() for x in text.split("=", 1))
+    if not key or any(not part for part in key.split(".")):
+        raise SpecError(what, text, "a dotted key path before '=' (e.g. inputs.soma_step.amplitude_pA)")
+    if ":" in rhs:
+        parts = rhs.split(":")
+        if len(parts) != 3:
+            raise SpecError(what, text, "START:STOP:N with three fields")
+        try:
+            a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise SpecError(what, text, "numbers START and STOP and an integer N") from None
+        if n < 1 or not (math.isfinite(a) and math.isfinite(b)):
+            raise SpecError(what, text, "finite START, STOP and N >= 1")
+        return key, [float(x) for x in np.linspace(a, b, n)]
+    vals = [parse_value(v.strip()) for v in rhs.split(",") if v.strip()]
+    if not vals:
+        raise SpecError(what, text, "at least one value")
+    return key, vals
+
+
+def _rename_tree(data: dict, tag: str) -> dict:
+    """Prefix every population, pathway, input, rule and modulator name of a circuit dict."""
+    r = lambda name: f"{tag}{SEP}{name}"  # noqa: E731
+    out = {k: copy.deepcopy(v) for k, v in data.items() if k in ("circuit", "space", "receptors")}
+    pops = data.get("populations", {})
+    out["populations"] = {r(k): copy.deepcopy(v) for k, v in pops.items()}
+    out["pathways"] = {}
+    for k, v in data.get("pathways", {}).items():
+        v = copy.deepcopy(v)
+        v["pre"], v["post"] = r(v["pre"]), r(v["post"])
+        if v.get("plasticity"):
+            v["plasticity"] = r(v["plasticity"])
+        out["pathways"][r(k)] = v
+    out["inputs"] = {}
+    for k, v in data.get("inputs", {}).items():
+        v = copy.deepcopy(v)
+        v["population"] = r(v["population"])
+        out["inputs"][r(k)] = v
+    out["plasticity"] = {r(k): copy.deepcopy(v) for k, v in data.get("plasticity", {}).items()}
+    mods = {}
+    for k, v in data.get("modulators", {}).items():
+        v = copy.deepcopy(v)
+        tg = v.get("targets", {})
+        new_tg = {}
+        for tk, tv in tg.items():
+            if tk in ("pathway_gain", "stdp_rate"):
+                new_tg[tk] = {r(n): g for n, g in tv.items()}
+            else:
+                new_tg[r(tk)] = tv
+        if tg:
+            v["targets"] = new_tg
+        if "trigger" in v and "population" in v["trigger"]:
+            v["trigger"]["population"] = r(v["trigger"]["population"])
+        mods[r(k)] = v
+    out["modulators"] = mods
+    rec = copy.deepcopy(data.get("recording", {}))
+    if rec.get("spikes") is not None:
+        rec["spikes"] = [r(p) for p in rec["spikes"]]
+    if "traces" in rec:
+        rec["traces"] = {r(p): t for p, t in rec["traces"].items()}
+    if rec.get("weights") is not None:
+        rec["weights"] = [r(p) for p in rec["weights"]]
+    out["recording"] = rec
+    return out
+
+
+def replicate(specs, tags) -> CircuitSpec:
+    """One circuit holding disjoint copies of ``specs``, names prefixed ``TAG__``.
+
+    All copies must share ``dt_ms``, ``[space]`` and ``[receptors]``. Each copy keeps its
+    own random streams (per-neuron dynamics streams, per-name wiring streams), so copies
+    are independent trials.
+    """
+    specs = list(specs)
+    if not specs:
+        raise SpecError("replicate", [], "at least one circuit")
+    base = specs[0].to_dict()
+    merged = {"circuit": dict(base["circuit"]), "populations": {}, "pathways": {}, "inputs": {},
+              "plasticity": {}, "modulators": {}, "recording": {}}
+    merged["circuit"]["name"] = f"{base['circuit']['name']}[x{len(specs)}]"
+    for key in ("space", "receptors"):
+        if key in base:
+            merged[key] = base[key]
+    rec = {"traces": {}}
+    spikes, weights = [], []
+    for s, tag in zip(specs, tags):
+        d = s.to_dict()
+        for key in ("space", "receptors"):
+            if d.get(key, {}) != base.get(key, {}):
+                raise SpecError(key, d.get(key), f"the same [{key}] in every replicated circuit")
+        if d["circuit"].get("dt_ms", 0.1) != base["circuit"].get("dt_ms", 0.1):
+            raise SpecError("circuit.dt_ms", d["circuit"].get("dt_ms"), "the same dt_ms in every replicated circuit")
+        rd = _rename_tree(d, tag)
+        for key in ("populations", "pathways", "inputs", "plasticity", "modulators"):
+            merged[key].update(rd[key])
+        r = rd["recording"]
+        spikes += r.get("spikes") or list(rd["populations"])
+        weights += r.get("weights") or []
+        rec["traces"].update(r.get("traces", {}))
+        for k in ("weights_interval_ms", "weights_full", "modulators_interval_ms"):
+            if k in r:
+                rec[k] = r[k]
+    rec["spikes"] = spikes
+    if weights:
+        rec["weights"] = weights
+    merged["recording"] = rec
+    return from_dict(merged, source=specs[0].path)
+
+
+def _default_population(spec) -> str:
+    for name, pop in spec.populations.items():
+        if pop.model == "l5_pyramidal":
+            return name
+    for name, pop in spec.populations.items():
+        if pop.model not in ("poisson", "generator"):
+            return name
+    raise SpecError("populations", list(spec.populations), "a neuron population to measure")
+
+
+def _input_onset(spec, key: str) -> float:
+    parts = key.split(".")
+    if len(parts) >= 3 and parts[0] == "inputs" and parts[1] in spec.inputs:
+        return spec.inputs[parts[1]].start_ms
+    return 0.0
+
+
+def _check_key(spec, key, what):
+    """A vary/input key must name an existing value (or a modulator level)."""
+    node = spec.to_dict()
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            continue
+        # allow keys that validate once set (e.g. params.kappa, modulators.NA.tonic)
+        try:
+            spec.with_overrides({key: 0.0 if i == len(parts) - 1 else {}})
+            return
+        except SpecError:
+            raise SpecError(what, key, "a dotted key path of a value in the circuit") from None
+
+
+@dataclass
+class GainResult:
+    """Tidy results of :func:`gain_sweep` (``rows``: one per condition x level x seed)."""
+
+    rows: list
+    curves: list
+    vary_key: str
+    input_key: str
+    population: str
+    metadata: dict = field(default_factory=dict)
+
+    def column(self, name, condition=None):
+        return np.array([r[name] for r in self.rows if condition is None or r["condition"] == condition])
+
+
+def _spike_stats(rec, pop, lo_ms, hi_ms, burst_isi_ms):
+    i, t, b = rec.spikes(pop)
+    m = (t >= lo_ms) & (t < hi_ms)
+    i, t, b = i[m], t[m], b[m]
+    n = rec.pop_size(pop)
+    trains = analysis.split_trains(i, t, n)
+    bs = analysis.burst_stats(trains, burst_isi_ms)
+    dur = max(hi_ms - lo_ms, 1e-9)
+    return {"rate_hz": float(i.size / (n * dur * 1e-3)), "burst_fraction": bs["burst_fraction"],
+            "spikes_per_burst": bs["spikes_per_burst"], "n_spikes": int(i.size),
+            "burst_reset_fraction": float(b.mean()) if b.size else 0.0}
+
+
+def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, input_values, seeds=(0,),
+               duration_ms: float = 2000.0, population: str | None = None, window_ms=None,
+               burst_isi_ms: float = analysis.BURST_ISI_MS, min_rate_hz: float = 1.0,
+               progress: bool | None = False) -> GainResult:
+    """f-I families: rate vs ``input_key`` for each value of ``vary_key``.
+
+    Parameters
+    ----------
+    spec : the circuit (e.g. ``circuits/l5_cell.toml``).
+    vary_key, vary_values : the parameter that changes between curves (any dotted key:
+        ``inputs.dend_step.amplitude_pA``, ``populations.pyr.params.kappa``,
+        ``modulators.NA.tonic``, ``inputs.som_inh.weight``, ...).
+    input_key, input_values : the input of the f-I curve (e.g.
+        ``inputs.soma_step.amplitude_pA``, pA).
+    seeds : one simulation (of all conditions and levels together) per seed.
+    duration_ms : simulated time of each trial (ms).
+    population : the measured population (default: the first L5 pyramidal population).
+    window_ms : (start, stop) of the measurement (default: from the input's onset to the end).
+    min_rate_hz : the rate that defines the rheobase.
+
+    Returns
+    -------
+    GainResult
+    """
+    vary_values = list(vary_values)
+    input_values = list(input_values)
+    if not vary_values or not input_values:
+        raise SpecError("gain_sweep", (vary_values, input_values), "non-empty vary and input values")
+    _check_key(spec, vary_key, "vary_key")
+    _check_key(spec, input_key, "input_key")
+    pop = population or _default_population(spec)
+    if pop not in spec.populations:
+        raise SpecError("population", pop, f"a population name: {sorted(spec.populations)}")
+    copies, tags, index = [], [], []
+    for ci, vv in enumerate(vary_values):
+        for li, iv in enumerate(input_values):
+            copies.append(spec.with_overrides({vary_key: vv, input_key: iv}))
+            tags.append(f"c{ci}l{li}")
+            index.append((ci, li))
+    big = replicate(copies, tags)
+    lo, hi = window_ms if window_ms is not None else (_input_onset(spec, input_key), duration_ms)
+    rows = []
+    for seed in seeds:
+        rec = simulate(build(big, seed=int(seed)), duration_ms, seed=int(seed), progress=progress)
+        for (ci, li), tag in zip(index, tags):
+            st = _spike_stats(rec, f"{tag}{SEP}{pop}", lo, hi, burst_isi_ms)
+            rows.append({"condition": f"{vary_key.split('.')[-1]}={vary_values[ci]:g}"
+                         if isinstance(vary_values[ci], (int, float)) else f"{vary_key}={vary_values[ci]}",
+                         "vary_key": vary_key, "vary_value": vary_values[ci], "input_key": input_key,
+                         "input_value": input_values[li], "seed": int(seed), **st,
+                         "duration_ms": float(hi - lo)})
+    curves = []
+    for ci, vv in enumerate(vary_values):
+        cond = rows[ci * len(input_values)]["condition"]
+        per_seed = []
+        for seed in seeds:
+            rr = [r for r in rows if r["condition"] == cond and r["seed"] == int(seed)]
+            per_seed.append(analysis.fi_slope_rheobase([r["input_value"] for r in rr], [r["rate_hz"] for r in rr],
+                                                       min_rate_hz))
+        mean_rates = [np.mean([r["rate_hz"] for r in rows if r["condition"] == cond and r["input_value"] == iv])
+                      for iv in input_values]
+        slope, rheo = analysis.fi_slope_rheobase(input_values, mean_rates, min_rate_hz)
+        sl = np.array([p[0] for p in per_seed], float)
+        rb = np.array([p[1] for p in per_seed], float)
+        bf = [r["burst_fraction"] for r in rows if r["condition"] == cond]
+        curves.append({"condition": cond, "vary_key": vary_key, "vary_value": vv, "slope_hz_per_pa": slope,
+                       "slope_sd": float(np.nanstd(sl)) if np.isfinite(sl).any() else float("nan"),
+                       "rheobase_pa": rheo,
+                       "rheobase_sd": float(np.nanstd(rb)) if np.isfinite(rb).any() else float("nan"),
+                       "mean_burst_fraction": float(np.mean(bf)), "n_seeds": len(list(seeds))})
+    from .simulation import run_metadata
+
+    meta = run_metadata(build(spec, seed=int(seeds[0])), list(map(int, seeds)), duration_ms, 0.0)
+    meta.update({"experiment": "gain", "vary_key": vary_key, "vary_values": vary_values, "input_key": input_key,
+                 "input_values": input_values, "population": pop, "window_ms": [lo, hi],
+                 "burst_isi_ms": burst_isi_ms, "min_rate_hz": min_rate_hz})
+    return GainResult(rows, curves, vary_key, input_key, pop, meta)
+
+
+#: Default conditions of the STDP-acceleration protocol on circuits/l5_stdp.toml.
+STDP_CONDITIONS = {
+    "single": {},
+    "burst_dendrite": {"inputs.dend_drive.amplitude_pA": 300.0},
+    "single_kappa0": {"populations.pyr.params.kappa": 0.0, "inputs.dend_drive.amplitude_pA": 300.0},
+    "burst_NA": {"populations.pyr.params.kappa": 0.0, "inputs.dend_drive.amplitude_pA": 300.0,
+                 "modulators.NA.pulses": [{"onset_ms": 0.0, "amplitude": 2.0, "shape": "square"}]},
+}
+
+
+@dataclass
+class STDPResult:
+    """Tidy results of :func:`stdp_protocol` (one row per condition and seed)."""
+
+    rows: list
+    summary: dict
+    metadata: dict
+    weights: dict = field(default_factory=dict)   # condition -> (t_ms, mean weight) of the first seed
+
+
+def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: int = 30,
+                  period_ms: float = 200.0, delay_ms: float = 5.0, start_ms: float = 100.0, seeds=(0, 1, 2),
+                  pre: str = "pre", post: str = "pyr", pathway: str = "pre_post", soma_input: str = "soma_pulse",
+                  burst_isi_ms: float = analysis.BURST_ISI_MS, reference: str = "single") -> STDPResult:
+    """The STDP-acceleration protocol: identical pre/post pairings, single spikes vs bursts.
+
+    Each of ``n_pairs`` pairings is a presynaptic spike at ``start + k period`` followed
+    ``delay_ms`` later by a brief somatic pulse (``soma_input``, already in the circuit with
+    its amplitude and width) that makes the postsynaptic cell fire. The conditions change
+    only what the cell does after that spike (e.g. dendritic drive or an NA pulse that lets
+    the bAP trigger a plateau and a burst). Weight change per second of pairing of the
+    plastic ``pathway`` is reported per condition and seed, and its ratio to ``reference``.
+    """
+    conditions = dict(STDP_CONDITIONS if conditions is None else conditions)
+    if reference not in conditions:
+        raise SpecError("reference", reference, f"one of the conditions {sorted(conditions)}")
+    for name, where in ((pre, "populations"), (post, "populations"), (pathway, "pathways"), (soma_input, "inputs")):
+        if name not in getattr(spec, where):
+            raise SpecError(where, name, f"a name in [{where}] of the circuit: {sorted(getattr(spec, where))}")
+    if not spec.pathways[pathway].plasticity:
+        raise SpecError(f"pathways.{pathway}.plasticity", "", "a plastic pathway")
+    times = [start_ms + k * period_ms for k in range(n_pairs)]
+    duration = start_ms + n_pairs * period_ms
+    common = {f"populations.{pre}.spike_times_ms": [times],
+              f"inputs.{soma_input}.start_ms": start_ms + delay_ms,
+              f"inputs.{soma_input}.period_ms": period_ms,
+              f"recording.weights_interval_ms": period_ms}
+    names = list(conditions)
+    copies = []
+    for name in names:
+        over = dict(common)
+        for k, v in conditions[name].items():
+            if k.startswith("modulators.") and k.endswith(".pulses"):
+                v = [dict(p, duration_ms=p.get("duration_ms", duration)) for p in v]
+            over[k] = v
+        copies.append(spec.with_overrides(over))
+    big = replicate(copies, names)
+    rows, wtraj = [], {}
+    pairing_s = n_pairs * period_ms * 1e-3
+    for seed in seeds:
+        rec = simulate(build(big, seed=int(seed)), duration, seed=int(seed), progress=False)
+        for name in names:
+            pw = f"{name}{SEP}{pathway}"
+            w = rec.weights[pw]
+            st = _spike_stats(rec, f"{name}{SEP}{post}", start_ms, duration, burst_isi_ms)
+            lvl = 0.0
+            for k, v in conditions[name].items():
+                if k.startswith("modulators.") and k.endswith(".pulses"):
+                    lvl = float(sum(p.get("amplitude", 1.0) for p in v))
+                elif k.startswith("modulators.") and k.endswith(".tonic"):
+                    lvl += float(v)
+            rows.append({"condition": name, "seed": int(seed), "dw_per_s": float((w[-1].mean() - w[0].mean()) / pairing_s),
+                         "dw_total": float(w[-1].mean() - w[0].mean()), "burst_fraction": st["burst_fraction"],
+                         "spikes_per_pairing": st["n_spikes"] / (rec.pop_size(f"{name}{SEP}{post}") * n_pairs),
+                         "modulator_level": lvl, "duration_ms": n_pairs * period_ms})
+            if int(seed) == int(seeds[0]):
+                wtraj[name] = (np.asarray(rec.weight_t_ms), w.mean(axis=1))
+    summary = {}
+    ref = np.mean([r["dw_per_s"] for r in rows if r["condition"] == reference])
+    for name in names:
+        vals = np.array([r["dw_per_s"] for r in rows if r["condition"] == name])
+        summary[name] = {"dw_per_s_mean": float(vals.mean()), "dw_per_s_sd": float(vals.std()),
+                         "ratio_to_" + reference: float(vals.mean() / ref) if ref != 0 else float("nan"),
+                         "burst_fraction": float(np.mean([r["burst_fraction"] for r in rows if r["condition"] == name]))}
+    from .simulation import run_metadata
+
+    meta = run_metadata(build(spec, seed=int(seeds[0])), list(map(int, seeds)), duration, 0.0)
+    meta.update({"experiment": "stdp", "n_pairs": n_pairs, "period_ms": period_ms, "delay_ms": delay_ms,
+                 "conditions": {k: {kk: vv for kk, vv in v.items()} for k, v in conditions.items()},
+                 "pathway": pathway, "reference": reference})
+    return STDPResult(rows, summary, meta, wtraj)
+
+
+def write_csv(path, rows) -> None:
+    """Write tidy rows as CSV atomically (header from the first row)."""
+    import csv
+    import io
+
+    from .recording import write_text
+
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    write_text(path, buf.getvalue())
