@@ -109,7 +109,8 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
             post_j[i * k:(i + 1) * k] = np.sort(cand)
         w = np.full(pre_i.shape, conn.weight)
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
-        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, pre_i.shape[0]))
+        return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, pre_i.shape[0], path),
+                       path)
     if rule == "one_to_one":
         idx = np.arange(n_pre)
         keep = np.ones(n_pre, bool) if (conn.autapses or not same_population) else np.zeros(n_pre, bool)

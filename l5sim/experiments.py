@@ -141,6 +141,12 @@ def replicate(specs, tags) -> CircuitSpec:
     return from_dict(merged, source=specs[0].path)
 
 
+def condition_label(key: str, value) -> str:
+    """Short label of a condition: the last two parts of the key and the value."""
+    short = ".".join(key.split(".")[-2:])
+    return f"{short}={value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{short}={value}"
+
+
 def _default_population(spec) -> str:
     for name, pop in spec.populations.items():
         if pop.model == "l5_pyramidal":
@@ -248,8 +254,7 @@ def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, in
         rec = simulate(build(big, seed=int(seed)), duration_ms, seed=int(seed), progress=progress)
         for (ci, li), tag in zip(index, tags):
             st = _spike_stats(rec, f"{tag}{SEP}{pop}", lo, hi, burst_isi_ms)
-            rows.append({"condition": f"{vary_key.split('.')[-1]}={vary_values[ci]:g}"
-                         if isinstance(vary_values[ci], (int, float)) else f"{vary_key}={vary_values[ci]}",
+            rows.append({"condition": condition_label(vary_key, vary_values[ci]),
                          "vary_key": vary_key, "vary_value": vary_values[ci], "input_key": input_key,
                          "input_value": input_values[li], "seed": int(seed), **st,
                          "duration_ms": float(hi - lo)})

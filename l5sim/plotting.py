@@ -123,3 +123,97 @@ def save_figure(fig, path) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         _plt().close(fig)
+
+
+def gain_curves(result, ax=None, errorbars: bool = True):
+    """Gain-curve family: rate and burst fraction vs input, one line per condition.
+
+    ``result`` is a :class:`l5sim.experiments.GainResult` (or anything with ``rows``,
+    ``input_key`` and ``vary_key``). Returns the figure (two panels when ``ax`` is None).
+    """
+    plt = _plt()
+    if ax is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    else:
+        axes = np.atleast_1d(ax)
+        fig = axes[0].figure
+    conds = list(dict.fromkeys(r["condition"] for r in result.rows))
+    cmap = plt.get_cmap("viridis")
+    for k, cond in enumerate(conds):
+        rr = [r for r in result.rows if r["condition"] == cond]
+        xs = sorted(set(r["input_value"] for r in rr))
+        col = cmap(k / max(len(conds) - 1, 1))
+        for a, key in zip(axes, ("rate_hz", "burst_fraction")):
+            m = [np.mean([r[key] for r in rr if r["input_value"] == x]) for x in xs]
+            sd = [np.std([r[key] for r in rr if r["input_value"] == x]) for x in xs]
+            if errorbars and len(set(r["seed"] for r in rr)) > 1:
+                a.errorbar(xs, m, yerr=sd, color=col, lw=1.2, capsize=2, label=cond)
+            else:
+                a.plot(xs, m, color=col, lw=1.2, marker=".", label=cond)
+    axes[0].set_ylabel("rate (Hz)")
+    if len(axes) > 1:
+        axes[1].set_ylabel("burst fraction (bursts / events)")
+    for a in axes:
+        a.set_xlabel(result.input_key)
+    axes[0].legend(fontsize=7, title=result.vary_key, title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def weight_trajectories(t_ms, weights, ax=None, label=None, max_lines: int = 50):
+    """Weight trajectories: mean (thick) and up to ``max_lines`` single synapses over time.
+
+    ``weights`` is an array (n_snapshots, n_synapses) as in ``Recording.weights[pathway]``,
+    or a 1-D array of mean weights.
+    """
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    w = np.asarray(weights)
+    t = np.asarray(t_ms) / 1000.0
+    if w.ndim == 2:
+        idx = np.linspace(0, w.shape[1] - 1, min(max_lines, w.shape[1])).astype(int) if w.shape[1] else []
+        for k in idx:
+            ax.plot(t, w[:, k], color="0.7", lw=0.5)
+        w = w.mean(axis=1)
+    ax.plot(t, w, lw=2, label=label or "mean weight")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("weight")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def weight_histogram(weights, ax=None, bins: int = 50, label=None):
+    """Histogram of a set of weights (e.g. the final weights of a plastic pathway)."""
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    ax.hist(np.asarray(weights).ravel(), bins=bins, color="#1f4e9c", alpha=0.8, label=label)
+    ax.set_xlabel("weight")
+    ax.set_ylabel("synapses")
+    if label:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def raster_with_modulators(rec, bin_ms: float = 5.0):
+    """Raster, population rate and the neuromodulator time course below it."""
+    plt = _plt()
+    fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(9, 7), sharex=True,
+                                     gridspec_kw={"height_ratios": [3, 1, 1]})
+    raster(rec, ax=a1, rate_ax=a2, bin_ms=bin_ms)
+    for name, lv in rec.modulators.items():
+        a3.plot(rec.modulator_t_ms, lv, lw=1.2, label=name)
+    a3.set_ylabel("modulator level")
+    a3.set_xlabel("time (ms)")
+    a2.set_xlabel("")
+    if rec.modulators:
+        a3.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,120 @@
+"""``l5sim gain`` and ``l5sim stdp``: thin CLI glue over :mod:`l5sim.experiments`.
+
+Registration imports nothing heavy, so ``l5sim --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def _cmd_gain(args) -> int:
+    from pathlib import Path
+
+    from . import experiments as X
+    from .cli import _parse_sets
+    from .plotting import gain_curves, save_figure
+    from .recording import write_json
+    from .spec import load_circuit
+
+    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    vkey, vvals = X.parse_grid(args.vary, "--vary")
+    ikey, ivals = X.parse_grid(args.input, "--input")
+    res = X.gain_sweep(spec, vkey, vvals, ikey, ivals, seeds=range(args.seed, args.seed + args.seeds),
+                       duration_ms=args.duration, population=args.population, progress=args.progress or None)
+    out = Path(args.out)
+    X.write_csv(out / "gain.csv", res.rows)
+    X.write_csv(out / "curves.csv", res.curves)
+    write_json(out / "metadata.json", res.metadata)
+    save_figure(gain_curves(res), out / "gain.png")
+    if not args.quiet:
+        print(f"gain: {len(vvals)} conditions x {len(ivals)} levels x {args.seeds} seeds -> {out}")
+        for c in res.curves:
+            print(f"  {c['condition']:>28s}  slope={c['slope_hz_per_pa']:.4f} Hz/pA  rheobase={c['rheobase_pa']:.1f} pA"
+                  f"  burst_fraction={c['mean_burst_fraction']:.3f}")
+    return 0
+
+
+def _cmd_stdp(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from . import experiments as X
+    from .cli import _parse_sets
+    from .plotting import _plt, save_figure
+    from .recording import write_json
+    from .spec import load_circuit
+
+    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    res = X.stdp_protocol(spec, n_pairs=args.pairs, period_ms=args.period, delay_ms=args.delay,
+                          seeds=range(args.seed, args.seed + args.seeds))
+    out = Path(args.out)
+    X.write_csv(out / "stdp.csv", res.rows)
+    meta = dict(res.metadata, summary=res.summary)
+    write_json(out / "metadata.json", meta)
+    write_json(out / "summary.json", res.summary)
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, (t, w) in res.weights.items():
+        a1.plot(np.asarray(t) / 1000, w, label=name)
+    a1.set_xlabel("time (s)")
+    a1.set_ylabel("weight (mean over synapses)")
+    a1.legend(fontsize=7)
+    names = list(res.summary)
+    a2.bar(names, [res.summary[n]["dw_per_s_mean"] for n in names],
+           yerr=[res.summary[n]["dw_per_s_sd"] for n in names], color="#1f4e9c", capsize=3)
+    a2.set_ylabel("weight change per second of pairing")
+    a2.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    save_figure(fig, out / "stdp.png")
+    if not args.quiet:
+        for n, s in res.summary.items():
+            ratio = [v for k, v in s.items() if k.startswith("ratio_to_")][0]
+            print(f"  {n:>16s}  dw/s={s['dw_per_s_mean']:.5f} +- {s['dw_per_s_sd']:.5f}  ratio={ratio:.2f}"
+                  f"  burst_fraction={s['burst_fraction']:.2f}")
+    return 0
+
+
+def register_gain(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "gain", help="f-I gain families across a varied parameter (rate, bursts, slope, rheobase)",
+        description="Simulate f-I curves (rate vs --input) for each value of --vary, all trials in one compiled "
+                    "run, and write gain.csv (one row per condition x level x seed), curves.csv (slope and "
+                    "rheobase per condition), metadata.json and gain.png.",
+        epilog="example: l5sim gain circuits/l5_cell.toml --vary inputs.dend_step.amplitude_pA=0:500:9 "
+               "--input inputs.soma_step.amplitude_pA=500:1600:12 --out out/gain",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("circuit", metavar="CIRCUIT.toml")
+    p.add_argument("--vary", required=True, metavar="KEY=START:STOP:N", help="parameter varied between curves "
+                   "(or KEY=V1,V2,...)")
+    p.add_argument("--input", required=True, metavar="KEY=START:STOP:N", help="input of each f-I curve")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--duration", type=float, default=2000.0, metavar="MS", help="simulated time per trial (2000)")
+    p.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds (3)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="first seed (0)")
+    p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_gain)
+    return p
+
+
+def register_stdp(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "stdp", help="STDP-acceleration protocol: the same pairing with single spikes vs bursts",
+        description="Pair presynaptic spikes with postsynaptic firing under several conditions (single spikes; "
+                    "bursts from apical drive; bursts from an NA pulse) and write stdp.csv (weight change per "
+                    "second per condition and seed), summary.json (means and ratios), metadata.json, stdp.png.",
+        epilog="example: l5sim stdp circuits/l5_stdp.toml --out out/stdp")
+    p.add_argument("circuit", metavar="CIRCUIT.toml")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--pairs", type=int, default=30, help="number of pairings (30)")
+    p.add_argument("--period", type=float, default=200.0, metavar="MS", help="pairing period (200 ms)")
+    p.add_argument("--delay", type=float, default=5.0, metavar="MS", help="pre spike to somatic pulse (5 ms)")
+    p.add_argument("--seeds", type=int, default=3, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_stdp)
+    return p
