@@ -113,8 +113,13 @@ def pulse_shape(p: Pulse, s: np.ndarray) -> np.ndarray:
 
 
 def _num(v, path, *, ge=None, gt=None, allow_inf=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or (
-            not allow_inf and not math.isfinite(v)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SpecError(path, v, "a finite number" if not allow_inf else "a number")
+    try:
+        v = float(v)
+    except OverflowError:
+        raise SpecError(path, v, "a number within the float range") from None
+    if math.isnan(v) or (not allow_inf and not math.isfinite(v)):
         raise SpecError(path, v, "a finite number" if not allow_inf else "a number")
     if ge is not None and v < ge:
         raise SpecError(path, v, f"a number >= {ge}")

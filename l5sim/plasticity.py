@@ -105,9 +105,14 @@ def _rule_from_table(name, table):
             if not isinstance(v, str) or (k in _CHOICES and v not in _CHOICES[k]):
                 raise SpecError(f"{path}.{k}", v, f"one of {list(_CHOICES[k])}" if k in _CHOICES else "a string")
         else:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise SpecError(f"{path}.{k}", v, "a finite number")
-            v = float(v)
+            try:
+                v = float(v)
+            except OverflowError:
+                raise SpecError(f"{path}.{k}", v, "a number within the float range") from None
+            if not math.isfinite(v):
+                raise SpecError(f"{path}.{k}", v, "a finite number")
             if k in _POSITIVE and v <= 0:
                 raise SpecError(f"{path}.{k}", v, "a number > 0")
             if k in _NONNEG and v < 0:

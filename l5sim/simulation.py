@@ -229,7 +229,7 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     keys, tr = _trace_plan(built, recording, n_steps)
     cap = max(4 * N, 200_000)
     out = E.Out(np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
-                np.zeros(1, np.int64), *tr, np.full(3, -1, np.int64))
+                np.zeros(1, np.int64), *tr, np.full(4, -1.0))
     chunk = max(1, int(round(chunk_ms / dt)))
     check = triggers.check_steps
     if check is not None:
@@ -293,10 +293,9 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
                     spk_tms.append(spk_t[-1] * dt)
                     out.n_spk[0] = 0
                 if status == 2:
-                    i, step, var = (int(x) for x in out.diverged)
+                    i, step, var = (int(x) for x in out.diverged[:3])
                     pop, local = built.population_of(i)
-                    raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"),
-                                          float(st.v[i] if var == 0 else st.u[i] if var == 1 else st.vd[i]))
+                    raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"), float(out.diverged[3]))
                 t += int(done)
                 if triggers.items and status == 0:
                     triggers.update(t * dt, spk_i, spk_tms)
@@ -312,6 +311,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     sim_s = time.perf_counter() - t_start
     cat = lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_)  # noqa: E731
     si, stt, sb = cat(spk_i, np.int32), cat(spk_t, np.int64), cat(spk_b, np.uint8)
+    order = np.lexsort((si, stt))        # by time, then neuron index
+    si, stt, sb = si[order], stt[order], sb[order]
     traces, trace_t, trace_n = {}, {}, {}
     tr_off, tr_ptr, tr_buf, tr_every = out.tr_off, out.tr_ptr, out.tr_buf, out.tr_every
     for k, (pop, var, local) in enumerate(keys):

@@ -18,7 +18,7 @@ Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_st
 4. traces are sampled.
 
 Status codes returned: 0 finished, 1 spike buffer full (Python drains it and calls again),
-2 numerical divergence (``diverged`` holds neuron, step and variable code).
+2 numerical divergence (``diverged`` holds neuron, step, variable code and value).
 """
 from __future__ import annotations
 
@@ -469,12 +469,15 @@ def run_chunk(net, st, out, t0, n_steps):
                         if not (vn > -1.0e4 and vn < 1.0e4 and u > -1.0e7 and u < 1.0e7):
                             out.diverged[0] = i
                             out.diverged[1] = t
-                            out.diverged[2] = 0 if not (vn > -1.0e4 and vn < 1.0e4) else 1
+                            bad_v = not (vn > -1.0e4 and vn < 1.0e4)
+                            out.diverged[2] = 0 if bad_v else 1
+                            out.diverged[3] = vn if bad_v else u
                             return 2, step
                         if kind == K_L5 and not (VD[i] > -1.0e4 and VD[i] < 1.0e4):
                             out.diverged[0] = i
                             out.diverged[1] = t
                             out.diverged[2] = 2
+                            out.diverged[3] = VD[i]
                             return 2, step
                         if not lag and _threshold(kind, vn, u, vpeak, vpeak_u):
                             vn, u, isb = _reset_values(kind, u, cc[i] + c_off, cd[i] + d_off, BURST[i],
