@@ -610,12 +610,7 @@ def _mutate(data, draw):
 @pytest.mark.parametrize("path", [
     "populations.exc.n", "circuit.dt_ms", "inputs.drive.amplitude_pA", "pathways.ee.connectivity.weight",
     "populations.exc.params.a_per_ms", "pathways.ep.receptors.NMDA", "populations.gen.spike_times_ms",
-    pytest.param("modulators.NA.tonic", marks=pytest.mark.xfail(
-        strict=True, raises=OverflowError,
-        reason="neuromodulation._num calls math.isnan on an int beyond the float range")),
-    pytest.param("plasticity.stdp.A_plus", marks=pytest.mark.xfail(
-        strict=True, raises=OverflowError,
-        reason="plasticity._rule_from_table calls math.isfinite on an int beyond the float range")),
+    "modulators.NA.tonic", "plasticity.stdp.A_plus",
 ])
 def test_integer_beyond_float_range(path):
     """An integer too large for a float (possible from the Python API, not from TOML)."""
