@@ -107,7 +107,7 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
             else:
                 cand = rng.choice(n_post, size=k, replace=False)
             post_j[i * k:(i + 1) * k] = np.sort(cand)
-        w = np.full(pre_i.shape, conn.weight)
+        w = _weights(conn, pre_i.shape[0], rng)
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
         return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, pre_i.shape[0], path),
                        path)
@@ -115,7 +115,7 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         idx = np.arange(n_pre)
         keep = np.ones(n_pre, bool) if (conn.autapses or not same_population) else np.zeros(n_pre, bool)
         pre_i, post_j = idx[keep], idx[keep]
-        w = np.full(pre_i.shape, conn.weight)
+        w = _weights(conn, pre_i.shape[0], rng)
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
         return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, path=path), path)
     if rule == "pocket":
@@ -131,7 +131,7 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         if same_population and not conn.autapses:
             keep = pre_i != post_j
             pre_i, post_j = pre_i[keep], post_j[keep]
-        w = np.full(pre_i.shape, conn.weight)
+        w = _weights(conn, pre_i.shape[0], rng)
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
         return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, path=path), path)
 
@@ -167,11 +167,10 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         pi, pj = np.nonzero(mask)
         if w is not None:
             wv = w[pi, pj]
-        elif rule == "all_to_all" and conn.weight_high > conn.weight_low:
-            # Izhikevich 2003: S = 0.5 * rand for excitatory, -rand for inhibitory.
-            wv = conn.weight_low + (conn.weight_high - conn.weight_low) * rng.random(pi.shape[0])
         else:
-            wv = np.full(pi.shape[0], conn.weight)
+            # uniform random weights when a range is set (Izhikevich 2003: S = 0.5 rand
+            # excitatory, -rand inhibitory), else the fixed weight
+            wv = _weights(conn, pi.shape[0], rng)
         dv = _delays(delay_steps, delay_per_distance, d[pi, pj] if (d is not None and delay_per_distance) else None,
                      pi.shape[0], path)
         pres.append(pi + r0)
@@ -180,6 +179,13 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         ds.append(dv)
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
     return _to_csr(n_pre, cat(pres, np.int64), cat(posts, np.int64), cat(ws, np.float64), cat(ds, np.int64), path)
+
+
+def _weights(conn, n, rng):
+    """Weights of n synapses: uniform in [weight_low, weight_high) if that range is set."""
+    if conn.weight_high > conn.weight_low:
+        return conn.weight_low + (conn.weight_high - conn.weight_low) * rng.random(n)
+    return np.full(n, conn.weight)
 
 
 def _pair_distance(pre_pl, post_pl, pre_i, post_j):

@@ -342,6 +342,8 @@ class ConnectivitySpec:
         ``one_to_one`` (neuron i to neuron i; equal sizes),
         ``pocket`` (each neuron of the smaller population linked to ``pocket_size``
         consecutive neurons of the larger one, LVPA's thalamic pockets).
+    Every rule but ``gaussian_weight`` draws weights uniformly from [weight_low,
+    weight_high) when ``weight_high > weight_low``, else uses ``weight``.
     Weights are in nS for conductance receptors, pA (or model units) for CURRENT,
     dimensionless for the coupling gate.
     """
@@ -360,7 +362,7 @@ class ConnectivitySpec:
     source: str = _f("")
 
     def _check(self, path):
-        if self.rule == "all_to_all" and self.weight_high < self.weight_low:
+        if self.weight_high < self.weight_low:
             raise SpecError(f"{path}.weight_high", self.weight_high, f"a number >= weight_low ({self.weight_low})")
 
 

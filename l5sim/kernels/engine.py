@@ -50,6 +50,13 @@ NPP = 43
 (S_TRIPLET, S_NEAREST, S_MULT, S_DEFERRED, S_AP, S_AM, S_DEC_P, S_DEC_M, S_A2P, S_A3P, S_A2M, S_A3M,
  S_DEC_X, S_DEC_Y, S_WMIN, S_WMAX, S_LR, S_INTERVAL, S_BIAS, S_SDDECAY) = range(20)
 
+#: Divergence bounds: a state beyond them (or NaN) stops the run with a DivergenceError.
+#: They are far above any physiological value but below floating-point overflow: the 2003
+#: model's v may legitimately reach ~1e4 within one 1 ms step under massive input before
+#: it is reset, so the bound is not a spike threshold.
+VMAX = 1.0e8
+UMAX = 1.0e10
+
 # Trace variable codes
 (T_V, T_U, T_VD, T_WD, T_KAPPA, T_GAD, T_IBAP, T_BURST) = range(8)
 T_G0 = 8  # T_G0 + channel index: conductance of that channel
@@ -466,14 +473,14 @@ def run_chunk(net, st, out, t0, n_steps):
                             else:
                                 vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
                                 u = u + dt * ca[i] * (cb[i] * v - u)
-                        if not (vn > -1.0e4 and vn < 1.0e4 and u > -1.0e7 and u < 1.0e7):
+                        if not (vn > -VMAX and vn < VMAX and u > -UMAX and u < UMAX):
                             out.diverged[0] = i
                             out.diverged[1] = t
-                            bad_v = not (vn > -1.0e4 and vn < 1.0e4)
+                            bad_v = not (vn > -VMAX and vn < VMAX)
                             out.diverged[2] = 0 if bad_v else 1
                             out.diverged[3] = vn if bad_v else u
                             return 2, step
-                        if kind == K_L5 and not (VD[i] > -1.0e4 and VD[i] < 1.0e4):
+                        if kind == K_L5 and not (VD[i] > -VMAX and VD[i] < VMAX):
                             out.diverged[0] = i
                             out.diverged[1] = t
                             out.diverged[2] = 2
@@ -513,12 +520,16 @@ def run_chunk(net, st, out, t0, n_steps):
                     r0 = path_rec_ptr[pw]
                     r1 = path_rec_ptr[pw + 1]
                     gain = path_gain[pw]
-                    for sy in range(row_ptr[row], row_ptr[row + 1]):
-                        j = post[sy]
-                        sl = (t + dly[sy]) % D
-                        ws = np.float64(wsyn[sy]) * gain
-                        for r in range(r0, r1):
-                            ring[sl, path_rec_ch[r], j] += ws * path_rec_scale[r]
+                    s0 = row_ptr[row]
+                    s1 = row_ptr[row + 1]
+                    for r in range(r0, r1):
+                        chr_ = path_rec_ch[r]
+                        scale = path_rec_scale[r] * gain
+                        for sy in range(s0, s1):
+                            sl = slot + dly[sy]       # slot + delay < 2 D: no integer division
+                            if sl >= D:
+                                sl -= D
+                            ring[sl, chr_, post[sy]] += wsyn[sy] * scale
                     pl = path_plastic[pw]
                     if pl >= 0:
                         xi = pl_xoff[pl] + (i - pl_pre_lo[pl])
