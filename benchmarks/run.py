@@ -171,7 +171,7 @@ def duration_for(network: str, args) -> float:
 
 def run_one(name: str, impl: dict, network: str, args, tmp: str, kind: str) -> dict:
     """One subprocess run of one implementation on one network."""
-    cache_dir = os.path.join(tmp, name, network)
+    cache_dir = os.path.join(tmp, name, C.NETWORKS[network].get("cache_from", network))
     extra = {}
     argv = list(impl["argv"])
     if impl["cache"] == "numba":
@@ -417,7 +417,7 @@ def machine_info() -> dict:
     except (OSError, ValueError, IndexError):
         pass
     return dict(nproc=os.cpu_count(), cpu=cpu, memory_gib=mem, platform=platform.platform(),
-                python=platform.python_version())
+                python=platform.python_version(), loadavg_at_start=list(os.getloadavg()))
 
 
 def render_markdown(doc: dict) -> str:
@@ -425,6 +425,10 @@ def render_markdown(doc: dict) -> str:
     m = doc["machine"]
     L.append(f"# l5sim benchmarks ({doc['date']})\n")
     L.append(f"Machine: {m['nproc']} cores, {m['cpu']}, {_fmt(m['memory_gib'], '{:.0f}')} GiB; {m['platform']}.  ")
+    la = m.get("loadavg_at_start"), doc.get("loadavg_at_end")
+    if la[0]:
+        L.append(f"Load average (1 min) at start {la[0][0]:.2f}"
+                 + (f", at end {la[1][0]:.2f}" if la[1] else "") + " (other work on the machine inflates timings).  ")
     L.append(f"Command: `{doc['command']}`  ")
     dur = (f"{doc['duration_ms']:.0f} ms" if doc["duration_ms"] else
            "1000 ms (2003 networks), 100 ms (columns)")
@@ -551,7 +555,8 @@ def main(argv=None) -> int:
         rows = []
         for name in runnable:
             impl = impls[name]
-            kinds = ([] if (args.no_cold or impl["cache"] is None) else ["cold"]) + ["warm"] * args.repeats
+            cold = not args.no_cold and C.NETWORKS[net].get("cold_run", True)
+            kinds = ([] if (not cold or impl["cache"] is None) else ["cold"]) + ["warm"] * args.repeats
             if impl["cache"] is None:  # NEST: first run = cold load
                 kinds = ["cold"] + ["warm"] * args.repeats
             runs = []
@@ -577,6 +582,7 @@ def main(argv=None) -> int:
     doc["cli"] = cli
     doc["targets"] = targets(rows_by_net, cli)
     doc["exponents"] = exponents(rows_by_net)
+    doc["loadavg_at_end"] = list(os.getloadavg())
     _write(doc, out_dir)
     print(f"wrote {os.path.join(out_dir, 'results.json')} and results.md", file=sys.stderr)
     return 0

@@ -49,7 +49,7 @@ STDP_OVERRIDES = {
     "plasticity.stdp_exc": {
         "rule": "pair", "interaction": "nearest", "A_plus": C.STDP_A_PLUS, "A_minus": C.STDP_A_MINUS,
         "tau_plus_ms": C.STDP_TAU_MS, "tau_minus_ms": C.STDP_TAU_MS, "w_min": 0.0, "w_max": C.W_MAX,
-        "update": "immediate",
+        "update": "additive", "timing": "immediate",
     },
     "pathways.ee.plasticity": "stdp_exc",
     "pathways.ei.plasticity": "stdp_exc",
@@ -75,6 +75,16 @@ def circuit_and_overrides(name: str, spec: dict, toml_mod):
     total = sum(pops.values())
     scale = spec["n_total"] / total
     ov = {f"populations.{p}.n": max(1, int(round(n * scale))) for p, n in pops.items()}
+    # A pocket pathway needs the larger population to hold pocket_size cells per
+    # cell of the smaller one: round the smaller population down to fit.
+    for pw in data.get("pathways", {}).values():
+        conn = pw.get("connectivity", {})
+        if conn.get("rule") == "pocket":
+            k = int(conn.get("pocket_size", 1))
+            a, b = f"populations.{pw['pre']}.n", f"populations.{pw['post']}.n"
+            small, large = (a, b) if ov[a] <= ov[b] else (b, a)
+            if ov[small] * k > ov[large]:
+                ov[small] = max(1, ov[large] // k)
     # Keep every cell's expected in-degree (and so the regime): connection
     # probabilities shrink by the same factor as the populations grow.  Pocket
     # sizes stay (the pyramidal : thalamic ratio is unchanged).
