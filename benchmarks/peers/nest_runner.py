@@ -126,8 +126,42 @@ def main(argv=None) -> int:
         w = np.asarray(nest.GetConnections(exc[:100], allc).get("weight"))
         result["stdp_w_mean_end"] = float(w.mean())
         result["stdp_w_frac_at_bounds"] = float(((w <= 0.0) | (w >= C.W_MAX)).mean())
+    if args.profile:
+        result["profile"] = ablation_profile(nest, np, spec, args, t_sim.s)
     C.emit(result, args.out)
     return 0
+
+
+def ablation_profile(nest, np, spec, args, full_s):
+    """NEST has no per-phase profiler in the Python API: measure by ablation.
+
+    Rebuild with (a) neurons and noise but no recurrent synapses, (b) neurons alone;
+    the differences split the simulate time into neuron update, noise generation
+    and delivery, and spike exchange and delivery through the synapses.
+    """
+    times = {}
+    for label, with_noise in (("neurons_and_noise", True), ("neurons_only", False)):
+        nest.ResetKernel()
+        nest.SetKernelStatus({"resolution": C.DT_MS, "local_num_threads": 1, "rng_seed": args.seed})
+        pop = nest.Create("izhikevich", spec["n_exc"] + spec["n_inh"],
+                          params={"consistent_integration": False, "V_m": C.V_INIT, "U_m": 0.2 * C.V_INIT})
+        if with_noise:
+            ng = nest.Create("noise_generator", params={"mean": 0.0, "std": C.NOISE_EXC, "dt": C.DT_MS})
+            nest.Connect(ng, pop, "all_to_all", {"delay": C.DT_MS})
+        rec = nest.Create("spike_recorder")
+        nest.Connect(pop, rec)
+        nest.Prepare()
+        with C.Timer() as t:
+            nest.Run(args.duration_ms)
+        nest.Cleanup()
+        times[label] = t.s
+    parts = [
+        ("neuron update", times["neurons_only"]),
+        ("noise generation and delivery", max(times["neurons_and_noise"] - times["neurons_only"], 0.0)),
+        ("spike exchange and synaptic delivery", max(full_s - times["neurons_and_noise"], 0.0)),
+    ]
+    total = sum(t for _, t in parts) or 1.0
+    return [dict(name=n, seconds=t, fraction=t / total) for n, t in parts]
 
 
 if __name__ == "__main__":
