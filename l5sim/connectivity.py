@@ -165,12 +165,8 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
             ok = ii < n_post
             mask[ii[ok] - r0, ii[ok]] = False
         pi, pj = np.nonzero(mask)
-        if w is not None:
-            wv = w[pi, pj]
-        else:
-            # uniform random weights when a range is set (Izhikevich 2003: S = 0.5 rand
-            # excitatory, -rand inhibitory), else the fixed weight
-            wv = _weights(conn, pi.shape[0], rng)
+        # kernel weights now; drawn weights after the last block (below)
+        wv = w[pi, pj] if w is not None else np.zeros(0)
         dv = _delays(delay_steps, delay_per_distance, d[pi, pj] if (d is not None and delay_per_distance) else None,
                      pi.shape[0], path)
         pres.append(pi + r0)
@@ -178,7 +174,15 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         ws.append(wv)
         ds.append(dv)
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    return _to_csr(n_pre, cat(pres, np.int64), cat(posts, np.int64), cat(ws, np.float64), cat(ds, np.int64), path)
+    pre_all = cat(pres, np.int64)
+    if rule == "gaussian_weight":
+        w_all = cat(ws, np.float64)
+    else:
+        # uniform random weights when a range is set (Izhikevich 2003: S = 0.5 rand
+        # excitatory, -rand inhibitory), else the fixed weight. Drawn once, after every
+        # mask block, so that the circuit does not depend on BLOCK_ELEMENTS.
+        w_all = _weights(conn, pre_all.shape[0], rng)
+    return _to_csr(n_pre, pre_all, cat(posts, np.int64), w_all, cat(ds, np.int64), path)
 
 
 def _weights(conn, n, rng):

@@ -306,7 +306,9 @@ def test_all_to_all_fixed_weight_when_range_is_empty():
 def test_block_size_does_not_change_the_draw(monkeypatch):
     """Rows are drawn in blocks to bound memory; the result must not depend on the block."""
     conn_list = [ConnectivitySpec(rule="fixed_prob", p=0.2),
-                 ConnectivitySpec(rule="gaussian_prob", p0=0.8, sigma=0.4),
+                 ConnectivitySpec(rule="fixed_prob", p=0.2, weight_low=0.0, weight_high=1.0),
+                 ConnectivitySpec(rule="gaussian_prob", p0=0.8, sigma=0.4, weight_low=-1.0, weight_high=1.0),
+                 ConnectivitySpec(rule="gaussian_weight", A=2.0, sigma=0.4),
                  ConnectivitySpec(rule="all_to_all", weight_low=0.0, weight_high=1.0)]
     ref = [wire(c, 300, 200, seed=3) for c in conn_list]
     monkeypatch.setattr(C, "BLOCK_ELEMENTS", 1000)            # 5 rows per block
