@@ -3,7 +3,7 @@
 The public API is four verbs::
 
     import l5sim
-    spec = l5sim.load_circuit("circuits/l5_column.toml", overrides={"populations.pyr.n": 200})
+    spec = l5sim.load_circuit("circuits/l5_column.toml", overrides={"populations.pyr.n": 800})
     net = l5sim.build(spec, seed=1)
     rec = l5sim.simulate(net, duration_ms=1000.0)
     rec = l5sim.load_recording("out/")          # what ``l5sim.save_recording`` wrote

@@ -32,6 +32,8 @@ KINDS = {"l5_pyramidal": E.K_L5, "izhikevich2007": E.K_IZH07, "izhikevich2003": 
 #: Neuromodulation targets of a population -> column of the parameter table.
 MOD_COLUMNS = {"kappa": E.P_KAPPA_OFF, "dend_drive_pA": E.P_ID_OFF, "soma_drive_pA": E.P_IS_OFF,
                "gCa_pA": E.P_GCA, "c_mV": E.P_C_OFF, "d_pA": E.P_D_OFF}
+#: Longest synaptic delay in steps (the delay ring has max_delay + 1 slots per channel).
+MAX_DELAY_STEPS = 10_000
 STREAMS = {"wiring": 0, "placement": 1, "init": 2, "dynamics": 3, "trials": 4}
 
 
@@ -278,8 +280,9 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     # ---- pathways
     wiring_infos = {}
     placements = {}
-    place_rng = np.random.default_rng(stream(seed, "placement"))
     for name in names:
+        # one placement stream per population name: adding a population never moves others
+        place_rng = np.random.default_rng(stream(seed, "placement", _name_key(name)))
         placements[name] = _conn.place(spec.populations[name].n, spec.space, place_rng)
     row_ptrs, posts, ws, dlys = [], [], [], []
     path_row0, path_pre0, path_rec_ptr, path_rec_ch, path_rec_scale = [], [], [0], [], []
@@ -296,10 +299,18 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         if pw.delay_max_steps > pw.delay_steps and syn.n:
             # uniform random delays from the pathway's own stream (Izhikevich 2006: 1-20 ms)
             drng = np.random.default_rng(stream(seed, "wiring", _name_key(pname), 1))
-            syn.delay = (syn.delay.astype(np.int64) - pw.delay_steps +
-                         drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n)).astype(np.uint16)
+            d = (syn.delay.astype(np.int64) - pw.delay_steps +
+                 drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n))
+            if d.max() > MAX_DELAY_STEPS:
+                raise SpecError(f"pathways.{pname}.delay_max_steps", pw.delay_max_steps,
+                                f"delays (with the distance part) of at most {MAX_DELAY_STEPS} steps")
+            syn.delay = d.astype(np.uint16)
         if syn.n:
             max_delay = max(max_delay, int(syn.delay.max()))
+            if max_delay > MAX_DELAY_STEPS:
+                raise SpecError(f"pathways.{pname}.delay_steps", max_delay,
+                                f"delays of at most {MAX_DELAY_STEPS} steps (the delay ring holds "
+                                "12 channels x neurons per step of delay)")
         row_ptrs.append(syn.indptr[:-1] + syn_off)
         posts.append(syn.post + slices[pw.post].start)
         ws.append(syn.weight)

@@ -505,6 +505,12 @@ class CircuitSpec:
     def dt_ms(self) -> float:
         return self.circuit.dt_ms
 
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CircuitSpec) and other.hash == self.hash
+
     @property
     def hash(self) -> str:
         """sha256 of the canonical JSON of the circuit (the file's content after overrides)."""
