@@ -1,0 +1,260 @@
+"""The two-compartment L5 pyramidal cell (science.md sections 3 and 8.3), circuits/l5_cell.toml.
+
+Each protocol is set through overrides of the circuit file (its noise and Poisson inputs are
+switched off: these are the deterministic limits; the stochastic gate is tested at kappa 0
+and 1, where its draws are certain). Thresholds are computed from the model's equations in
+the test, never taken from a run.
+"""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq, minimize_scalar
+
+import l5sim
+from l5sim.models import dendrite_dc_current
+from l5sim.models.l5pyramidal import LVPA
+
+try:
+    import naive
+except ImportError:  # pragma: no cover
+    from tests import naive
+
+CIRCUIT = Path(__file__).resolve().parents[1] / "circuits" / "l5_cell.toml"
+DT = 0.1
+PLATEAU_MV = LVPA.plateau_mV  # -30 mV (science.md 3)
+
+
+def l5_cell(soma_pA=0.0, dend_pA=0.0, kappa=1.0, extra_inputs=None, params=None, start_ms=100.0):
+    """circuits/l5_cell.toml with its steps set, its noise and Poisson inputs off, and
+    ``extra_inputs`` {name: table} added."""
+    base = l5sim.load_circuit(CIRCUIT).to_dict()
+    ov = {"inputs.soma_step.amplitude_pA": soma_pA, "inputs.dend_step.amplitude_pA": dend_pA,
+          "inputs.soma_step.start_ms": start_ms, "inputs.dend_step.start_ms": start_ms,
+          "populations.pyr.params.kappa": kappa}
+    for name, inp in base.get("inputs", {}).items():
+        if inp["kind"] == "noise":
+            ov[f"inputs.{name}.sigma_pA"] = 0.0
+        elif inp["kind"] == "poisson":
+            ov[f"inputs.{name}.weight"] = 0.0
+    for name, table in (extra_inputs or {}).items():
+        for k, v in table.items():
+            ov[f"inputs.{name}.{k}"] = v
+    for k, v in (params or {}).items():
+        ov[f"populations.pyr.params.{k}"] = v
+    return l5sim.build(l5sim.load_circuit(CIRCUIT, overrides=ov), 0)
+
+
+def run(built, duration_ms, check_naive=False):
+    rec = l5sim.simulate(built, duration_ms)
+    if check_naive:
+        ref = naive.simulate(built, duration_ms)
+        np.testing.assert_array_equal(rec.spike_t_ms, ref.spike_t_ms)
+        np.testing.assert_array_equal(rec.spike_burst, ref.spike_burst)
+        # fastmath vs CPython rounding, amplified at upstrokes (see tests/test_engine.py)
+        np.testing.assert_allclose(rec.traces["pyr"]["vd"], ref.traces["pyr"]["vd"], rtol=1e-6, atol=1e-6)
+    return rec
+
+
+def vd_of(rec):
+    return rec.traces["pyr"]["vd"][:, 0]
+
+
+def pulse(amp_pA, start_ms, width_ms, compartment="soma"):
+    return {"kind": "current", "population": "pyr", "compartment": compartment, "amplitude_pA": amp_pA,
+            "start_ms": start_ms, "stop_ms": start_ms + width_ms}
+
+
+# ----------------------------------------------------------------------------------------
+# Soma alone
+
+def test_somatic_step_alone_gives_adapting_regular_firing():
+    """1000 pA on the soma, no dendritic drive, gate open: regular firing whose ISIs lengthen
+    (u and the adaptation conductance accumulate) and settle; no plateau, so no spike is
+    fired with the burst reset."""
+    rec = run(l5_cell(soma_pA=1000.0), 1600.0, check_naive=True)
+    t = rec.spike_t_ms
+    isi = np.diff(t)
+    assert len(t) >= 15
+    assert not rec.spike_burst.any()
+    assert vd_of(rec).max() < PLATEAU_MV                 # bAPs alone: no plateau from rest
+    assert np.all(np.diff(isi) >= -DT)                   # lengthening (to within one step)
+    assert isi[-1] / isi[0] > 2.0                        # strong adaptation
+    assert np.ptp(isi[-5:]) <= 0.02 * isi[-1]            # then regular
+
+
+def test_somatic_rheobase_equals_the_analytic_value():
+    """The soma's rest state disappears (saddle-node) when k(v-vr)(v-vt) - b(v-vr) + I has no
+    root: I* = (k (vt - vr) + b)^2 / (4 k) = 640 pA for LVPA. (The rest state turns unstable
+    ~1 pA earlier, at a Hopf point where k (2v - vr - vt) / C = a: 638.8 pA.) Sustained firing
+    (spikes 1 to 3 s after the onset, past the onset transient that u's 100 ms lag allows
+    below I*) must start within one 5 pA grid step of I*."""
+    p = LVPA
+    I_star = (p.k * (p.vt_mV - p.vr_mV) + p.b_nS) ** 2 / (4 * p.k)
+    x_hopf = (p.a_per_ms * p.C_pF / p.k + (p.vt_mV - p.vr_mV)) / 2   # v - vr at the Hopf point
+    I_hopf = -(p.k * x_hopf * (x_hopf - (p.vt_mV - p.vr_mV)) - p.b_nS * x_hopf)
+    assert I_star == pytest.approx(640.0)
+    assert 0 < I_star - I_hopf < 5.0
+    step = 5.0
+    grid = np.arange(610.0, 671.0, step)
+    sustained = []
+    for I in grid:
+        t = l5sim.simulate(l5_cell(soma_pA=I), 3100.0).spike_t_ms
+        sustained.append(np.sum(t > 1100.0) > 0)
+    sustained = np.array(sustained)
+    first = grid[np.argmax(sustained)]
+    assert sustained.any() and np.all(sustained[grid >= first])     # monotone in I
+    assert abs(first - I_star) <= step
+
+
+# ----------------------------------------------------------------------------------------
+# Dendrite: DC threshold from the equations
+
+def _I_dc(v, p=LVPA):
+    """Steady dendritic current holding v_d at v: w_d = b_d (v - E_L) at rest, so
+    0 = -g_L (v - E_L) + g_Ca F(v) + b_d (v - E_L) + I  =>  I = (g_L - b_d)(v - E_L) - g_Ca F(v)."""
+    F = 1.0 / (1.0 + math.exp((p.Ehalf_mV - v) / p.D_mV))
+    return (p.gL_nS - p.bd_nS) * (v - p.EL_mV) - p.gCa_pA * F
+
+
+def dendrite_dc_threshold(p=LVPA):
+    """Saddle-node of the dendrite: the maximum of I(v) on its lower (rest) branch."""
+    dI = lambda v: (p.gL_nS - p.bd_nS) - p.gCa_pA * (lambda F: F * (1 - F) / p.D_mV)(  # noqa: E731
+        1.0 / (1.0 + math.exp((p.Ehalf_mV - v) / p.D_mV)))
+    v_sn = brentq(dI, p.EL_mV, p.Ehalf_mV)        # I'(v) = 0 below the Ca2+ half-activation
+    res = minimize_scalar(lambda v: -_I_dc(v, p), bounds=(p.EL_mV, p.Ehalf_mV), method="bounded")
+    assert abs(res.x - v_sn) < 1e-3
+    return _I_dc(v_sn, p), v_sn
+
+
+def test_dendrite_dc_threshold_matches_the_model_helper():
+    I_th, v_sn = dendrite_dc_threshold()
+    assert 600.0 < I_th < 700.0 and -50.0 < v_sn < -40.0     # "a few hundred pA" (science.md 3)
+    assert float(dendrite_dc_current(v_sn)) == pytest.approx(I_th, rel=1e-12)
+
+
+def _staircase(target_pA, start_ms=100.0, n=50, every_ms=20.0):
+    """A slow ramp of the dendritic current to ``target_pA`` (n equal steps), so the slow
+    w_d follows and the DC threshold, not the faster step threshold, is what is crossed."""
+    return {f"stair{k}": {"kind": "current", "population": "pyr", "compartment": "dendrite",
+                          "amplitude_pA": target_pA / n, "start_ms": start_ms + k * every_ms} for k in range(n)}
+
+
+# 5% either side of the computed threshold (the brief's margin; the rest state turns unstable
+# through a Hopf point ~1% below the saddle-node, inside that margin).
+DC_MARGIN = 0.05
+
+
+def test_steady_dendritic_current_above_dc_threshold_starts_a_plateau_without_spikes():
+    I_th, _ = dendrite_dc_threshold()
+    above = run(l5_cell(extra_inputs=_staircase((1 + DC_MARGIN) * I_th)), 2600.0, check_naive=True)
+    assert vd_of(above).max() >= PLATEAU_MV
+    assert above.spike_t_ms.size == 0                 # no somatic spike at all, no bAP needed
+    below = run(l5_cell(extra_inputs=_staircase((1 - DC_MARGIN) * I_th)), 2600.0)
+    assert vd_of(below).max() < PLATEAU_MV
+    assert below.spike_t_ms.size == 0
+
+
+# ----------------------------------------------------------------------------------------
+# BAC firing: bAP + subthreshold dendritic input
+
+DEND_SUB_PA = 400.0        # below the dendrite's own step threshold (checked in the test)
+PULSE = pulse(1500.0, 500.0, 5.0)   # fires exactly one somatic spike
+
+
+def test_bac_firing_bap_plus_subthreshold_dendritic_input_gives_a_plateau():
+    alone = run(l5_cell(dend_pA=DEND_SUB_PA), 700.0)
+    assert vd_of(alone).max() < PLATEAU_MV            # dendritic input alone: subthreshold
+    bap_only = run(l5_cell(extra_inputs={"pulse": PULSE}), 700.0)
+    assert bap_only.spike_t_ms.size == 1
+    assert vd_of(bap_only).max() < PLATEAU_MV          # bAP alone from rest: no plateau
+    both = run(l5_cell(dend_pA=DEND_SUB_PA, extra_inputs={"pulse": PULSE}), 700.0, check_naive=True)
+    t = both.spike_t_ms
+    assert t.size == 1
+    vd = vd_of(both)
+    first = np.argmax(vd >= PLATEAU_MV) * DT + DT       # sample times are step ends
+    assert vd.max() >= PLATEAU_MV and t[0] < first <= t[0] + 10.0   # within 10 ms of the spike
+    closed = run(l5_cell(dend_pA=DEND_SUB_PA, kappa=0.0, extra_inputs={"pulse": PULSE}), 700.0)
+    np.testing.assert_array_equal(closed.spike_t_ms, t)
+    assert vd_of(closed).max() < PLATEAU_MV             # no bAP: no plateau
+
+
+def _plateau_threshold(kappa, with_pulse, grid):
+    for amp in grid:
+        extra = {"pulse": PULSE} if with_pulse else None
+        if vd_of(l5sim.simulate(l5_cell(dend_pA=amp, kappa=kappa, extra_inputs=extra), 700.0)).max() >= PLATEAU_MV:
+            return amp
+    return math.inf
+
+
+def test_without_baps_a_plateau_needs_a_larger_dendritic_input():
+    """science.md 8.3: the smallest dendritic step that gives a plateau around one somatic
+    spike is lower with bAPs (kappa 1) than without (kappa 0); without bAPs it is the
+    dendrite's own step threshold (the soma cannot reach the dendrite then: g_s = G = 0)."""
+    grid = np.arange(0.0, 801.0, 50.0)
+    with_bap = _plateau_threshold(1.0, True, grid)
+    without = _plateau_threshold(0.0, True, grid)
+    alone = _plateau_threshold(1.0, False, grid)
+    assert without == alone
+    assert with_bap <= without - 150.0                  # at least three grid steps lower
+    I_th, _ = dendrite_dc_threshold()
+    assert without < I_th          # a step beats the DC threshold: w_d lags by tau_w = 30 ms
+
+
+# A sustained drive where somatic spikes come faster than a plateau lasts (~45 ms).
+BURST_SOMA_PA, BURST_DEND_PA = 1200.0, 450.0
+
+
+def test_burst_reset_spikes_need_the_open_gate():
+    """Soma 1200 pA + dendrite 450 pA: with the gate open every bAP lifts the dendrite into a
+    plateau and spikes inside it use the burst reset (c -55, d 150): bursts, more spikes.
+    With kappa 0 the same drive gives no plateau and no burst-reset spike."""
+    open_ = run(l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA), 1100.0, check_naive=True)
+    closed = run(l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=0.0), 1100.0)
+    assert open_.spike_burst.sum() >= 5
+    assert closed.spike_burst.sum() == 0 and vd_of(closed).max() < PLATEAU_MV
+    assert open_.spike_t_ms.size > closed.spike_t_ms.size
+    # every burst-reset spike fires while the dendrite is in a plateau (sample of the
+    # previous step, i.e. the state the reset switch read)
+    vd = vd_of(open_)
+    steps = np.rint(open_.spike_t_ms[open_.spike_burst == 1] / DT).astype(int)
+    assert np.all(vd[steps - 1] >= PLATEAU_MV)
+    # burst-reset ISIs are short: the spike after a burst-reset spike comes within 16 ms
+    # (Naud & Sprekeler's burst criterion) more often than not
+    t = open_.spike_t_ms
+    nxt = np.diff(t)[open_.spike_burst[:-1] == 1]
+    assert np.mean(nxt < 16.0) > 0.5
+
+
+# ----------------------------------------------------------------------------------------
+# The coupling gate's deterministic limits
+
+@pytest.mark.parametrize("kappa", [0.0, 1.0])
+def test_stochastic_gate_at_kappa_0_and_1_equals_the_deterministic_gate(kappa):
+    """At kappa 0 or 1 the two Bernoulli draws are certain, so the published stochastic gate
+    and the deterministic variant (bAP x kappa, reset interpolated by kappa) coincide."""
+    recs = [l5sim.simulate(l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=kappa,
+                                   params={"gate": gate}), 800.0) for gate in ("stochastic", "deterministic")]
+    np.testing.assert_array_equal(recs[0].spike_t_ms, recs[1].spike_t_ms)
+    np.testing.assert_array_equal(recs[0].spike_burst, recs[1].spike_burst)
+    np.testing.assert_array_equal(recs[0].traces["pyr"]["vd"], recs[1].traces["pyr"]["vd"])
+    assert recs[0].spike_burst.any() == (kappa == 1.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_half_open_gate_lies_between_for_any_seed(seed):
+    """kappa 0.5 (stochastic): bAPs pass in about half the steps of their window, so the
+    burst-reset spikes lie strictly between the closed and the open gate's, for any seed."""
+    def bursts(kappa):
+        b = l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=kappa)
+        return int(l5sim.simulate(b, 1100.0, seed=seed).spike_burst.sum())
+    assert bursts(0.0) == 0 < bursts(0.5) <= bursts(1.0)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG reported: builder leaves u = 0 for l5_pyramidal (and non-linear "
+                   "2007 u modes) instead of the documented u = b (v - vr) when init.v_mV != vr")
+def test_initial_u_follows_initspec_for_the_l5_soma():
+    spec = l5sim.load_circuit(CIRCUIT, overrides={"populations.pyr.init": {"v_mV": -70.0}})
+    built = l5sim.build(spec, 0)
+    assert built.init_u[0] == pytest.approx(LVPA.b_nS * (-70.0 - LVPA.vr_mV))
