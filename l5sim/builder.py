@@ -399,6 +399,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         pop_post_ptr=pla.pop_post_ptr, pop_post=pla.pop_post,
         mod_kind=mplan.kind, mod_index=mplan.index, mod_col=mplan.col,
         gen_t=np.asarray(gen_t, np.int64)[order], gen_i=np.asarray(gen_i, np.int64)[order],
+        blk=np.array([0, N], np.int64),
     )
     return BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
                         pathways=wiring_infos, placements=placements, init_v=init_v, init_u=init_u,

@@ -48,6 +48,7 @@ def initial_state(built, seed: int) -> E.State:
         ppw=net.pp.copy(), path_gain=np.ones(max(len(built.pathways), 1)), lr=net.sp[:, E.S_LR].copy(),
         xtr=np.zeros(nx), xtr2=np.zeros(nx), ytr=np.zeros(ny), ytr2=np.zeros(ny),
         sd=np.zeros(n_sd), mod_delta=np.zeros((1, built.modulation.n)), gen_pos=np.zeros(1, np.int64),
+        flag=np.zeros(N, np.uint8), dval=np.zeros(N),
     )
 
 
@@ -174,8 +175,15 @@ def _weight_summary(w, wmin, wmax):
             "frac_at_max": float(np.mean(w >= wmax - 1e-3 * span)) if w.size else float("nan")}
 
 
+#: Networks with at least this many neurons use the parallel kernel by default.
+PARALLEL_MIN_NEURONS = 4000
+#: Delivery is split into this many blocks of target neurons in the parallel kernel (fixed,
+#: so that results never depend on the thread count).
+DELIVERY_BLOCKS = 16
+
+
 def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
-             chunk_ms: float = 100.0, progress: bool | None = None) -> Recording:
+             chunk_ms: float = 100.0, progress: bool | None = None, parallel: bool | None = None) -> Recording:
     """Run a built circuit for ``duration_ms`` of biological time.
 
     Parameters
@@ -189,6 +197,10 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         weight snapshots and uncertainty checks).
     progress : show a progress bar (default: when the run covers more than 5 s of biological
         time or more than 2e8 neuron-steps).
+    parallel : use the multi-threaded kernel (numba threads; ``NUMBA_NUM_THREADS`` sets
+        their number). Default: when the network has at least ``PARALLEL_MIN_NEURONS``
+        neurons and more than one thread is available. Serial and parallel kernels give
+        identical spikes for the same seed, whatever the thread count.
 
     Returns
     -------
@@ -224,6 +236,13 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     if pla.n:
         net = net._replace(w=net.w.copy())   # learn on a copy: the built circuit stays as built
     N = built.n_neurons
+    if parallel is None:
+        import numba
+
+        parallel = N >= PARALLEL_MIN_NEURONS and numba.get_num_threads() > 1
+    kernel = E.run_chunk_parallel if parallel else E.run_chunk
+    if parallel:
+        net = net._replace(blk=np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64))
     t_start = time.perf_counter()
     st = initial_state(built, seed)
     keys, tr = _trace_plan(built, recording, n_steps)
@@ -284,7 +303,7 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
                 n = min(chunk, seg_hi - t)
                 if built.modulation.n:
                     st = st._replace(mod_delta=_mod_delta(built, triggers, t, n, dt))
-                status, done = E.run_chunk(net, st, out, t, n)
+                status, done = kernel(net, st, out, t, n)
                 k = int(out.n_spk[0])
                 if k:
                     spk_i.append(out.spk_i[:k].copy())

@@ -45,6 +45,30 @@ VMAX = getattr(_engine, "VMAX", 1.0e4)
 UMAX = getattr(_engine, "UMAX", 1.0e7)
 
 
+def _zigset():
+    """Ziggurat tables (Marsaglia & Tsang 2000, J Stat Softw 5(8), ``zigset``)."""
+    m1 = 2147483648.0
+    dn = tn = 3.442619855899
+    vn = 9.91256303526217e-3
+    kn, wn, fn = [0] * 128, [0.0] * 128, [0.0] * 128
+    q = vn / math.exp(-0.5 * dn * dn)
+    kn[0] = int((dn / q) * m1)
+    wn[0] = q / m1
+    wn[127] = dn / m1
+    fn[0] = 1.0
+    fn[127] = math.exp(-0.5 * dn * dn)
+    for i in range(126, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(vn / dn + math.exp(-0.5 * dn * dn)))
+        kn[i + 1] = int((dn / tn) * m1)
+        tn = dn
+        fn[i] = math.exp(-0.5 * dn * dn)
+        wn[i] = dn / m1
+    return kn, wn, fn
+
+
+ZIG = _zigset()
+
+
 # ----------------------------------------------------------------------------------------
 # Random streams: xoroshiro128+ (Blackman & Vigna 2018) on Python integers.
 
@@ -72,17 +96,35 @@ class Streams:
         """Uniform in [0, 1): the top 53 bits times 2**-53."""
         return (self.next_u64(j) >> 11) * 2.0 ** -53
 
+    def int32(self, j: int) -> int:
+        """Signed 32-bit integer from the upper half of the next 64-bit output."""
+        x = self.next_u64(j) >> 32
+        return x - (1 << 32) if x >= (1 << 31) else x
+
     def normal(self, j: int) -> float:
-        """Box-Muller; the second variate is kept for the next call on the same stream."""
-        if self.has_spare[j]:
-            self.has_spare[j] = False
-            return self.spare[j]
-        u1 = self.uniform(j)
-        u2 = self.uniform(j)
-        r = math.sqrt(-2.0 * math.log(1.0 - u1))
-        self.spare[j] = r * math.sin(TWO_PI * u2)
-        self.has_spare[j] = True
-        return r * math.cos(TWO_PI * u2)
+        """Ziggurat (Marsaglia & Tsang 2000, 128 layers); tables are the published
+        ``zigset`` recursion, recomputed here."""
+        kn, wn, fn = ZIG
+        r = 3.442619855899
+        hz = self.int32(j)
+        iz = hz & 127
+        if abs(hz) < kn[iz]:
+            return hz * wn[iz]
+        while True:
+            x = hz * wn[iz]
+            if iz == 0:
+                while True:
+                    x = -math.log(1.0 - self.uniform(j)) / r
+                    y = -math.log(1.0 - self.uniform(j))
+                    if y + y >= x * x:
+                        break
+                return r + x if hz > 0 else -r - x
+            if fn[iz] + self.uniform(j) * (fn[iz - 1] - fn[iz]) < math.exp(-0.5 * x * x):
+                return x
+            hz = self.int32(j)
+            iz = hz & 127
+            if abs(hz) < kn[iz]:
+                return hz * wn[iz]
 
     def poisson(self, j: int, lam: float) -> int:
         """Poisson count by inversion of the cumulative distribution (cap 10 lam + 100)."""

@@ -25,10 +25,13 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+import types
+
 import numba as nb
 import numpy as np
+from numba import prange
 
-from .._numba_config import NJIT
+from .._numba_config import NJIT, NJIT_PARALLEL
 from .rng import normal, poisson_small, uniform
 
 # Population kinds
@@ -72,13 +75,13 @@ Net = namedtuple("Net", [
     "rec_mask",
     "sp", "path_plastic", "pl_pre_lo", "pl_post_lo", "pl_xoff", "pl_yoff", "pl_syn_lo", "pl_syn_hi",
     "col_ptr", "col_off", "col_syn", "col_pre", "pop_post_ptr", "pop_post",
-    "mod_kind", "mod_index", "mod_col", "gen_t", "gen_i",
+    "mod_kind", "mod_index", "mod_col", "gen_t", "gen_i", "blk",
 ])
 State = namedtuple("State", [
     "v", "u", "vd", "wd", "gad", "kap", "burst", "hist", "g", "ring",
     "rng", "spare", "has_spare", "pin_rng", "pin_spare", "pin_has_spare",
     "bias_s", "bias_d", "sig_s", "sig_d",
-    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta", "gen_pos",
+    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta", "gen_pos", "flag", "dval",
 ])
 Out = namedtuple("Out", [
     "spk_i", "spk_t", "spk_b", "n_spk",
@@ -120,8 +123,19 @@ def _reset_values(kind, u, c, d, bm, c_b, d_b, det, c_u, u_max):
     return c, u + d, 0
 
 
-@nb.njit(**NJIT)
-def run_chunk(net, st, out, t0, n_steps):
+@nb.njit(inline="always", **NJIT)
+def _lower_bound(a, lo, hi, x):
+    """First index k in [lo, hi) with a[k] >= x (a sorted there), else hi."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _run_chunk(net, st, out, t0, n_steps):
     """Advance the network from step ``t0`` by ``n_steps`` steps.
 
     Returns ``(status, steps_done)``; see the module docstring for status codes.
@@ -208,6 +222,10 @@ def run_chunk(net, st, out, t0, n_steps):
     one = np.uint64(1)
     fired = np.empty(N, np.int64)
     fired_b = np.empty(N, np.uint8)
+    flag = st.flag
+    dval = st.dval
+    blk = net.blk
+    n_blk = blk.shape[0] - 1
     for step in range(n_steps):
         t = t0 + step
         # Room for one step of spikes in the worst case (every neuron fires).
@@ -347,7 +365,7 @@ def run_chunk(net, st, out, t0, n_steps):
                     bap_mask = (one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one
                     umode = pp[p, P_UMODE]
                     vb = pp[p, P_VB]
-                    for i in range(lo, hi):
+                    for i in prange(lo, hi):
                         # read and clear this step's arrivals
                         I_s = bias_s[i] + is_off
                         I_d = bias_d[i] + id_off
@@ -473,28 +491,23 @@ def run_chunk(net, st, out, t0, n_steps):
                             else:
                                 vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
                                 u = u + dt * ca[i] * (cb[i] * v - u)
-                        if not (vn > -VMAX and vn < VMAX and u > -UMAX and u < UMAX):
-                            out.diverged[0] = i
-                            out.diverged[1] = t
-                            bad_v = not (vn > -VMAX and vn < VMAX)
-                            out.diverged[2] = 0 if bad_v else 1
-                            out.diverged[3] = vn if bad_v else u
-                            return 2, step
-                        if kind == K_L5 and not (VD[i] > -VMAX and VD[i] < VMAX):
-                            out.diverged[0] = i
-                            out.diverged[1] = t
-                            out.diverged[2] = 2
-                            out.diverged[3] = VD[i]
-                            return 2, step
-                        if not lag and _threshold(kind, vn, u, vpeak, vpeak_u):
+                        # divergence is flagged per neuron (no early exit inside a parallel loop)
+                        if not (vn > -VMAX and vn < VMAX):
+                            flag[i] = 3
+                            dval[i] = vn
+                        elif not (u > -UMAX and u < UMAX):
+                            flag[i] = 4
+                            dval[i] = u
+                        elif kind == K_L5 and not (VD[i] > -VMAX and VD[i] < VMAX):
+                            flag[i] = 5
+                            dval[i] = VD[i]
+                        elif not lag and _threshold(kind, vn, u, vpeak, vpeak_u):
                             vn, u, isb = _reset_values(kind, u, cc[i] + c_off, cd[i] + d_off, BURST[i],
                                                        pp[p, P_C_BURST], pp[p, P_D_BURST], det, pp[p, P_C_U],
                                                        pp[p, P_UMAX])
                             if kind == K_L5:
                                 GAD[i] += pp[p, P_DG_AD]
-                            fired[nf] = i
-                            fired_b[nf] = isb
-                            nf += 1
+                            flag[i] = 1 + isb
                         V[i] = vn
                         Uu[i] = u
                         # conductance decay
@@ -503,7 +516,21 @@ def run_chunk(net, st, out, t0, n_steps):
                             rec = ch >> 1
                             if rec != R_CURRENT and rec != R_GATE:
                                 G[ch, i] *= ch_decay[ch]
-            # ---- delivery of this phase's spikes, presynaptic STDP (depression), recording
+                    # compact this population's flags in index order (deterministic)
+                    for i in range(lo, hi):
+                        fl = flag[i]
+                        if fl != 0:
+                            flag[i] = 0
+                            if fl >= 3:
+                                out.diverged[0] = i
+                                out.diverged[1] = t
+                                out.diverged[2] = fl - 3
+                                out.diverged[3] = dval[i]
+                                return 2, step
+                            fired[nf] = i
+                            fired_b[nf] = fl - 1
+                            nf += 1
+            # ---- recording and spike history of this phase's spikes
             for f in range(f0, nf):
                 i = fired[f]
                 HIST[i] |= one
@@ -513,23 +540,40 @@ def run_chunk(net, st, out, t0, n_steps):
                     spk_t[k] = t
                     spk_b[k] = fired_b[f]
                     n_spk[0] = k + 1
+            # ---- delivery into the delay ring: blocks of postsynaptic neurons are disjoint, so
+            # blocks may run in parallel; each target still receives its inputs in spike order
+            for b in prange(n_blk):
+                jlo = blk[b]
+                jhi = blk[b + 1]
+                for f in range(f0, nf):
+                    i = fired[f]
+                    pq = neuron_pop[i]
+                    for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                        pw = pop_paths[q]
+                        row = path_row0[pw] + (i - path_pre0[pw])
+                        s0 = row_ptr[row]
+                        s1 = row_ptr[row + 1]
+                        if n_blk > 1:
+                            s0 = _lower_bound(post, s0, s1, jlo)
+                            s1 = _lower_bound(post, s0, s1, jhi)
+                        gain = path_gain[pw]
+                        for r in range(path_rec_ptr[pw], path_rec_ptr[pw + 1]):
+                            chr_ = path_rec_ch[r]
+                            scale = path_rec_scale[r] * gain
+                            for sy in range(s0, s1):
+                                sl = slot + dly[sy]       # slot + delay < 2 D: no integer division
+                                if sl >= D:
+                                    sl -= D
+                                ring[sl, chr_, post[sy]] += wsyn[sy] * scale
+            # ---- presynaptic STDP (depression) after delivery: spikes transmit the old weight
+            for f in range(f0, nf):
+                if n_pl == 0:
+                    break
+                i = fired[f]
                 pq = neuron_pop[i]
                 for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
                     pw = pop_paths[q]
                     row = path_row0[pw] + (i - path_pre0[pw])
-                    r0 = path_rec_ptr[pw]
-                    r1 = path_rec_ptr[pw + 1]
-                    gain = path_gain[pw]
-                    s0 = row_ptr[row]
-                    s1 = row_ptr[row + 1]
-                    for r in range(r0, r1):
-                        chr_ = path_rec_ch[r]
-                        scale = path_rec_scale[r] * gain
-                        for sy in range(s0, s1):
-                            sl = slot + dly[sy]       # slot + delay < 2 D: no integer division
-                            if sl >= D:
-                                sl -= D
-                            ring[sl, chr_, post[sy]] += wsyn[sy] * scale
                     pl = path_plastic[pw]
                     if pl >= 0:
                         xi = pl_xoff[pl] + (i - pl_pre_lo[pl])
@@ -666,3 +710,20 @@ def run_chunk(net, st, out, t0, n_steps):
                 out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = x
                 out.tr_ptr[k] += 1
     return 0, n_steps
+
+
+def _renamed(fn, name):
+    """A copy of ``fn`` under another name, so that its serial and parallel compilations
+    have distinct entries in numba's on-disk cache."""
+    g = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    g.__qualname__ = name
+    g.__doc__ = fn.__doc__
+    return g
+
+
+#: Serial kernel (prange runs as range).
+run_chunk = nb.njit(**NJIT)(_renamed(_run_chunk, "run_chunk"))
+#: Parallel kernel: neurons of a population and blocks of delivery targets in parallel.
+#: Every neuron owns its random stream and every target receives its inputs in spike
+#: order, so both kernels give identical results whatever the thread count.
+run_chunk_parallel = nb.njit(**NJIT_PARALLEL)(_renamed(_run_chunk, "run_chunk_parallel"))

@@ -1,0 +1,56 @@
+"""The parallel kernel gives exactly the serial kernel's results, whatever the thread count
+(issue 6: results do not depend on the number of threads)."""
+import numba
+import numpy as np
+import pytest
+
+import l5sim
+
+CIRCUITS = {
+    # a 2003-style network: voltage-jump synapses, noise, next-step detection
+    "izh2003": ("circuits/izhikevich2003.toml", {"populations.exc.n": 400, "populations.inh.n": 100}),
+    # conductance synapses on two compartments, delays, Poisson drive, gate pathway
+    "column": ("circuits/l5_column.toml", {}),
+    # plastic network with deferred STDP and random delays
+    "izh2006": ("circuits/izhikevich2006.toml", {"populations.exc.n": 400, "populations.inh.n": 100,
+                                                  "pathways.ee.connectivity.outdegree": 40,
+                                                  "pathways.ei.connectivity.outdegree": 10,
+                                                  "pathways.ie.connectivity.outdegree": 50,
+                                                  "recording.weights_interval_ms": 100.0}),
+}
+
+
+def _run(name, parallel, threads=None, duration=300.0):
+    path, over = CIRCUITS[name]
+    spec = l5sim.load_circuit(path, overrides=over)
+    net = l5sim.build(spec, seed=7)
+    old = numba.get_num_threads()
+    try:
+        if threads is not None:
+            numba.set_num_threads(threads)
+        return l5sim.simulate(net, duration, parallel=parallel)
+    finally:
+        numba.set_num_threads(old)
+
+
+@pytest.mark.parametrize("name", sorted(CIRCUITS))
+def test_parallel_kernel_equals_serial_kernel(name):
+    a = _run(name, parallel=False)
+    b = _run(name, parallel=True)
+    assert a.spike_i.size > 100, "the circuit must be active to test anything"
+    np.testing.assert_array_equal(a.spike_i, b.spike_i)
+    np.testing.assert_array_equal(a.spike_t_ms, b.spike_t_ms)
+    np.testing.assert_array_equal(a.spike_burst, b.spike_burst)
+    for p in a.final_weights:
+        np.testing.assert_array_equal(a.final_weights[p], b.final_weights[p])
+    for pop in a.traces:
+        for var in a.traces[pop]:
+            np.testing.assert_array_equal(a.traces[pop][var], b.traces[pop][var])
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least two numba threads")
+def test_results_do_not_depend_on_thread_count():
+    one = _run("izh2003", parallel=True, threads=1)
+    two = _run("izh2003", parallel=True, threads=2)
+    np.testing.assert_array_equal(one.spike_i, two.spike_i)
+    np.testing.assert_array_equal(one.spike_t_ms, two.spike_t_ms)
