@@ -489,7 +489,7 @@ print("RESULT" + json.dumps(out))
 """
 
 
-def test_kernel_without_fastmath_is_bitwise_naive(request):
+def test_kernel_without_fastmath_is_bitwise_naive(request, tmp_path_factory):
     """Compiled with L5SIM_NUMBA_FASTMATH=0 (in a subprocess, cached in .pytest_cache so the
     shared cache never mixes the two builds) the kernel reproduces the naive reference bit
     for bit, including cells whose discrete dynamics are chaotic (2007 FS at dt 0.1 ms, 2003
@@ -499,7 +499,9 @@ def test_kernel_without_fastmath_is_bitwise_naive(request):
     import subprocess
     import sys
 
-    env = dict(os.environ, L5SIM_NUMBA_FASTMATH="0", NUMBA_CACHE_DIR=str(request.config.cache.mkdir("numba-strict")))
+    cache = getattr(request.config, "cache", None)   # absent with -p no:cacheprovider
+    cache_dir = cache.mkdir("numba-strict") if cache is not None else tmp_path_factory.mktemp("numba-strict")
+    env = dict(os.environ, L5SIM_NUMBA_FASTMATH="0", NUMBA_CACHE_DIR=str(cache_dir))
     here = os.path.dirname(os.path.abspath(__file__))
     proc = subprocess.run([sys.executable, "-c", _STRICT_SCRIPT, here], env=env, capture_output=True, text=True,
                           timeout=600)
