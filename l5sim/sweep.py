@@ -170,6 +170,19 @@ def _plain(v):
     return v
 
 
+def _like(old, v):
+    """A grid value in the type of the circuit's value when that loses nothing (600 -> 600.0
+    where the file has 600.0; 100.0 -> 100 for an integer), so that the same circuit gets the
+    same hash, and the same run key, however its value was written."""
+    if isinstance(v, bool) or isinstance(old, bool):
+        return v
+    if isinstance(old, float) and isinstance(v, int):
+        return float(v)
+    if isinstance(old, int) and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
 def _check_key_path(base: dict, key: str, value, source):
     """A grid key must lead into the circuit; name the nearest table and its keys if not."""
     node, parts = base, key.split(".")
@@ -245,6 +258,7 @@ def plan_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, *, over
     base = spec.to_dict()
     for key, values in axes.items():
         _check_key_path(base, key, values[0], spec.path)
+        axes[key] = [_like(_lookup(base, key), v) for v in values]
     plan = SweepPlan(base=base, source=spec.path, circuit_name=spec.circuit.name, circuit_hash=spec.hash,
                      axes=axes, seeds=seed_list, duration_ms=float(duration_ms), keep=keep,
                      overrides=dict(overrides or {}))
@@ -275,12 +289,12 @@ def make_batches(runs, n_workers: int, batch_size: int | None = None) -> list:
     batch_size : force this many runs per batch instead.
     """
     runs = list(runs)
-    if not runs:
-        return []
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise SpecError("--batch-size", batch_size, "an integer >= 1")
         return [runs[i:i + batch_size] for i in range(0, len(runs), batch_size)]
+    if not runs:
+        return []
     total = sum(r["cost_s"] for r in runs)
     target = min(MAX_TASK_S, max(MIN_TASK_S, total / (TASKS_PER_WORKER * max(1, n_workers))))
     batches, cur, acc = [], [], 0.0
