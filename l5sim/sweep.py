@@ -1044,8 +1044,8 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
             counts["computed"] += int(rec.get("session") == session)
             wanted.discard(key)
             if bar is not None:
-                bar.update(1)
                 bar.set_postfix_str(f"done={counts['done']} failed={counts['failed']}", refresh=False)
+                bar.update(1)
 
         try:
             if scheduler == "serial":
