@@ -533,6 +533,10 @@ def _cell(v):
     return v
 
 
+#: Per-population statistics of :meth:`l5sim.Recording.summary` (floats; NaN when undefined).
+_STAT_NAMES = ("rate_hz", "cv_isi", "burst_fraction", "spikes_per_burst", "burst_reset_spike_fraction")
+
+
 def write_table(out, rows, columns) -> list:
     """Write ``DIR/results.csv`` (always) and ``DIR/results.parquet`` (if pyarrow imports),
     atomically. Empty CSV cells are missing values (NaN statistics, no error). Returns paths."""
@@ -557,16 +561,20 @@ def write_table(out, rows, columns) -> list:
     from .recording import _atomic_write
 
     cols = {}
+    stat_cols = {c for c in columns if "." in c and c.split(".", 1)[1] in _STAT_NAMES}
     for c in columns:
         vals = [row.get(c) for row in rows]
         present = [v for v in vals if v is not None]
-        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-            if any(isinstance(v, float) for v in present):
-                vals = [float("nan") if v is None else float(v) for v in vals]
-        elif present and not all(isinstance(v, type(present[0])) for v in present) \
-                or any(isinstance(v, (list, dict)) for v in present):
-            vals = [None if v is None else json.dumps(v) for v in vals]
-        cols[c] = vals
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+        if numeric and (any(isinstance(v, float) for v in present) or (c in stat_cols and not present)):
+            cols[c] = pa.array([float("nan") if v is None else float(v) for v in vals], pa.float64())
+        elif not present:
+            cols[c] = pa.array(vals, pa.string())
+        elif not numeric and (not all(isinstance(v, type(present[0])) for v in present)
+                              or isinstance(present[0], (list, dict))):
+            cols[c] = pa.array([None if v is None else json.dumps(v) for v in vals], pa.string())
+        else:
+            cols[c] = pa.array(vals)
     table = pa.table(cols)
     _atomic_write(out / PARQUET, lambda fh: pq.write_table(table, fh))
     paths.append(out / PARQUET)
@@ -1060,8 +1068,10 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
                 backend = None
             if bar is not None:
                 bar.close()
-            _finish(out, plan, records)
-            print(f"interrupted: {counts['done'] + counts['failed']} of {len(plan.runs)} runs finished; "
+            _, rows, _ = _finish(out, plan, records)
+            keys = {r["key"] for r in plan.runs}
+            n_fin = sum(row["run"] in keys for row in rows)
+            print(f"interrupted: {n_fin} of {len(plan.runs)} runs finished; "
                   "re-run the same command to compute the rest", file=sys.stderr)
             raise
         if bar is not None:
