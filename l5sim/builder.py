@@ -299,12 +299,12 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         if pw.delay_max_steps > pw.delay_steps and syn.n:
             # uniform random delays from the pathway's own stream (Izhikevich 2006: 1-20 ms)
             drng = np.random.default_rng(stream(seed, "wiring", _name_key(pname), 1))
-            d = (syn.delay.astype(np.int64) - pw.delay_steps +
-                 drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n))
-            if d.max() > MAX_DELAY_STEPS:
+            rand_delay = (syn.delay.astype(np.int64) - pw.delay_steps +
+                          drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n))
+            if rand_delay.max() > MAX_DELAY_STEPS:
                 raise SpecError(f"pathways.{pname}.delay_max_steps", pw.delay_max_steps,
                                 f"delays (with the distance part) of at most {MAX_DELAY_STEPS} steps")
-            syn.delay = d.astype(np.uint16)
+            syn.delay = rand_delay.astype(np.uint16)
         if syn.n:
             max_delay = max(max_delay, int(syn.delay.max()))
             if max_delay > MAX_DELAY_STEPS:
