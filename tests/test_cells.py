@@ -21,24 +21,18 @@ except ImportError:  # pragma: no cover
 
 DT = 0.1  # ms; the 2007 cells are integrated at the package default step
 
-# Naive comparison horizon for cells whose discrete-time dynamics are chaotic under constant
-# current: the 2007 FS cell (cubic U evaluated at the last sub-peak v, which jitters with
-# the spike phase: ISI CV 5% at dt 0.1 ms, 0.1% at dt 0.001 ms) and the 2003 FS and LTS
-# cells at dt 0.25 ms. The kernel is compiled with fastmath (FMA contraction), so its
-# arithmetic differs from CPython's by an ULP from the first step; in these cells the
-# difference grows ~10x per 10 ms (measured) and first moves a spike by one step after
-# 78-330 ms. Up to CHAOTIC_HORIZON_MS it stays below 1e-6 mV, far from moving any spike.
-# (With fastmath off the kernel equals the naive reference bit for bit over the whole run:
-# tests/test_engine.py::test_kernel_without_fastmath_is_bitwise_naive, marked slow.)
-CHAOTIC_HORIZON_MS = 50.0
+# Some of these cells are chaotic in discrete time under constant current: the 2007 FS cell
+# (cubic U evaluated at the last sub-peak v, which jitters with the spike phase: ISI CV 5%
+# at dt 0.1 ms, 0.1% at dt 0.001 ms) and the 2003 FS and LTS cells at dt 0.25 ms. The kernel
+# rounds exactly as CPython does (no FMA contraction or reassociation), so it must follow
+# the naive reference over the whole run even there.
 
 
 def run_cell(preset, steps, duration_ms, model="izhikevich2007", dt=DT, integration=None, init=None,
-             traces=False, naive_ms=None):
+             traces=False):
     """Spike times (ms) of one cell under step currents ``steps`` = [(pA, start_ms, stop_ms|None)].
 
-    The kernel's spikes are checked against the naive reference, over the whole run or, for
-    chaotic cells, over the first ``naive_ms``."""
+    The kernel's spikes are checked against the naive reference."""
     pop = {"model": model, "n": 1, "preset": preset}
     if integration:
         pop["integration"] = integration
@@ -52,9 +46,8 @@ def run_cell(preset, steps, duration_ms, model="izhikevich2007", dt=DT, integrat
         data["recording"] = {"traces": {"c": {"neurons": [0], "variables": ["v", "u"], "interval_ms": dt}}}
     built = l5sim.build(from_dict(data), 0)
     rec = l5sim.simulate(built, duration_ms)
-    horizon = duration_ms if naive_ms is None else naive_ms
-    ref = naive.simulate(built, horizon)
-    np.testing.assert_array_equal(rec.spike_t_ms[rec.spike_t_ms < horizon], ref.spike_t_ms)
+    ref = naive.simulate(built, duration_ms)
+    np.testing.assert_array_equal(rec.spike_t_ms, ref.spike_t_ms)
     return (rec.spike_t_ms, rec) if traces else rec.spike_t_ms
 
 
@@ -144,19 +137,19 @@ FS_ADAPTATION_BAND = (0.8, 1.2)
 
 
 def test_fs_fires_fast_without_adaptation():
-    t = run_cell("FS", [(200.0, 0.0, None)], 300.0, naive_ms=CHAOTIC_HORIZON_MS)
+    t = run_cell("FS", [(200.0, 0.0, None)], 300.0)
     d = isis(t)
     assert 1000.0 / d.mean() > FS_RATE_MIN_HZ
     lo, hi = FS_ADAPTATION_BAND
     assert lo <= d[-3:].mean() / d[0] <= hi
-    t4 = run_cell("FS", [(400.0, 0.0, None)], 300.0, naive_ms=CHAOTIC_HORIZON_MS)
+    t4 = run_cell("FS", [(400.0, 0.0, None)], 300.0)
     assert len(t4) / 0.3 > 2 * FS_RATE_MIN_HZ          # > 120 Hz at 400 pA
 
 
 def test_fs_rs_contrast_at_equal_rate():
     """At a similar rate (~50 Hz) RS adapts and FS does not."""
     d_rs = isis(run_cell("RS", [(300.0, 0.0, None)], 500.0))
-    d_fs = isis(run_cell("FS", [(150.0, 0.0, None)], 500.0, naive_ms=CHAOTIC_HORIZON_MS))
+    d_fs = isis(run_cell("FS", [(150.0, 0.0, None)], 500.0))
     assert 1000.0 / d_fs.mean() > 1000.0 / d_rs.mean()
     assert d_rs[-1] / d_rs[0] > d_fs[-1] / d_fs[0] + 0.2
 
@@ -205,10 +198,8 @@ DT_2003 = 0.25  # ms: the step of the 2003/2004 figure code; dt = 1 ms is tested
 
 
 def run_2003(preset, current=10.0, duration_ms=500.0):
-    chaotic = preset in ("FS", "LTS")
     return run_cell(preset, [(current, 0.0, None)], duration_ms, model="izhikevich2003", dt=DT_2003,
-                    integration="izh2003", init={"v_mV": -65.0},
-                    naive_ms=CHAOTIC_HORIZON_MS if chaotic else None)
+                    integration="izh2003", init={"v_mV": -65.0})
 
 
 def test_2003_rs_tonic_with_adaptation():
