@@ -13,11 +13,11 @@ Storage (``DIR``)::
 
     sweep.json          manifest: the circuit (after --set), duration, keep mode, grids, seeds
     runs/KEY.json       one file per finished run (status "done" or "failed"), written atomically
-    runs/KEY.started    transient marker "SESSION ATTEMPTS" while a run is in flight
     recordings/KEY/     full recordings (keep="recording" only): recording.npz + metadata.json
     results.csv         one row per run: parameters, seed, status, error, statistics, timing
     results.parquet     the same table, when pyarrow is importable
     .lock, .session     held / written by the sweep process that owns DIR
+    .inflight/HOST-PID  while a local pool runs: the run each worker process is computing
 
 ``KEY`` is the first 32 hex digits of sha256 over (circuit hash after the grid point's
 overrides, seed, duration, keep mode), so a run is found again whatever grid it came from.
@@ -28,9 +28,11 @@ file; a file that does not parse (e.g. empty after a power loss) counts as missi
 
 Crash safety: each run is written as soon as it ends, so a killed worker or parent loses at
 most the runs in flight. A local pool that loses a worker is restarted and the unfinished
-batches resubmitted (finished runs are skipped); Dask reschedules tasks of lost workers by
-itself. A run during which the worker process died ``max_attempts`` times in one invocation
-(a segfault, the out-of-memory killer) is recorded as failed instead of being retried forever.
+batches resubmitted (finished runs are skipped); the run the dead worker was computing (from
+``.inflight``) is charged with the death, and after ``max_attempts`` deaths it is recorded as
+failed instead of being retried forever (a segfault, the out-of-memory killer). Dask
+reschedules tasks of lost workers by itself; a task it gives up on (``KilledWorker``) is split
+into single runs, and a single run it gives up on is recorded as failed.
 
 Batch size (:func:`make_batches`): each run's cost is estimated as
 ``COST_PER_RUN_S + COST_PER_NEURON_STEP_S * neurons * steps``; consecutive runs are packed
@@ -357,27 +359,6 @@ def read_run(path, key: str | None = None):
     return rec
 
 
-def _read_marker(path: Path, session: str) -> int:
-    """Attempts at this run started in this session (markers of other sessions count 0)."""
-    try:
-        sess, n = path.read_text().split()
-        return int(n) if sess == session else 0
-    except (OSError, ValueError):
-        return 0
-
-
-def _set_marker(path: Path, session: str, n: int) -> None:
-    if n <= 0:
-        try:
-            path.unlink()
-        except OSError:
-            pass
-    else:
-        # Advisory and rewritten whole each time; a torn marker reads as 0 attempts.
-        with open(path, "w") as fh:
-            fh.write(f"{session} {n}\n")
-
-
 def load_manifest(out):
     """The manifest ``DIR/sweep.json`` as a dict, or None if there is none."""
     p = Path(out) / MANIFEST
@@ -591,8 +572,12 @@ def load_results(out) -> tuple:
 
 
 # ---------------------------------------------------------------------------------- worker side
-_WORKER = {"id": None, "warmups": 0, "warm_s": 0.0, "specs": {}, "current": None}
+_WORKER = {"id": None, "warmups": 0, "warm_s": 0.0, "specs": {}, "inflight": {}}
 _SPEC_CACHE_SIZE = 64
+#: Seconds between checks that this batch's sweep still owns DIR (``DIR/.session``).
+SESSION_CHECK_S = 1.0
+INFLIGHT_DIR = ".inflight"
+_INFLIGHT_LEN = 96
 
 
 def _worker_id() -> str:
@@ -633,13 +618,25 @@ def _ensure_warm(base: dict, source=None) -> None:
     _WORKER["warm_s"] = time.perf_counter() - t0
 
 
+def _set_inflight(out: str, text: str) -> None:
+    """Record the run this process is computing in ``DIR/.inflight/HOST-PID`` (one small file
+    per process, opened once, overwritten in place: no file is created per run). A process
+    that dies leaves its last run there; one that ends normally or on SIGTERM clears it."""
+    fd = _WORKER["inflight"].get(out)
+    if fd is None:
+        d = Path(out) / INFLIGHT_DIR
+        d.mkdir(exist_ok=True)
+        fd = os.open(d / f"{socket.gethostname()}-{os.getpid()}", os.O_RDWR | os.O_CREAT, 0o644)
+        _WORKER["inflight"][out] = fd
+    os.pwrite(fd, text.ljust(_INFLIGHT_LEN - 1).encode()[:_INFLIGHT_LEN - 1] + b"\n", 0)
+
+
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised in worker processes
-    """A pool worker terminated on purpose (pool shutdown after a sibling died, parent gone):
-    its run in flight does not count as an attempt that killed the worker."""
-    cur = _WORKER.get("current")
-    if cur is not None:
+    """A pool worker terminated on purpose (the pool stops after a sibling died, Ctrl-C, the
+    parent is gone): its run in flight is not one that killed a worker."""
+    for out in list(_WORKER["inflight"]):
         try:
-            _set_marker(*cur)
+            _set_inflight(out, "")
         except OSError:
             pass
     os._exit(128 + signum)
@@ -664,17 +661,22 @@ def _init_pool_worker(base: dict, source, parent_pid: int) -> None:
     _ensure_warm(base, source)
 
 
+def _base_record(task, run, attempts: int) -> dict:
+    from . import __version__
+
+    return {"format": RUN_FORMAT, "version": FORMAT_VERSION, "key": run["key"], "params": run["params"],
+            "seed": run["seed"], "duration_ms": task["duration_ms"], "keep": task["keep"],
+            "circuit_hash": run["circuit_hash"], "session": task["session"], "attempts": attempts,
+            "worker": _worker_id(), "warmups": _WORKER["warmups"], "l5sim_version": __version__}
+
+
 def _run_one(task, run, attempts: int) -> dict:
     """Build, simulate and summarise one run; any Exception becomes a failed record."""
     from . import build, simulate
-    from . import __version__
 
     t0 = time.perf_counter()
     timing, phase, rec_path = {}, "spec", None
-    rec = {"format": RUN_FORMAT, "version": FORMAT_VERSION, "key": run["key"], "params": run["params"],
-           "seed": run["seed"], "duration_ms": task["duration_ms"], "keep": task["keep"],
-           "circuit_hash": run["circuit_hash"], "session": task["session"], "attempts": attempts,
-           "worker": _worker_id(), "warmups": _WORKER["warmups"], "l5sim_version": __version__}
+    rec = _base_record(task, run, attempts)
     try:
         spec = _point_spec(task, run)
         phase = "build"
@@ -706,6 +708,18 @@ def _run_one(task, run, attempts: int) -> dict:
     return rec
 
 
+def _failed_record(task, run, attempts: int, error: str, phase: str) -> dict:
+    """A run that could not be computed (its worker kept dying): recorded, not retried."""
+    rec = _base_record(task, run, attempts)
+    rec.update(status="failed", error=error, phase=phase, traceback=None, summary=None, recording=None,
+               timing_s={"total": 0.0}, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return rec
+
+
+def _dump(rec: dict) -> str:
+    return json.dumps(rec, separators=(",", ":"), allow_nan=False)
+
+
 def _session_current(out: Path, session: str) -> bool:
     """False when another invocation has taken over DIR (this task is an orphan: stop)."""
     try:
@@ -724,38 +738,34 @@ def _run_batch(task, on_record=None) -> dict:
     out = Path(task["out"])
     runs_dir = out / RUNS_DIR
     session = task["session"]
-    write = task.get("write", True) and out.is_dir()
+    write = task.get("write", True) and runs_dir.is_dir()
+    track = write and task.get("track_inflight", False) and hasattr(os, "pwrite")
+    previous = task.get("attempts", {})
     _ensure_warm(task["base"], task.get("source"))
-    records, computed = [], 0
+    records, computed, checked = [], 0, -math.inf
     for run in task["runs"]:
-        if write and not _session_current(out, session):
-            return {"records": records, "computed": computed, "stopped": True}
-        path = runs_dir / f"{run['key']}.json"
-        old = read_run(path, run["key"]) if write else None
-        if old is not None and (old["status"] == "done" or old.get("session") == session
-                                or not task.get("retry_failed")):
-            records.append(old)
-            continue
-        marker = runs_dir / f"{run['key']}.started"
-        n = _read_marker(marker, session) if write else 0
-        if n >= task["max_attempts"]:
-            rec = _run_one_died(task, run, n)
-        else:
-            if write:
-                _set_marker(marker, session, n + 1)
-                _WORKER["current"] = (marker, session, n)
-            try:
-                rec = _run_one(task, run, n + 1)
-            except BaseException:       # Ctrl-C or exit: this attempt does not count
-                if write:
-                    _set_marker(marker, session, n)
-                raise
-            finally:
-                _WORKER["current"] = None
+        key = run["key"]
+        if write and time.monotonic() - checked > SESSION_CHECK_S:
+            if not _session_current(out, session):
+                return {"records": records, "computed": computed, "stopped": True}
+            checked = time.monotonic()
+        path = runs_dir / f"{key}.json"
+        if write and path.exists():
+            old = read_run(path, key)
+            if old is not None and (old["status"] == "done" or old.get("session") == session
+                                    or not task.get("retry_failed")):
+                records.append(old)
+                continue
+        if track:
+            _set_inflight(task["out"], f"{session} {key}")
+        try:
+            rec = _run_one(task, run, previous.get(key, 0) + 1)
+        finally:                # Ctrl-C or an exception: not a worker that died
+            if track:
+                _set_inflight(task["out"], "")
         if write:
             try:
-                _write_file_atomic(path, json.dumps(rec, indent=1, allow_nan=False))
-                marker.unlink(missing_ok=True)
+                _write_file_atomic(path, _dump(rec))
             except OSError:     # e.g. a remote worker without the shared directory
                 write = False
         computed += 1
@@ -765,18 +775,22 @@ def _run_batch(task, on_record=None) -> dict:
     return {"records": records, "computed": computed, "stopped": False}
 
 
-def _run_one_died(task, run, n: int) -> dict:
-    from . import __version__
-
-    return {"format": RUN_FORMAT, "version": FORMAT_VERSION, "key": run["key"], "params": run["params"],
-            "seed": run["seed"], "duration_ms": task["duration_ms"], "keep": task["keep"],
-            "circuit_hash": run["circuit_hash"], "session": task["session"], "attempts": n,
-            "worker": _worker_id(), "warmups": _WORKER["warmups"], "l5sim_version": __version__,
-            "status": "failed", "phase": "worker",
-            "error": f"WorkerDied: the worker process died during each of {n} attempts at this run "
-                     "(killed, out of memory, or crashed)",
-            "traceback": None, "summary": None, "recording": None, "timing_s": {"total": 0.0},
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+def _collect_inflight(out: Path, session: str) -> list:
+    """Keys left in ``DIR/.inflight`` by processes of this session that died in a run; the
+    files are removed (call only when none of those processes is alive)."""
+    keys = []
+    d = out / INFLIGHT_DIR
+    if not d.is_dir():
+        return keys
+    for p in d.iterdir():
+        try:
+            words = p.read_text().split()
+        except OSError:
+            continue
+        if len(words) == 2 and words[0] == session:
+            keys.append(words[1])
+        p.unlink(missing_ok=True)
+    return keys
 
 
 # --------------------------------------------------------------------------------- parent side
@@ -800,7 +814,6 @@ class _Pool:
 
     def __init__(self, n_workers, base, source):
         self.n_workers, self.base, self.source = n_workers, base, source
-        self.generation = 0
         self._start()
 
     def _start(self):
@@ -818,9 +831,10 @@ class _Pool:
 
         return isinstance(exc, BrokenProcessPool)
 
-    def restart(self):
+    def stop(self):
         self.ex.shutdown(wait=True, cancel_futures=True)
-        self.generation += 1
+
+    def start(self):
         self._start()
 
     def close(self):
@@ -829,7 +843,7 @@ class _Pool:
     def abort(self):
         procs = list((getattr(self.ex, "_processes", None) or {}).values())
         for p in procs:
-            p.terminate()           # SIGTERM: workers drop their in-flight attempt markers
+            p.terminate()           # SIGTERM: workers clear their in-flight record
         self.ex.shutdown(wait=False, cancel_futures=True)
         for p in procs:
             p.join(5)
@@ -839,7 +853,6 @@ class _Dask:
     """A ``distributed.Client`` on a scheduler address, or on a new ``LocalCluster``."""
 
     name = "dask"
-    generation = 0
 
     def __init__(self, scheduler, n_workers):
         try:
@@ -1011,6 +1024,7 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
         write_text(out / ".session", session + "\n")
         for p in (out / RUNS_DIR).glob(".*.tmp"):   # debris of a killed writer (we hold the lock)
             p.unlink(missing_ok=True)
+        _clear_inflight(out)
         records, todo = {}, []
         for r in plan.runs:
             rec = read_run(out / RUNS_DIR / f"{r['key']}.json", r["key"])
@@ -1029,7 +1043,7 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
             backend = _Pool(n_workers, plan.base, plan.source)
         base_task = {"out": str(out.resolve()), "session": session, "base": plan.base, "source": plan.source,
                      "duration_ms": plan.duration_ms, "keep": plan.keep, "max_attempts": max_attempts,
-                     "retry_failed": retry_failed}
+                     "retry_failed": retry_failed, "track_inflight": scheduler == "processes"}
         counts = {"done": sum(r["status"] == "done" for r in records.values()),
                   "failed": sum(r["status"] == "failed" for r in records.values()), "computed": 0}
         if progress is None:
@@ -1089,39 +1103,58 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
     finally:
         if backend is not None:
             backend.close()
+        _clear_inflight(out)
         lock.release()
 
 
 def _finish(out: Path, plan: SweepPlan, records: dict):
-    """Write the table of every grid in DIR; drop in-flight markers of finished runs."""
+    """Write the table of every grid in DIR."""
     m = load_manifest(out)
     mine = _canon(_grid_entry(plan))
     others = iter(_manifest_plans({**m, "grids": [g for g in m["grids"] if _canon(g) != mine]}))
     plans = [plan if _canon(g) == mine else next(others) for g in m["grids"]]
     rows, cols, _ = collect_rows(out, plans, records)
-    for p in (out / RUNS_DIR).glob("*.started"):
-        if (out / RUNS_DIR / f"{p.stem}.json").exists():
-            p.unlink(missing_ok=True)
     return write_table(out, rows, cols), rows, cols
 
 
 def _drive(backend, batches, base_task, out, absorb, wanted, max_attempts, records, session):
     """Submit batches, absorb results as they come (and run files as they appear, for a
-    finer progress bar), resubmit batches of dead workers."""
+    finer progress bar); after a worker died, resubmit what is missing and count the death
+    against the run it was computing."""
     done_q = queue.Queue()
-    pending = {}        # batch index -> future
+    pending = {}            # batch index -> future
+    batches = list(batches)
     tries = [0] * len(batches)
-    state = {"breaks_without_progress": 0, "progress_mark": 0}
+    deaths = {}             # run key -> worker deaths while computing it (this invocation)
+    by_key = {r["key"]: r for b in batches for r in b}
+    guard = {"breaks": 0, "mark": -1}
+    runs_dir = out / RUNS_DIR
 
     def submit(i):
-        task = dict(base_task, runs=batches[i])
+        runs = [r for r in batches[i] if r["key"] in wanted]
+        if not runs:
+            return
+        task = dict(base_task, runs=runs, attempts={r["key"]: deaths[r["key"]] for r in runs if r["key"] in deaths})
         fut = backend.submit(task)
         pending[i] = fut
         fut.add_done_callback(lambda f, i=i: done_q.put((i, f)))
 
+    def give_up(run, attempts, error, phase):
+        rec = _failed_record(base_task, run, attempts, error, phase)
+        _write_file_atomic(runs_dir / f"{run['key']}.json", _dump(rec))
+        absorb(rec)
+
+    def absorb_result(res):
+        for rec in res["records"]:
+            p = runs_dir / f"{rec['key']}.json"
+            if rec.get("session") == session and rec["key"] in wanted and not p.exists():
+                _write_file_atomic(p, _dump(rec))       # the worker could not (no shared directory)
+            absorb(rec)
+        if res.get("stopped"):
+            raise SweepError(f"{out} was taken over by another sweep invocation")
+
     for i in range(len(batches)):
         submit(i)
-    runs_dir = out / RUNS_DIR
     last_scan = time.monotonic()
     while pending:
         try:
@@ -1142,62 +1175,66 @@ def _drive(backend, batches, base_task, out, absorb, wanted, max_attempts, recor
         del pending[i]
         try:
             res = fut.result()
+        except KeyboardInterrupt:
+            raise
         except BaseException as e:  # noqa: BLE001 - a lost worker, a broken pool, a cancelled task
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            tries[i] += 1
             if backend.is_broken(e):
-                n_fin = len(records)
-                if n_fin == state["progress_mark"]:
-                    state["breaks_without_progress"] += 1
+                # local pool: a worker died and every other future of the pool fails too
+                lost = [i]
+                for j, f in list(pending.items()):
+                    del pending[j]
+                    try:
+                        absorb_result(f.result())
+                    except SweepError:
+                        raise
+                    except BaseException:  # noqa: BLE001
+                        lost.append(j)
+                backend.stop()              # every old process has exited now
+                victims = [k for k in _collect_inflight(out, session) if k in wanted]
+                for k in victims:
+                    deaths[k] = deaths.get(k, 0) + 1
+                    if deaths[k] >= max_attempts:
+                        give_up(by_key[k], deaths[k], f"WorkerDied: the worker process died during each of "
+                                f"{deaths[k]} attempts at this run (killed, out of memory, or crashed)", "worker")
+                if victims or len(records) != guard["mark"]:
+                    guard["breaks"], guard["mark"] = 0, len(records)
                 else:
-                    state["breaks_without_progress"] = 0
-                    state["progress_mark"] = n_fin
-                if state["breaks_without_progress"] > max_attempts + 1:
-                    raise SweepError(f"the worker processes keep dying before finishing any run ({e}); "
-                                     "check memory and that `import l5sim` works in a fresh process") from None
-                # every other future of the broken pool fails too: collect them, then restart once
-                lost = [i] + [j for j, f in list(pending.items()) if not _succeeded(f)]
-                ok = [(j, pending[j]) for j in list(pending) if j not in lost]
-                for j in lost[1:]:
-                    pending.pop(j, None)
-                    tries[j] += 1
-                backend.restart()
-                for j, f in ok:          # finished while the pool broke: absorb normally
-                    pending.pop(j, None)
-                    for rec in f.result()["records"]:
-                        absorb(rec)
-                for j in lost:
+                    guard["breaks"] += 1
+                    if guard["breaks"] > max_attempts:
+                        raise SweepError(f"the worker processes keep dying outside any run ({e}); check memory "
+                                         "and that `import l5sim` works in a fresh process") from None
+                backend.start()
+                for j in sorted(lost):
                     submit(j)
                 continue
-            if tries[i] <= max_attempts + 2:
+            tries[i] += 1
+            runs = [r for r in batches[i] if r["key"] in wanted]
+            if type(e).__name__ == "KilledWorker":
+                # Dask gave up on the task after its workers kept dying: run each run alone, so
+                # that only a run that kills workers is recorded as failed
+                if len(runs) > 1:
+                    for r in runs:
+                        batches.append([r])
+                        tries.append(0)
+                        submit(len(batches) - 1)
+                else:
+                    for r in runs:
+                        give_up(r, tries[i], f"KilledWorker: {e}", "worker")
+                continue
+            if tries[i] <= max_attempts:
                 submit(i)
                 continue
-            # give up on this batch: its unfinished runs are recorded as failed
-            for run in batches[i]:
-                if run["key"] in wanted:
-                    rec = _run_one_died(dict(base_task), run, tries[i])
-                    rec["error"] = f"{type(e).__name__}: {e} (the task failed {tries[i]} times)"
-                    rec["phase"] = "task"
-                    _write_file_atomic(runs_dir / f"{run['key']}.json", json.dumps(rec, indent=1, allow_nan=False))
-                    absorb(rec)
+            for r in runs:
+                give_up(r, tries[i], f"{type(e).__name__}: {e} (the task failed {tries[i]} times)", "task")
             continue
-        for rec in res["records"]:
-            p = runs_dir / f"{rec['key']}.json"
-            if rec.get("session") == session and rec["key"] in wanted and not p.exists():
-                _write_file_atomic(p, json.dumps(rec, indent=1, allow_nan=False))   # worker could not
-            absorb(rec)
-        if res.get("stopped"):
-            raise SweepError(f"{out} was taken over by another sweep invocation")
+        absorb_result(res)
 
 
-def _succeeded(f) -> bool:
-    """True for a future that finished with a result (waits for a broken pool's futures)."""
-    try:
-        f.result()
-        return True
-    except BaseException:  # noqa: BLE001
-        return False
+def _clear_inflight(out: Path) -> None:
+    d = out / INFLIGHT_DIR
+    if d.is_dir():
+        for p in d.iterdir():
+            p.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------- plots

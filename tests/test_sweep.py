@@ -186,13 +186,32 @@ def test_sigkill_parent_then_resume(tmp_path):
     assert len(after) == n_total
     for name, ident in before.items():
         assert after[name] == ident, f"{name} was written twice"
-    assert not list((out / "runs").glob(".*.tmp")) and not list((out / "runs").glob("*.started"))
+    assert not list((out / "runs").glob(".*.tmp")) and not list((out / ".inflight").glob("*"))
     rows = _csv_rows(out / "results.csv")
     assert len(rows) == n_total and {r["status"] for r in rows} == {"done"}
     # the sweep is deterministic: the recomputed (truncated) run equals a fresh one
     again = S.run_sweep(COLUMN, [f"{BG}=1600:3200:12"], seeds=2, duration_ms=150.0,
                         out=out, workers=2)
     assert again.n_computed == 0 and _snapshot(out) == after
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals to a subprocess")
+def test_ctrl_c_writes_the_table_and_resumes(tmp_path):
+    out = tmp_path / "sw"
+    proc = subprocess.Popen(_sweep_cmd(out, n_amp=8), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_runs(out, 2, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 130
+    assert "interrupted:" in err.decode() and "re-run the same command" in err.decode()
+    before = _snapshot(out)
+    rows = _csv_rows(out / "results.csv")        # the table of what finished is there
+    assert len(rows) == len(before) < 16 and {r["run"] + ".json" for r in rows} == set(before)
+    assert not list((out / ".inflight").glob("*"))      # Ctrl-C is not a worker that crashed
+    res = S.run_sweep(COLUMN, [f"{BG}=1600:3200:8"], seeds=2, duration_ms=150.0, out=out, workers=2)
+    assert res.ok and res.n_computed == 16 - len(before)
+    assert all(_snapshot(out)[n] == ident for n, ident in before.items())
+    assert {r["attempts"] for r in map(S.read_run, (out / "runs").glob("*.json"))} == {1}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and SIGKILL")
@@ -220,27 +239,49 @@ def test_sigkill_worker_loses_nothing(tmp_path):
     assert len({r["worker"] for r in recs}) >= 3   # a fresh pool took over
 
 
-def test_worker_death_limit_records_failure(tmp_path):
-    """A run during which the worker died max_attempts times is recorded failed, not retried."""
-    plan = S.plan_sweep(CELL, [f"{SOMA}=600"], seeds=2, duration_ms=100.0)
-    out = tmp_path
-    (out / "runs").mkdir()
-    session = "s1"
-    (out / ".session").write_text(session)
-    dead = plan.runs[0]["key"]
-    (out / "runs" / f"{dead}.started").write_text(f"{session} 2\n")
-    task = {"out": str(out), "session": session, "base": plan.base, "source": plan.source, "duration_ms": 100.0,
-            "keep": "summary", "max_attempts": 2, "retry_failed": False, "runs": plan.runs}
-    res = S._run_batch(task)
-    by = {r["key"]: r for r in res["records"]}
-    assert by[dead]["status"] == "failed" and by[dead]["error"].startswith("WorkerDied")
-    assert by[plan.runs[1]["key"]]["status"] == "done"
-    # a marker of another session (a sweep that was killed, not a crash) does not count
-    (out / "runs" / f"{dead}.json").unlink()
-    task["session"] = "s2"
-    (out / ".session").write_text("s2")
-    res = S._run_batch(task)
-    assert res["computed"] == 1 and res["records"][0]["status"] == "done" and res["records"][0]["attempts"] == 1
+def _inflight_run(out):
+    """(pid, run key) of a worker process computing a run, from DIR/.inflight, or None."""
+    d = out / ".inflight"
+    for p in (d.iterdir() if d.is_dir() else ()):
+        try:
+            words = p.read_text().split()
+        except OSError:
+            continue
+        if len(words) == 2:
+            return int(p.name.rsplit("-", 1)[1]), words[1]
+    return None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and SIGKILL")
+def test_run_that_keeps_killing_its_worker_is_recorded_failed(tmp_path):
+    """A run during which the worker dies --max-attempts times (here: SIGKILL each time it is
+    computed, standing in for a segfault or the OOM killer) is recorded as failed; the others
+    complete, and --retry-failed computes it again later."""
+    out = tmp_path / "sw"
+    proc = subprocess.Popen(_sweep_cmd(out, n_amp=4, extra=("--max-attempts", "2")), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    poison, kills, t0 = None, 0, time.monotonic()
+    while proc.poll() is None and kills < 2 and time.monotonic() - t0 < WAIT_S:
+        hit = _inflight_run(out)
+        if hit is not None and (poison is None or hit[1] == poison):
+            poison = hit[1]
+            try:
+                os.kill(hit[0], signal.SIGKILL)
+                kills += 1
+            except ProcessLookupError:
+                pass
+            while _inflight_run(out) == hit:    # until the pool noticed and cleaned up
+                time.sleep(POLL_S)
+        time.sleep(0.005)
+    stdout, stderr = proc.communicate(timeout=WAIT_S)
+    assert kills == 2, stderr.decode()[-2000:]
+    assert proc.returncode == 1
+    assert stdout.decode().strip().splitlines()[-1] == "8 runs: 7 done, 1 failed"
+    rec = S.read_run(out / "runs" / f"{poison}.json")
+    assert rec["status"] == "failed" and rec["error"].startswith("WorkerDied") and rec["attempts"] == 2
+    res = S.run_sweep(COLUMN, [f"{BG}=1600:3200:4"], seeds=2, duration_ms=150.0, out=out, workers=2,
+                      retry_failed=True)
+    assert res.ok and res.n_computed == 1 and S.read_run(out / "runs" / f"{poison}.json")["attempts"] == 1
 
 
 def test_resume_computes_nothing_and_extends(tmp_path):
