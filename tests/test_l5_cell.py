@@ -245,7 +245,8 @@ def test_stochastic_gate_at_kappa_0_and_1_equals_the_deterministic_gate(kappa):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_half_open_gate_lies_between_for_any_seed(seed):
     """kappa 0.5 (stochastic): bAPs pass in about half the steps of their window, so the
-    burst-reset spikes lie strictly between the closed and the open gate's, for any seed."""
+    burst-reset spikes are more than with the gate closed (none) and at most as many as with
+    it open, for any seed."""
     def bursts(kappa):
         b = l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=kappa)
         return int(l5sim.simulate(b, 1100.0, seed=seed).spike_burst.sum())
