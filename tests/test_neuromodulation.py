@@ -8,6 +8,8 @@ an observable exactly:
   C dv/dt = I): the voltage increment of each step is dt/C x gain x level;
 * ``dend_drive_pA`` of an L5 dendrite with g_L = g_Ca = b_d = 0 and kappa = 0 (no bAP):
   C_d dv_d/dt = I_d likewise;
+* ``gCa_pA`` of that dendrite with g_Ca = 0: the step's current divided by F(v_d);
+* ``pathway_gain``: current pulses of a generator pathway into the integrator;
 * ``kappa`` of an L5 cell with the deterministic gate while the dendrite is held in a
   plateau: the ``burst`` trace then equals the effective gate clip(kappa + gain x level);
 * ``c_mV`` / ``d_pA``: the somatic voltage right after a spike is the reset c, and u jumps
@@ -145,6 +147,27 @@ def test_dendritic_drive_target_reaches_the_dendrite():
     assert I.max() == pytest.approx(200.0, rel=1e-3)      # alpha peak: amplitude 1 x 200 pA
 
 
+def test_gca_target_scales_the_dendritic_calcium_current():
+    """gCa_pA is additive on g_Ca: a dendrite with g_L = b_d = 0, g_Ca = 0 and kappa 0 obeys
+    C_d dv_d/dt = (gain x level) F(v_d), F(v) = 1 / (1 + exp((-38 - v) / 6)); dividing each
+    step's current by F(v_d) at the step's start recovers gain x level (3000 pA per unit,
+    exponential pulse, tau 20 ms, onset 10 ms; F(-70 mV) is only 0.005, hence the large gain)."""
+    spec = from_dict({
+        "circuit": {"name": "gca", "dt_ms": DT_MS},
+        "populations": {"pyr": {"model": "l5_pyramidal", "n": 1,
+                                "params": {"kappa": 0.0, "gL_nS": 0.0, "gCa_pA": 0.0, "bd_nS": 0.0}}},
+        "modulators": {"ACh": {"pulses": [{"onset_ms": 10.0, "amplitude": 1.0, "shape": "exponential",
+                                           "tau_ms": 20.0}],
+                               "targets": {"pyr": {"gCa_pA": 3000.0}}}},
+        "recording": {"traces": {"pyr": {"neurons": [0], "variables": ["vd"], "interval_ms": DT_MS}}}})
+    rec = l5sim.simulate(l5sim.build(spec, 0), 80.0)
+    t, I = injected_current(rec, "pyr", "vd", C=170.0)
+    vd_start = rec.traces["pyr"]["vd"][:-1, 0]          # v_d at the start of each of those steps
+    F = 1.0 / (1.0 + np.exp((-38.0 - vd_start) / 6.0))
+    np.testing.assert_allclose(I / F, 3000.0 * spec.modulators["ACh"].level(t), atol=1e-6)
+    assert rec.traces["pyr"]["vd"][-1, 0] > -69.0        # the dendrite did depolarise (measured -68.1)
+
+
 def _plateau_cell(kappa, mods):
     """L5 cell, deterministic gate, dendrite held in a plateau by 1500 pA (DC threshold ~650
     pA), soma silent: the burst trace is the effective gate while v_d >= -30 mV."""
@@ -211,6 +234,35 @@ def test_reset_preset_shifts_the_somatic_reset():
     np.testing.assert_allclose(jump[during], 244.0, atol=1.0)
     np.testing.assert_allclose(jump[~during], 250.0, atol=1.0)
     assert rec.spike_burst.sum() == 0
+
+
+@pytest.mark.parametrize("gain", [2.0, -0.5, -3.0])
+def test_pathway_gain_scales_synaptic_output_during_the_pulse(gain):
+    """pathway_gain multiplies a pathway's output by max(0, 1 + gain x level). A generator
+    sends 50 pA current pulses (one step each, delay 1 step) into the integrator at 20, 60,
+    100 and 140 ms; a square pulse of level 1 covers 50-120 ms, so the 60 and 100 ms spikes
+    deliver 50 max(0, 1 + gain) pA and the others 50 pA."""
+    spec = from_dict({
+        "circuit": {"name": "pg", "dt_ms": DT_MS},
+        "populations": {"cell": {"model": "izhikevich2007", "n": 1, "preset": "RS",
+                                 "params": {"k": 0.0, "a_per_ms": 0.0, "b_nS": 0.0, "C_pF": C_PF}},
+                        "gen": {"model": "generator", "n": 1, "spike_times_ms": [[20.0, 60.0, 100.0, 140.0]]}},
+        "pathways": {"syn": {"pre": "gen", "post": "cell", "receptors": {"CURRENT": 1.0},
+                             "connectivity": {"rule": "all_to_all", "weight": 50.0}}},
+        "modulators": {"NA": {"pulses": [{"onset_ms": 50.0, "amplitude": 1.0, "shape": "square", "duration_ms": 70.0}],
+                              "targets": {"pathway_gain": {"syn": gain}}}},
+        "recording": {"traces": {"cell": {"neurons": [0], "variables": ["v"], "interval_ms": DT_MS}}}})
+    rec = l5sim.simulate(l5sim.build(spec, 0), 200.0)
+    t, I = injected_current(rec)
+    factor = max(0.0, 1.0 + gain)
+    want = {20.1: 50.0, 60.1: 50.0 * factor, 100.1: 50.0 * factor, 140.1: 50.0}   # arrival one step later
+    for tt, amp in want.items():
+        k = int(np.argmin(np.abs(t - tt)))
+        assert I[k] == pytest.approx(amp, abs=1e-6)
+    others = np.ones(t.size, bool)
+    for tt in want:
+        others[int(np.argmin(np.abs(t - tt)))] = False
+    np.testing.assert_allclose(I[others], 0.0, atol=1e-6)
 
 
 # ---- zero amplitude / zero gain changes nothing ---------------------------------------------
