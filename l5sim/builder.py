@@ -84,6 +84,7 @@ class BuiltCircuit:
     init_v: np.ndarray
     init_u: np.ndarray
     init_vd: np.ndarray
+    init_wd: np.ndarray
     init_kap: np.ndarray
     max_delay: int
     inputs: list = field(default_factory=list)
@@ -220,6 +221,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     init_v = np.zeros(N)
     init_u = np.zeros(N)
     init_vd = np.zeros(N)
+    init_wd = np.zeros(N)
     init_kap = np.zeros(N)
     gen_t, gen_i = [], []
     init_rng = np.random.default_rng(stream(seed, "init"))
@@ -259,7 +261,9 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         elif pop.model == "izhikevich2007" and cp.u_mode == "linear":
             init_u[sl] = b[sl] * (v - cp.vr_mV)
         if pop.model == "l5_pyramidal":
+            init_u[sl] = b[sl] * (v - cp.vr_mV)     # the soma's u at rest for its v
             init_vd[sl] = cp.EL_mV if pop.init.vd_mV is None else pop.init.vd_mV
+            init_wd[sl] = cp.bd_nS * (init_vd[sl] - cp.EL_mV)   # w_d at its steady state for v_d
             init_kap[sl] = cp.kappa
 
     # ---- channels
@@ -286,6 +290,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         placements[name] = _conn.place(spec.populations[name].n, spec.space, place_rng)
     row_ptrs, posts, ws, dlys = [], [], [], []
     path_row0, path_pre0, path_rec_ptr, path_rec_ch, path_rec_scale = [], [], [0], [], []
+    path_dly = []
     by_pre = [[] for _ in names]
     syn_off = 0
     row_off = 0
@@ -317,6 +322,9 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         dlys.append(syn.delay)
         path_row0.append(row_off)
         path_pre0.append(slices[pw.pre].start)
+        # one delay for every synapse of the pathway lets the kernel skip per-synapse delays
+        path_dly.append(int(syn.delay[0]) if syn.n and np.all(syn.delay == syn.delay[0]) else
+                        (pw.delay_steps if not syn.n else -1))
         if pw.target == "gate":
             chans, scales = [channel(5, 0)], [1.0]
         else:
@@ -387,6 +395,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         w=np.concatenate(ws) if ws else np.zeros(0, np.float32),
         dly=np.concatenate(dlys) if dlys else np.zeros(0, np.uint16),
         path_row0=i64(path_row0), path_pre0=i64(path_pre0), pop_path_ptr=pop_path_ptr, pop_paths=pop_paths,
+        path_dly=i64(path_dly),
         path_rec_ptr=i64(path_rec_ptr), path_rec_ch=i64(path_rec_ch), path_rec_scale=f64(path_rec_scale),
         pin_lo=i64(pin["lo"]), pin_hi=i64(pin["hi"]), pin_rate=f64(pin["rate"]), pin_t0=i64(pin["t0"]),
         pin_t1=i64(pin["t1"]), pin_ramp=i64(pin["ramp"]), pin_shared=np.asarray(pin["shared"], np.uint8),
@@ -403,5 +412,5 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     )
     return BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
                         pathways=wiring_infos, placements=placements, init_v=init_v, init_u=init_u,
-                        init_vd=init_vd, init_kap=init_kap, max_delay=max_delay, inputs=inputs,
+                        init_vd=init_vd, init_wd=init_wd, init_kap=init_kap, max_delay=max_delay, inputs=inputs,
                         plasticity=pla, modulation=mplan)

@@ -38,7 +38,7 @@ def initial_state(built, seed: int) -> E.State:
     deferred = net.sp.shape[0] and bool(np.any(net.sp[:, E.S_DEFERRED] > 0.5))
     n_sd = built.n_synapses if deferred else 1
     return E.State(
-        v=built.init_v.copy(), u=built.init_u.copy(), vd=built.init_vd.copy(), wd=np.zeros(N),
+        v=built.init_v.copy(), u=built.init_u.copy(), vd=built.init_vd.copy(), wd=built.init_wd.copy(),
         gad=np.zeros(N), kap=built.init_kap.copy(), burst=np.zeros(N), hist=np.zeros(N, np.uint64),
         g=np.zeros((E.NCH, N)), ring=np.zeros((built.max_delay + 1, E.NCH, N)),
         rng=seed_streams(stream(seed, "dynamics", 0), N), spare=np.zeros(N), has_spare=np.zeros(N, np.uint8),

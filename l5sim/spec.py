@@ -233,7 +233,10 @@ class ReceptorSpec:
 @dataclass(frozen=True)
 class InitSpec:
     """Initial state of a population: v (mV) with optional Gaussian jitter; u = b (v - vr)
-    for the 2007 form (at rest, 0), u = b v for the 2003 form (Izhikevich 2003 listing)."""
+    for the 2007 form with linear U(v) and the L5 soma (0 for the cubic, below and above
+    U modes, their value at rest), u = b v for the 2003 form (Izhikevich 2003 listing); the
+    L5 dendrite starts at ``vd_mV`` (default E_L) with w_d = b_d (v_d - E_L), its steady
+    state for that potential."""
 
     v_mV: float | None = _f(None, doc="initial somatic potential; default the model's rest")
     v_sd_mV: float = _f(0.0, ge=0.0)

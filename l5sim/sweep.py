@@ -115,6 +115,7 @@ class SweepPlan:
     keep: str
     runs: list = field(default_factory=list)
     overrides: dict = field(default_factory=dict)
+    specs: dict = field(default_factory=dict, repr=False)   # circuit hash -> validated spec
 
     @property
     def n_points(self) -> int:
@@ -275,6 +276,7 @@ def plan_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, *, over
         n = sum(p.n for p in pspec.populations.values())
         cost = COST_PER_RUN_S + COST_PER_NEURON_STEP_S * n * int(round(duration_ms / pspec.dt_ms))
         h = pspec.hash
+        plan.specs[h] = pspec
         for s in seed_list:
             plan.runs.append({"key": run_key(h, s, duration_ms, keep), "params": params, "seed": s,
                               "circuit_hash": h, "cost_s": cost, "n_neurons": n})
@@ -588,6 +590,9 @@ def _worker_id() -> str:
 
 def _point_spec(task, run):
     """The run's spec, built once per grid point in each process (cached by circuit hash)."""
+    known = task.get("specs")          # the serial scheduler passes the plan's specs along
+    if known and run["circuit_hash"] in known:
+        return known[run["circuit_hash"]]
     cache = _WORKER["specs"]
     spec = cache.get(run["circuit_hash"])
     if spec is None:
@@ -1072,7 +1077,7 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
         try:
             if scheduler == "serial":
                 for b in batches:
-                    _run_batch(dict(base_task, runs=b), on_record=absorb)
+                    _run_batch(dict(base_task, runs=b, specs=plan.specs), on_record=absorb)
             elif batches:
                 _drive(backend, batches, base_task, out, absorb, wanted, max_attempts, records, session)
         except KeyboardInterrupt:

@@ -68,7 +68,7 @@ Net = namedtuple("Net", [
     "dt", "pop_start", "pop_kind", "pp", "neuron_pop",
     "a", "b", "c", "d",
     "ch_used", "ch_E", "ch_mg", "ch_decay",
-    "row_ptr", "post", "w", "dly", "path_row0", "path_pre0", "pop_path_ptr", "pop_paths",
+    "row_ptr", "post", "w", "dly", "path_row0", "path_pre0", "pop_path_ptr", "pop_paths", "path_dly",
     "path_rec_ptr", "path_rec_ch", "path_rec_scale",
     "pin_lo", "pin_hi", "pin_rate", "pin_t0", "pin_t1", "pin_ramp", "pin_shared",
     "pin_w_ptr", "pin_w", "pin_rec_ptr", "pin_rec_ch", "pin_rec_scale",
@@ -169,6 +169,7 @@ def _run_chunk(net, st, out, t0, n_steps):
     path_rec_ch = net.path_rec_ch
     path_rec_scale = net.path_rec_scale
     path_gain = st.path_gain
+    path_dly = net.path_dly
     # plasticity
     sp = net.sp
     n_pl = sp.shape[0]
@@ -557,14 +558,24 @@ def _run_chunk(net, st, out, t0, n_steps):
                             s0 = _lower_bound(post, s0, s1, jlo)
                             s1 = _lower_bound(post, s0, s1, jhi)
                         gain = path_gain[pw]
+                        dconst = path_dly[pw]
                         for r in range(path_rec_ptr[pw], path_rec_ptr[pw + 1]):
                             chr_ = path_rec_ch[r]
                             scale = path_rec_scale[r] * gain
-                            for sy in range(s0, s1):
-                                sl = slot + dly[sy]       # slot + delay < 2 D: no integer division
+                            if dconst >= 0:
+                                # one delay for the whole pathway: a flat slice of the ring
+                                sl = slot + dconst
                                 if sl >= D:
                                     sl -= D
-                                ring[sl, chr_, post[sy]] += wsyn[sy] * scale
+                                rv = ring[sl, chr_]
+                                for sy in range(s0, s1):
+                                    rv[post[sy]] += wsyn[sy] * scale
+                            else:
+                                for sy in range(s0, s1):
+                                    sl = slot + dly[sy]   # slot + delay < 2 D: no integer division
+                                    if sl >= D:
+                                        sl -= D
+                                    ring[sl, chr_, post[sy]] += wsyn[sy] * scale
             # ---- presynaptic STDP (depression) after delivery: spikes transmit the old weight
             for f in range(f0, nf):
                 if n_pl == 0:
