@@ -48,7 +48,7 @@ def initial_state(built, seed: int) -> E.State:
         ppw=net.pp.copy(), path_gain=np.ones(max(len(built.pathways), 1)), lr=net.sp[:, E.S_LR].copy(),
         xtr=np.zeros(nx), xtr2=np.zeros(nx), ytr=np.zeros(ny), ytr2=np.zeros(ny),
         sd=np.zeros(n_sd), mod_delta=np.zeros((1, built.modulation.n)), gen_pos=np.zeros(1, np.int64),
-        flag=np.zeros(N, np.uint8), dval=np.zeros(N),
+        flag=np.zeros(N, np.uint8), dval=np.zeros(N), ibap=np.zeros(N),
     )
 
 
@@ -373,7 +373,7 @@ def run_metadata(built, seed, duration_ms, simulate_s) -> dict:
         "seed": [int(x) for x in seed] if isinstance(seed, (list, tuple)) else int(seed),
         "build_seed": int(built.seed), "dt_ms": float(built.dt_ms),
         "duration_ms": float(duration_ms), "circuit_name": spec.circuit.name, "circuit_hash": spec.hash,
-        "circuit_path": spec.path, "circuit": spec.to_dict(),
+        "circuit_path": spec.path, "circuit": spec.to_dict(), "l5sim_version": __version__,
         "n_neurons": built.n_neurons, "n_synapses": built.n_synapses,
         "versions": {"l5sim": __version__, "numpy": np.__version__, "numba": numba.__version__,
                      "python": platform.python_version()},

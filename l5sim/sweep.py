@@ -623,6 +623,21 @@ def _ensure_warm(base: dict, source=None) -> None:
     _WORKER["warm_s"] = time.perf_counter() - t0
 
 
+def _one_thread() -> None:
+    """Workers are processes: each runs its simulations on one Numba thread (no
+    oversubscription of the machine). The parallel kernel gives the same bits whatever the
+    thread count, so the table does not change (``simulate(parallel=...)``)."""
+    if _WORKER.get("one_thread"):
+        return
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # pragma: no cover - an exotic threading layer: leave it alone
+        pass
+    _WORKER["one_thread"] = True
+
+
 def _set_inflight(out: str, text: str) -> None:
     """Record the run this process is computing in ``DIR/.inflight/HOST-PID`` (one small file
     per process, opened once, overwritten in place: no file is created per run). A process
@@ -663,6 +678,7 @@ def _init_pool_worker(base: dict, source, parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(0)
+    _one_thread()
     _ensure_warm(base, source)
 
 
@@ -746,6 +762,8 @@ def _run_batch(task, on_record=None) -> dict:
     write = task.get("write", True) and runs_dir.is_dir()
     track = write and task.get("track_inflight", False) and hasattr(os, "pwrite")
     previous = task.get("attempts", {})
+    if task.get("one_thread"):
+        _one_thread()
     _ensure_warm(task["base"], task.get("source"))
     records, computed, checked = [], 0, -math.inf
     for run in task["runs"]:
@@ -1048,7 +1066,8 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
             backend = _Pool(n_workers, plan.base, plan.source)
         base_task = {"out": str(out.resolve()), "session": session, "base": plan.base, "source": plan.source,
                      "duration_ms": plan.duration_ms, "keep": plan.keep, "max_attempts": max_attempts,
-                     "retry_failed": retry_failed, "track_inflight": scheduler == "processes"}
+                     "retry_failed": retry_failed, "track_inflight": scheduler == "processes",
+                     "one_thread": scheduler != "serial"}
         counts = {"done": sum(r["status"] == "done" for r in records.values()),
                   "failed": sum(r["status"] == "failed" for r in records.values()), "computed": 0}
         if progress is None:

@@ -274,7 +274,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
     v = [float(x) for x in built.init_v]
     u = [float(x) for x in built.init_u]
     vd = [float(x) for x in built.init_vd]
-    wd = [0.0] * N
+    wd = [float(x) for x in built.init_wd]
+    ibap = [0.0] * N      # the (gated) bAP current of each neuron's last step
     gad = [0.0] * N
     kap = [float(x) for x in built.init_kap]
     burst = [0.0] * N
@@ -438,6 +439,7 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
                     gtd += gc
                     gEd += gc * rec_E[r]
                 hd = dt / q.Cd_pF
+                ibap[i] = I_bap
                 rest_d = (-q.gL_nS * (vd[i] - q.EL_mV) + q.gCa_pA * Fd + wd[i] + I_bap + I_d
                           + q.G_nS * (vi - vd[i]))
                 dwd = (q.bd_nS * (vd[i] - q.EL_mV) - wd[i]) * (dt / q.tau_w_ms)
@@ -514,11 +516,11 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
                 elif var == "wd":
                     x = wd[i]
                 elif var == "kappa":
-                    x = kap[i] if q.kappa_mode == "state" else q.kappa
+                    x = min(1.0, max(0.0, kap[i] if q.kappa_mode == "state" else q.kappa))
                 elif var == "g_adapt":
                     x = gad[i]
                 elif var == "I_bap":
-                    x = q.bap_pA if bap_window(i, t, q) else 0.0
+                    x = ibap[i]
                 elif var == "burst":
                     x = burst[i]
                 else:

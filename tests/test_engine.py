@@ -186,7 +186,7 @@ def l5_mix():
         },
         "inputs": {
             "s_soma": {"kind": "current", "population": "pyr_s", "amplitude_pA": 750.0, "start_ms": 10.0},
-            "s_dend": {"kind": "current", "population": "pyr_s", "compartment": "dendrite", "amplitude_pA": 550.0},
+            "s_dend": {"kind": "current", "population": "pyr_s", "compartment": "dendrite", "amplitude_pA": 620.0},
             "s_dnoise": {"kind": "noise", "population": "pyr_s", "compartment": "dendrite", "sigma_pA": 300.0},
             "s_snoise": {"kind": "noise", "population": "pyr_s", "sigma_pA": 100.0, "start_ms": 150.0},
             "d_shared": {"kind": "poisson", "population": "pyr_d", "rate_hz": 1500.0, "weight": 1.0,

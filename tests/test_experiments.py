@@ -326,10 +326,6 @@ def test_gain_command_errors(tmp_path, capsys, argv, needle):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="metadata.json of `l5sim gain`/`l5sim stdp` has versions.l5sim but not "
-                                       "the top-level 'l5sim_version' that l5sim.bridge requires "
-                                       "(_METADATA_REQUIRED): the bridge cannot read the commands' output "
-                                       "(reported)")
 def test_bridge_reads_command_output(gain_dir, stdp_dir):
     """The bridge (science.md 7) reads the directories these commands write."""
     from l5sim import bridge

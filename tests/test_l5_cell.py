@@ -253,8 +253,6 @@ def test_half_open_gate_lies_between_for_any_seed(seed):
     assert bursts(0.0) == 0 < bursts(0.5) <= bursts(1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG reported: builder leaves u = 0 for l5_pyramidal (and non-linear "
-                   "2007 u modes) instead of the documented u = b (v - vr) when init.v_mV != vr")
 def test_initial_u_follows_initspec_for_the_l5_soma():
     spec = l5sim.load_circuit(CIRCUIT, overrides={"populations.pyr.init": {"v_mV": -70.0}})
     built = l5sim.build(spec, 0)

@@ -21,18 +21,19 @@ level(t dt); a trace sample stamped (t + 1) dt is the state after step t.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import l5sim
 from l5sim.errors import SpecError
-from l5sim.neuromodulation import Modulator, Pulse, pulse_shape
+from l5sim.neuromodulation import Modulator, Pulse, Trigger, pulse_shape
 from l5sim.spec import from_dict, load_circuit
 
 DT_MS = 0.1
 C_PF = 100.0
-CIRCUITS = __import__("pathlib").Path(__file__).resolve().parents[1] / "circuits"
+CIRCUITS = Path(__file__).resolve().parents[1] / "circuits"
 # The integrator's increment is computed in float64 from dt/C x I: relative rounding ~1e-15
 # on increments of ~1e-2 mV; differences of successive samples of v ~ -60 mV lose ~1e-14 mV.
 # 1e-9 pA on the recovered current is far above that and far below any asserted effect.
@@ -82,7 +83,6 @@ def test_pulse_shapes_are_analytic():
 def test_modulator_level_is_tonic_plus_pulses_plus_triggered():
     """level(t) = tonic + sum of scheduled pulses + triggered pulses at their onsets."""
     trig_pulse = Pulse(amplitude=0.5, shape="square", duration_ms=10.0)
-    from l5sim.neuromodulation import Trigger
     m = Modulator("NA", tonic=0.3,
                   pulses=(Pulse(onset_ms=10.0, amplitude=1.0, shape="square", duration_ms=20.0),
                           Pulse(onset_ms=20.0, amplitude=2.0, shape="exponential", tau_ms=5.0)),
@@ -198,9 +198,6 @@ def test_kappa_pulse_sets_the_effective_gate(kappa0, amp, want_in):
     np.testing.assert_allclose(tr["burst"][settled & ~inside, 0], kappa0, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py T_KAPPA trace records pp[P_KAPPA] (or the gate state) without "
-                                       "the modulation offset P_KAPPA_OFF and without the [0, 1] clip: a "
-                                       "modulated kappa never shows in the 'kappa' trace (reported)")
 def test_kappa_trace_shows_the_modulated_gate():
     """The ``kappa`` trace of an L5 cell with fixed kappa 0.2 and an NA pulse on kappa
     (+0.5 x level 1) reads 0.7 during the pulse."""
@@ -212,10 +209,6 @@ def test_kappa_trace_shows_the_modulated_gate():
     np.testing.assert_allclose(rec.traces["pyr"]["kappa"][inside, 0], 0.7, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py T_IBAP trace records pp[P_BAP] whenever the bAP window is open, "
-                                       "ignoring the gate (kappa-scaled amplitude with the deterministic gate, "
-                                       "Bernoulli pass with the stochastic one): it is not the current that "
-                                       "enters the dendrite (reported)")
 def test_bap_trace_shows_the_gated_current():
     """Deterministic gate, kappa 0.2 + NA pulse (coupling preset, level 1: kappa 0.7): the
     ``I_bap`` trace during bAP windows reads 0.2 x 2600 = 520 pA before the pulse and
@@ -441,7 +434,8 @@ def test_rate_surprise_fires_on_a_rate_jump_only(seed):
     np.testing.assert_allclose(jump.modulators["NA"], np.where(t >= onsets[0], np.exp(-(t - onsets[0]) / 100.0), 0.0),
                                rtol=1e-12)
     # bit-identical spikes up to the onset: the trigger changes nothing it has no target for
-    np.testing.assert_array_equal(steady.spike_t_ms[steady.spike_t_ms < 1500.0], jump.spike_t_ms[jump.spike_t_ms < 1500.0])
+    np.testing.assert_array_equal(steady.spike_t_ms[steady.spike_t_ms < 1500.0],
+                                  jump.spike_t_ms[jump.spike_t_ms < 1500.0])
 
 
 # ---- validation -----------------------------------------------------------------------------

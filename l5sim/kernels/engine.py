@@ -81,7 +81,7 @@ State = namedtuple("State", [
     "v", "u", "vd", "wd", "gad", "kap", "burst", "hist", "g", "ring",
     "rng", "spare", "has_spare", "pin_rng", "pin_spare", "pin_has_spare",
     "bias_s", "bias_d", "sig_s", "sig_d",
-    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta", "gen_pos", "flag", "dval",
+    "ppw", "path_gain", "lr", "xtr", "xtr2", "ytr", "ytr2", "sd", "mod_delta", "gen_pos", "flag", "dval", "ibap",
 ])
 Out = namedtuple("Out", [
     "spk_i", "spk_t", "spk_b", "n_spk",
@@ -424,6 +424,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                                 g2 = uniform(rng, i) < kap
                                 if bap_on and g1:
                                     I_bap = pp[p, P_BAP]
+                            st.ibap[i] = I_bap
                             gtd = 0.0
                             gEd = 0.0
                             for q in range(n_ch):
@@ -705,15 +706,12 @@ def _run_chunk(net, st, out, t0, n_steps):
                     x = st.wd[i]
                 elif var == T_KAPPA:
                     p = net.neuron_pop[i]
-                    x = st.kap[i] if pp[p, P_KAPPA_STATE] > 0.5 else pp[p, P_KAPPA]
+                    x = (st.kap[i] if pp[p, P_KAPPA_STATE] > 0.5 else pp[p, P_KAPPA]) + pp[p, P_KAPPA_OFF]
+                    x = min(1.0, max(0.0, x))     # the effective gate, as the neuron uses it
                 elif var == T_GAD:
                     x = st.gad[i]
                 elif var == T_IBAP:
-                    p = net.neuron_pop[i]
-                    hist = st.hist[i]
-                    on = ((hist >> np.uint64(int(pp[p, P_BAP_START]))) &
-                          ((one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one)) != 0
-                    x = pp[p, P_BAP] if on else 0.0
+                    x = st.ibap[i]          # the bAP current that entered the dendrite (gated)
                 elif var == T_BURST:
                     x = st.burst[i]
                 else:
