@@ -627,7 +627,9 @@ def _one_thread() -> None:
     """Workers are processes: each runs its simulations on one Numba thread (no
     oversubscription of the machine). The parallel kernel gives the same bits whatever the
     thread count, so the table does not change (``simulate(parallel=...)``)."""
-    if _WORKER.get("one_thread"):
+    import threading
+
+    if _WORKER.get("one_thread") == threading.get_ident():   # the setting is per thread
         return
     try:
         import numba
@@ -635,7 +637,7 @@ def _one_thread() -> None:
         numba.set_num_threads(1)
     except Exception:  # pragma: no cover - an exotic threading layer: leave it alone
         pass
-    _WORKER["one_thread"] = True
+    _WORKER["one_thread"] = threading.get_ident()
 
 
 def _set_inflight(out: str, text: str) -> None:
@@ -683,9 +685,11 @@ def _init_pool_worker(base: dict, source, parent_pid: int) -> None:
 
 
 def _base_record(task, run, attempts: int) -> dict:
+    import numba
+
     from . import __version__
 
-    return {"format": RUN_FORMAT, "version": FORMAT_VERSION, "key": run["key"], "params": run["params"],
+    return {"threads": numba.get_num_threads(), "format": RUN_FORMAT, "version": FORMAT_VERSION, "key": run["key"], "params": run["params"],
             "seed": run["seed"], "duration_ms": task["duration_ms"], "keep": task["keep"],
             "circuit_hash": run["circuit_hash"], "session": task["session"], "attempts": attempts,
             "worker": _worker_id(), "warmups": _WORKER["warmups"], "l5sim_version": __version__}

@@ -90,6 +90,7 @@ def test_pool_gives_the_same_table(serial_sweep, tmp_path):
     # kernels warmed once per worker process, never per task; at most 2 processes ran
     assert {r["warmups"] for r in recs} == {1}
     assert len({r["worker"] for r in recs}) <= 2
+    assert {r["threads"] for r in recs} == {1}       # processes, each on one Numba thread
 
 
 @pytest.mark.dask
