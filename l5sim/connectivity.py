@@ -135,6 +135,9 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
         return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, path=path), path)
 
+    if rule in ("fixed_prob", "gaussian_prob"):
+        return _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay_steps,
+                               delay_per_distance, rng, path)
     pres, posts, ws, ds = [], [], [], []
     rows_per_block = max(1, BLOCK_ELEMENTS // max(n_post, 1))
     need_dist = rule in ("gaussian_weight", "gaussian_prob") or delay_per_distance > 0
@@ -183,6 +186,47 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         # mask block, so that the circuit does not depend on BLOCK_ELEMENTS.
         w_all = _weights(conn, pre_all.shape[0], rng)
     return _to_csr(n_pre, pre_all, cat(posts, np.int64), w_all, cat(ds, np.int64), path)
+
+
+def _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay_steps, delay_per_distance,
+                    rng, path):
+    """``fixed_prob`` and ``gaussian_prob`` in O(expected candidates), not O(n_pre n_post).
+
+    Each pair is an independent Bernoulli draw with probability p (fixed) or
+    p0 exp(-d^2 / 2 sigma^2) (Gaussian). Drawn exactly by thinning: per presynaptic neuron,
+    K ~ Binomial(n, q) candidates (q = p or p0) chosen uniformly without replacement, each
+    Gaussian candidate then kept with probability exp(-d^2 / 2 sigma^2).
+    """
+    skip_self = same_population and not conn.autapses
+    q = conn.p if conn.rule == "fixed_prob" else conn.p0
+    counts = np.zeros(n_pre, np.int64)
+    pres, posts = [], []
+    avail = np.full(n_pre, n_post, np.int64)
+    if skip_self:
+        avail -= (np.arange(n_pre) < n_post).astype(np.int64)
+    k_all = rng.binomial(avail, q) if q > 0 else np.zeros(n_pre, np.int64)
+    for i in range(n_pre):
+        k = int(k_all[i])
+        if k == 0:
+            continue
+        cand = rng.choice(int(avail[i]), size=k, replace=False, shuffle=False)
+        if skip_self and i < n_post:
+            cand[cand >= i] += 1           # skip i itself
+        cand.sort()
+        pres.append(np.full(k, i, np.int64))
+        posts.append(cand.astype(np.int64))
+        counts[i] = k
+    pre_i = np.concatenate(pres) if pres else np.zeros(0, np.int64)
+    post_j = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+    need_d = conn.rule == "gaussian_prob" or delay_per_distance > 0
+    d = _pair_distance(pre_pl, post_pl, pre_i, post_j) if need_d and pre_i.size else np.zeros(pre_i.size)
+    if conn.rule == "gaussian_prob" and pre_i.size:
+        with np.errstate(over="ignore", under="ignore"):
+            keep = rng.random(pre_i.size) < np.exp(-0.5 * (d / conn.sigma) ** 2)
+        pre_i, post_j, d = pre_i[keep], post_j[keep], d[keep]
+    w = _weights(conn, pre_i.shape[0], rng)
+    dv = _delays(delay_steps, delay_per_distance, d if delay_per_distance else None, pre_i.shape[0], path)
+    return _to_csr(n_pre, pre_i, post_j, w, dv, path)
 
 
 def _weights(conn, n, rng):
