@@ -263,8 +263,9 @@ def _run_chunk(net, st, out, t0, n_steps):
                 YT[y] *= dm
                 YT2[y] *= dy
         for p in range(n_pop):
-            for i in range(pop_start[p], pop_start[p + 1]):
-                HIST[i] = HIST[i] << one
+            if pop_kind[p] == K_L5:          # only L5 cells read their spike history (bAP)
+                for i in range(pop_start[p], pop_start[p + 1]):
+                    HIST[i] = HIST[i] << one
         nf = 0
         f0 = 0
         for phase in range(2):
@@ -369,11 +370,13 @@ def _run_chunk(net, st, out, t0, n_steps):
                     for i in prange(lo, hi):
                         # read and clear this step's arrivals
                         I_s = bias_s[i] + is_off
-                        I_d = bias_d[i] + id_off
                         if sig_s[i] > 0.0:
                             I_s += sig_s[i] * normal(rng, spare, has_spare, i)
-                        if sig_d[i] > 0.0:
-                            I_d += sig_d[i] * normal(rng, spare, has_spare, i)
+                        I_d = 0.0
+                        if kind == K_L5:
+                            I_d = bias_d[i] + id_off
+                            if sig_d[i] > 0.0:
+                                I_d += sig_d[i] * normal(rng, spare, has_spare, i)
                         for q in range(n_ch):
                             ch = ch_used[q]
                             x = ring[slot, ch, i]
