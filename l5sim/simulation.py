@@ -8,6 +8,7 @@ buffer, reports progress and turns a kernel's divergence flag into a
 from __future__ import annotations
 
 import math
+import os
 import platform
 import sys
 import time
@@ -198,8 +199,12 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     progress : show a progress bar (default: when the run covers more than 5 s of biological
         time or more than 2e8 neuron-steps).
     parallel : use the multi-threaded kernel (numba threads; ``NUMBA_NUM_THREADS`` sets
-        their number). Default: when the network has at least ``PARALLEL_MIN_NEURONS``
-        neurons, a choice that depends on the network only. The parallel kernel gives
+        their number). Default: the serial kernel, unless the environment variable
+        ``L5SIM_PARALLEL=1`` asks for the parallel one for networks of at least
+        ``PARALLEL_MIN_NEURONS`` neurons (a choice from the network alone, never from the
+        thread count). The parallel kernel launches several parallel regions per step: on
+        the 2-core development machines, shared with other jobs, it was slower than the
+        serial one (docs/performance.md), hence opt-in. The parallel kernel gives
         bitwise-identical results whatever the thread count; it may differ from the serial
         kernel in the last bits of state variables (the two are compiled separately), which
         the tests bound and which has not changed a spike in any test circuit.
@@ -239,8 +244,9 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         net = net._replace(w=net.w.copy())   # learn on a copy: the built circuit stays as built
     N = built.n_neurons
     if parallel is None:
-        # chosen from the network alone, never from the thread count (reproducibility)
-        parallel = N >= PARALLEL_MIN_NEURONS
+        # opt-in (L5SIM_PARALLEL=1), then chosen from the network alone, never from the
+        # thread count (reproducibility)
+        parallel = os.environ.get("L5SIM_PARALLEL", "0") == "1" and N >= PARALLEL_MIN_NEURONS
     kernel = E.run_chunk_parallel if parallel else E.run_chunk
     if parallel:
         net = net._replace(blk=np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64))

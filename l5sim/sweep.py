@@ -1103,8 +1103,8 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
                     _run_batch(dict(base_task, runs=b, specs=plan.specs), on_record=absorb)
             elif batches:
                 _drive(backend, batches, base_task, out, absorb, wanted, max_attempts, records, session)
-        except KeyboardInterrupt:
-            write_text(out / ".session", "stopped\n")
+        except BaseException as e:     # Ctrl-C, or the sweep cannot go on: keep what is done
+            write_text(out / ".session", "stopped\n")      # orphaned tasks stop at their next run
             if backend is not None:
                 backend.abort()
                 backend = None
@@ -1113,7 +1113,8 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
             _, rows, _ = _finish(out, plan, records)
             keys = {r["key"] for r in plan.runs}
             n_fin = sum(row["run"] in keys for row in rows)
-            print(f"interrupted: {n_fin} of {len(plan.runs)} runs finished; "
+            what = "interrupted" if isinstance(e, KeyboardInterrupt) else "stopped"
+            print(f"{what}: {n_fin} of {len(plan.runs)} runs finished (table: {out / TABLE}); "
                   "re-run the same command to compute the rest", file=sys.stderr)
             raise
         if bar is not None:
