@@ -140,15 +140,18 @@ class _Triggers:
                 if stt.size and stt[0] < t_ms - tr.window_ms:
                     break
             rate = count / (n * tr.window_ms * 1e-3)
+            # surprise against the baseline of the previous windows (before this one joins it)
+            z = 0.0
+            if it["n"] >= 3:
+                sd = np.sqrt(it["m2"] / (it["n"] - 1))
+                z = abs(rate - it["mean"]) / sd if sd > 0 else 0.0
             # Welford running mean/SD of the windowed rate
             it["n"] += 1
             d = rate - it["mean"]
             it["mean"] += d / it["n"]
             it["m2"] += d * (rate - it["mean"])
-            if t_ms < tr.warmup_ms or it["n"] < 3:
+            if t_ms < tr.warmup_ms:
                 continue
-            sd = np.sqrt(it["m2"] / (it["n"] - 1))
-            z = abs(rate - it["mean"]) / sd if sd > 0 else 0.0
             if z >= tr.threshold and t_ms - it["last"] >= tr.refractory_ms:
                 it["onsets"].append(t_ms)
                 it["last"] = t_ms
