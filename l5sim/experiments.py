@@ -242,9 +242,11 @@ def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, in
     if pop not in spec.populations:
         raise SpecError("population", pop, f"a population name: {sorted(spec.populations)}")
     copies, tags, index = [], [], []
+    # only spikes are measured: no traces (they would cost a sample per copy and step)
+    quiet = {"recording.traces": {}}
     for ci, vv in enumerate(vary_values):
         for li, iv in enumerate(input_values):
-            copies.append(spec.with_overrides({vary_key: vv, input_key: iv}))
+            copies.append(spec.with_overrides({vary_key: vv, input_key: iv, **quiet}))
             tags.append(f"c{ci}l{li}")
             index.append((ci, li))
     big = replicate(copies, tags)
@@ -329,7 +331,8 @@ def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: in
         raise SpecError(f"pathways.{pathway}.plasticity", "", "a plastic pathway")
     times = [start_ms + k * period_ms for k in range(n_pairs)]
     duration = start_ms + n_pairs * period_ms
-    common = {f"populations.{pre}.spike_times_ms": [times],
+    common = {"recording.traces": {},
+              f"populations.{pre}.spike_times_ms": [times],
               f"inputs.{soma_input}.start_ms": start_ms + delay_ms,
               f"inputs.{soma_input}.period_ms": period_ms,
               f"recording.weights_interval_ms": period_ms}

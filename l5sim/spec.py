@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+import functools
 import dataclasses
 import hashlib
 import json
@@ -126,12 +127,17 @@ def _coerce(value, tp, md, path):
     raise TypeError(f"unsupported spec type {tp!r} at {path}")  # programming error
 
 
+@functools.lru_cache(maxsize=None)
+def _fields_of(cls):
+    """Type hints and init fields of a spec dataclass (resolved once per class)."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
 def _from_dict(cls, data, path):
     """Build dataclass ``cls`` from a TOML table, validating every key."""
     if not isinstance(data, dict):
         raise SpecError(path or "<root>", data, f"a table of {cls.__name__} fields")
-    hints = typing.get_type_hints(cls)
-    flds = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints, flds = _fields_of(cls)
     for key in data:
         if key not in flds:
             raise SpecError(f"{path}.{key}" if path else key, data[key],
