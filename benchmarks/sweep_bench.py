@@ -16,16 +16,20 @@ Ways: ``loop`` (the public API in a plain loop in this process, no files: the ya
 ``processes`` (the default local pool of ``--workers`` processes) and ``dask-local`` (a Dask
 ``LocalCluster`` of ``--workers`` processes; skipped without the ``dask`` extra).
 
-Reported per way: runs per second (runs / wall time, everything included: process start,
-kernel load, scheduling, files, the table), speed-up over ``loop``, and the machinery overhead
+Reported per way:
 
-    overhead = (wall x workers - sum of run compute) / sum of run compute,
+* runs per second (runs / wall time, everything included: process start, kernel load,
+  scheduling, files, the table) and the speed-up over ``loop``;
+* CPU seconds (this process and every child process it waited for: pool workers, Dask
+  nannies and workers) per run, and the CPU overhead over ``loop``. On a shared machine this
+  is the figure that other people's load does not distort: it is what the sweep machinery
+  costs in total (process start-up, imports, kernel loads per worker, scheduling, files);
+* the machinery overhead in wall time, ``(wall x workers - sum of run compute) / sum of run
+  compute``, where a run's compute is what its worker spent in spec, build, simulate and
+  summary (``wall_s`` in the table): start-up, scheduling, files and workers idle at the end.
 
-where a run's compute is what its worker spent in spec, build, simulate and summary (measured
-in the run, ``wall_s`` in the table). This isolates what the sweep adds (start-up, scheduling,
-writing files, idle workers at the end) from what the simulations cost on a busy machine.
-The loop's kernels are warmed before timing; each sweep includes its own start-up.
-Every sweep writes into a fresh temporary directory, removed afterwards.
+The loop's kernels are warmed before timing; each sweep includes its own start-up. Every
+sweep writes into a fresh temporary directory, removed afterwards.
 """
 from __future__ import annotations
 
@@ -60,20 +64,28 @@ def workloads(args):
     return out
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and of its children that have been waited for."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def plain_loop(circuit, key, values, n_seeds, duration_ms):
     """The yardstick: load, build, simulate and summarise each run in this process."""
     import l5sim
 
     base = l5sim.load_circuit(circuit)
     l5sim.simulate(l5sim.build(base, seed=0), 20 * base.dt_ms, seed=0, progress=False)   # warm kernels
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_s()
     rates = []
     for v in values:
         spec = base.with_overrides({key: v})
         for seed in range(n_seeds):
             rec = l5sim.simulate(l5sim.build(spec, seed=seed), duration_ms, seed=seed, progress=False)
             rates.append(rec.summary()["populations"][next(iter(spec.populations))]["rate_hz"])
-    return time.perf_counter() - t0, rates
+    return time.perf_counter() - t0, cpu_s() - c0, rates
 
 
 def sweep(circuit, key, values, n_seeds, duration_ms, scheduler, workers):
@@ -88,8 +100,8 @@ def sweep(circuit, key, values, n_seeds, duration_ms, scheduler, workers):
         if not res.ok:
             raise RuntimeError(f"{scheduler}: {res.final_line()}")
         compute = sum(r["wall_s"] for r in res.rows)
-        pop = next(c for c in res.columns if c.endswith(".rate_hz"))
-        rates = [r[pop] for r in sorted(res.rows, key=lambda r: (r[key], r["seed"]))]
+        pop = next(c[:-len(".n_spikes")] for c in res.columns if c.endswith(".n_spikes"))   # the first population
+        rates = [r[f"{pop}.rate_hz"] for r in sorted(res.rows, key=lambda r: (r[key], r["seed"]))]
         return {"wall_s": wall, "compute_s": compute, "batches": res.n_batches, "workers": res.n_workers,
                 "rates": rates}
     finally:
@@ -120,8 +132,8 @@ def main(argv=None) -> int:
     results = {"machine": {"cpus": os.cpu_count(), "workers": workers, "python": platform.python_version(),
                            "load_1min_at_start": load}, "workloads": {}}
     print(f"# sweep benchmark: {workers} workers, {os.cpu_count()} CPUs, load average {load:.1f} at start\n")
-    print("| workload | way | runs | wall (s) | runs/s | vs loop | batches | machinery overhead |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| workload | way | wall (s) | runs/s | vs loop | CPU s/run | CPU vs loop | batches | wall overhead |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, circuit, key, values, n_seeds, dur in workloads(args):
         n = len(values) * n_seeds
         res = {}
@@ -131,11 +143,13 @@ def main(argv=None) -> int:
                 print(f"| {name} | {way} | skipped: pip install 'l5sim[dask]' |")
                 continue
             if way == "loop":
-                wall, rates = plain_loop(circuit, key, values, n_seeds, dur)
-                r = {"wall_s": wall, "compute_s": wall, "batches": None, "workers": 1}
+                wall, cpu, rates = plain_loop(circuit, key, values, n_seeds, dur)
+                r = {"wall_s": wall, "cpu_s": cpu, "compute_s": wall, "batches": None, "workers": 1}
             else:
                 sched = {"serial": "serial", "processes": "processes", "dask-local": "local"}[way]
+                c0 = cpu_s()
                 r = sweep(circuit, key, values, n_seeds, dur, sched, workers)
+                r["cpu_s"] = cpu_s() - c0
                 rates = r.pop("rates")
             if ref_rates is None:
                 ref_rates = rates
@@ -145,9 +159,11 @@ def main(argv=None) -> int:
             res[way] = r
             loop = res.get("loop")
             vs = f"{loop['wall_s'] / r['wall_s']:.2f}x" if loop else ""
+            cvs = f"{100 * (r['cpu_s'] / loop['cpu_s'] - 1):+.1f} %" if loop else ""
             same = "" if r["same_results_as_first_way"] else " (RESULTS DIFFER)"
-            print(f"| {name} ({n} x {dur:g} ms) | {way} | {n} | {r['wall_s']:.2f} | {r['runs_per_s']:.1f} | {vs} | "
-                  f"{r['batches'] or ''} | {100 * r['overhead']:.1f} %{same} |", flush=True)
+            print(f"| {name} ({n} x {dur:g} ms) | {way} | {r['wall_s']:.2f} | {r['runs_per_s']:.1f} | {vs} | "
+                  f"{r['cpu_s'] / n:.4f} | {cvs} | {r['batches'] or ''} | {100 * r['overhead']:.1f} %{same} |",
+                  flush=True)
         results["workloads"][name] = {"runs": n, "duration_ms": dur, "circuit": str(circuit.relative_to(ROOT)),
                                       "ways": res}
     if args.json:
