@@ -320,6 +320,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                         if frac < 1.0:
                             rate *= frac
                     lam = rate * dt * 1e-3
+                    emlam = math.exp(-lam)
                     w0 = net.pin_w_ptr[k]
                     r0 = net.pin_rec_ptr[k]
                     r1 = net.pin_rec_ptr[k + 1]
@@ -336,7 +337,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                             wj = net.pin_w[w0 + j - plo]
                             if wj == 0.0:
                                 continue
-                            cnt = poisson_small(rng, j, lam)
+                            cnt = poisson_small(rng, j, lam, emlam)
                             if cnt > 0:
                                 for r in range(r0, r1):
                                     ring[slot, net.pin_rec_ch[r], j] += cnt * wj * net.pin_rec_scale[r]

@@ -116,12 +116,13 @@ def normal(st, spare, has_spare, j):
 
 
 @nb.njit(inline="always", **NJIT)
-def poisson_small(st, j, lam):
-    """Poisson variate by inversion (intended for lam below ~30; capped at 10 lam + 100)."""
+def poisson_small(st, j, lam, emlam=-1.0):
+    """Poisson variate by inversion (intended for lam below ~30; capped at 10 lam + 100).
+    ``emlam`` = exp(-lam) when the caller has it (one exp per input and step, not per draw)."""
     if lam <= 0.0:
         return 0
     u = uniform(st, j)
-    p = math.exp(-lam)
+    p = emlam if emlam >= 0.0 else math.exp(-lam)
     s = p
     k = 0
     kmax = int(10.0 * lam) + 100
