@@ -9,6 +9,7 @@ that it runs. Both take 5-20 s on a 2-core machine (limit: 60 s each).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -50,6 +51,9 @@ print("PROBE" + json.dumps({
 
 
 def execute(name):
+    # the notebooks draw inline figures: a non-interactive MPLBACKEND from the environment
+    # (CI sets none, but a user's shell may) would leave them without image outputs
+    os.environ.pop("MPLBACKEND", None)
     nb = nbformat.read(NOTEBOOKS[name], as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBES[name]))
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
