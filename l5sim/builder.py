@@ -21,7 +21,7 @@ from . import neuromodulation as _nm
 from . import plasticity as _pl
 from .errors import SpecError
 from .kernels import engine as E
-from .kernels.rng import seed_streams
+from .kernels.rng import ZIG_F, ZIG_K, ZIG_W, seed_streams
 from .models import izhikevich as _izh
 from .models.synapses import COMPARTMENTS, RECEPTOR_NAMES, channel
 
@@ -408,7 +408,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         pop_post_ptr=pla.pop_post_ptr, pop_post=pla.pop_post,
         mod_kind=mplan.kind, mod_index=mplan.index, mod_col=mplan.col,
         gen_t=np.asarray(gen_t, np.int64)[order], gen_i=np.asarray(gen_i, np.int64)[order],
-        blk=np.array([0, N], np.int64),
+        blk=np.array([0, N], np.int64), zig_k=ZIG_K, zig_w=ZIG_W, zig_f=ZIG_F,
     )
     return BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
                         pathways=wiring_infos, placements=placements, init_v=init_v, init_u=init_u,

@@ -262,6 +262,8 @@ def plan_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, *, over
     for key, values in axes.items():
         _check_key_path(base, key, values[0], spec.path)
         axes[key] = [_like(_lookup(base, key), v) for v in values]
+        if len({_canon(v) for v in axes[key]}) != len(values):
+            raise SpecError(f"--grid {key}", values, "distinct values (each run once)", spec.path)
     plan = SweepPlan(base=base, source=spec.path, circuit_name=spec.circuit.name, circuit_hash=spec.hash,
                      axes=axes, seeds=seed_list, duration_ms=float(duration_ms), keep=keep,
                      overrides=dict(overrides or {}))

@@ -75,7 +75,7 @@ Net = namedtuple("Net", [
     "rec_mask",
     "sp", "path_plastic", "pl_pre_lo", "pl_post_lo", "pl_xoff", "pl_yoff", "pl_syn_lo", "pl_syn_hi",
     "col_ptr", "col_off", "col_syn", "col_pre", "pop_post_ptr", "pop_post",
-    "mod_kind", "mod_index", "mod_col", "gen_t", "gen_i", "blk",
+    "mod_kind", "mod_index", "mod_col", "gen_t", "gen_i", "blk", "zig_k", "zig_w", "zig_f",
 ])
 State = namedtuple("State", [
     "v", "u", "vd", "wd", "gad", "kap", "burst", "hist", "g", "ring",
@@ -207,8 +207,9 @@ def _run_chunk(net, st, out, t0, n_steps):
     G = st.g
     ring = st.ring
     rng = st.rng
-    spare = st.spare
-    has_spare = st.has_spare
+    zk = net.zig_k
+    zw = net.zig_w
+    zf = net.zig_f
     bias_s = st.bias_s
     bias_d = st.bias_d
     sig_s = st.sig_s
@@ -372,12 +373,12 @@ def _run_chunk(net, st, out, t0, n_steps):
                         # read and clear this step's arrivals
                         I_s = bias_s[i] + is_off
                         if sig_s[i] > 0.0:
-                            I_s += sig_s[i] * normal(rng, spare, has_spare, i)
+                            I_s += sig_s[i] * normal(rng, zk, zw, zf, i)
                         I_d = 0.0
                         if kind == K_L5:
                             I_d = bias_d[i] + id_off
                             if sig_d[i] > 0.0:
-                                I_d += sig_d[i] * normal(rng, spare, has_spare, i)
+                                I_d += sig_d[i] * normal(rng, zk, zw, zf, i)
                         for q in range(n_ch):
                             ch = ch_used[q]
                             x = ring[slot, ch, i]
