@@ -1,4 +1,4 @@
-"""``l5sim gain`` and ``l5sim stdp``: thin CLI glue over :mod:`l5sim.experiments`.
+"""``l5sim gain``, ``l5sim pulse`` and ``l5sim stdp``: thin CLI glue over :mod:`l5sim.experiments`.
 
 Registration imports nothing heavy, so ``l5sim --help`` stays instant.
 """
@@ -31,6 +31,48 @@ def _cmd_gain(args) -> int:
         for c in res.curves:
             print(f"  {c['condition']:>28s}  slope={c['slope_hz_per_pa']:.4f} Hz/pA  rheobase={c['rheobase_pa']:.1f} pA"
                   f"  burst_fraction={c['mean_burst_fraction']:.3f}")
+    return 0
+
+
+def _cmd_pulse(args) -> int:
+    from pathlib import Path
+
+    from . import experiments as X
+    from .cli import _parse_sets
+    from .plotting import _plt, save_figure
+    from .recording import write_json
+    from .spec import load_circuit
+
+    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    ikey, ivals = X.parse_grid(args.input, "--input")
+    res = X.pulse_response(spec, modulator=args.modulator, amplitude=args.amplitude, tau_ms=args.tau,
+                           shape=args.shape, input_key=ikey, input_values=ivals, onset_ms=args.onset,
+                           bin_ms=args.bin, duration_ms=args.duration, baseline_ms=args.baseline,
+                           seeds=range(args.seed, args.seed + args.seeds), population=args.population,
+                           neurons_per_level=args.neurons, progress=args.progress or None)
+    out = Path(args.out)
+    X.write_csv(out / "pulse.csv", res.rows)
+    X.write_csv(out / "pulse_rates.csv", res.rates)
+    write_json(out / "metadata.json", res.metadata)
+    t, g, sd = res.mean_time_course()
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.fill_between(t, g - sd, g + sd, color="#1f4e9c", alpha=0.25, lw=0)
+    ax.plot(t, g, color="#1f4e9c", lw=1.4, label=f"{args.modulator} pulse {args.amplitude:g}, tau {args.tau:g} ms")
+    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel("time from pulse onset (ms)")
+    ax.set_ylabel("f-I gain (Hz/pA)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, out / "pulse.png")
+    if not args.quiet:
+        import numpy as np
+
+        base = float(np.nanmean(g[t < 0]))
+        post = g[t >= 0]
+        print(f"pulse: {len(ivals)} levels x {args.seeds} seeds, {len(t)} bins of {args.bin:g} ms -> {out}")
+        print(f"  baseline gain {base:.4f} Hz/pA; peak after onset {np.nanmax(post):.4f} Hz/pA "
+              f"({100 * (np.nanmax(post) / base - 1):+.0f} %)")
     return 0
 
 
@@ -97,6 +139,8 @@ def register_gain(sub) -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_gain)
+    # `l5sim pulse` is registered with `gain` so that l5sim/cli.py needs no change
+    register_pulse(sub)
     return p
 
 
@@ -117,4 +161,40 @@ def register_stdp(sub) -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_stdp)
+    return p
+
+
+def register_pulse(sub) -> argparse.ArgumentParser:
+    """Register ``l5sim pulse`` (idempotent: a second call returns the existing parser)."""
+    if "pulse" in getattr(sub, "choices", {}):
+        return sub.choices["pulse"]
+    p = sub.add_parser(
+        "pulse", help="gain time course after a phasic neuromodulator pulse (f-I slope per time bin)",
+        description="Simulate the f-I curve (rate vs --input, one circuit copy per level, all in one compiled run) "
+                    "around a phasic pulse of --modulator at --onset, and write pulse.csv (time_ms from onset, "
+                    "gain_hz_per_pa, rheobase_pa, mean_rate_hz, modulator_level, pulse_amplitude, seed; the format "
+                    "`l5sim fit` reads from a gain directory), pulse_rates.csv (rate per bin, level and seed), "
+                    "metadata.json (pulse_amplitude, modulator, tau) and pulse.png.",
+        epilog="example: l5sim pulse circuits/l5_na.toml --modulator NA --amplitude 1.6 --tau 1000 "
+               "--input inputs.soma_step.amplitude_pA=500:1600:12 --neurons 50 --out out/pulse")
+    p.add_argument("circuit", metavar="CIRCUIT.toml")
+    p.add_argument("--modulator", default="NA", help="modulator to pulse (default NA)")
+    p.add_argument("--amplitude", type=float, required=True, help="pulse amplitude (modulator level)")
+    p.add_argument("--tau", type=float, default=1000.0, metavar="MS", help="pulse time constant (1000 ms)")
+    p.add_argument("--shape", default="exponential", choices=("exponential", "alpha", "square"))
+    p.add_argument("--input", required=True, metavar="KEY=START:STOP:N", help="input of the f-I curve")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--onset", type=float, default=3000.0, metavar="MS", help="pulse onset (3000 ms)")
+    p.add_argument("--baseline", type=float, default=1000.0, metavar="MS", help="baseline before onset (1000 ms)")
+    p.add_argument("--bin", type=float, default=100.0, metavar="MS", help="time bin (100 ms)")
+    p.add_argument("--duration", type=float, default=None, metavar="MS", help="simulated time (onset + 5 tau)")
+    p.add_argument("--neurons", type=int, default=None, metavar="N", help="cells per input level (default: "
+                   "the circuit's population size)")
+    p.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds (3)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="first seed (0)")
+    p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_pulse)
     return p
