@@ -286,19 +286,21 @@ def test_run_that_keeps_killing_its_worker_is_recorded_failed(tmp_path):
 
 
 def test_resume_computes_nothing_and_extends(tmp_path):
-    a = S.run_sweep(CELL, [f"{SOMA}=600,900"], seeds=2, duration_ms=200.0, out=tmp_path, scheduler="serial")
-    b = S.run_sweep(CELL, [f"{SOMA}=600,900"], seeds=2, duration_ms=200.0, out=tmp_path, scheduler="serial")
+    base = l5sim.load_circuit(CELL).inputs["soma_step"].amplitude_pA    # the file's own value
+    a1, a2, a3 = base, base + 300.0, base + 600.0
+    a = S.run_sweep(CELL, [f"{SOMA}={a1},{a2}"], seeds=2, duration_ms=200.0, out=tmp_path, scheduler="serial")
+    b = S.run_sweep(CELL, [f"{SOMA}={a1},{a2}"], seeds=2, duration_ms=200.0, out=tmp_path, scheduler="serial")
     assert (a.n_computed, b.n_computed, b.n_reused) == (4, 0, 4)
     assert _science(a.rows) == _science(b.rows)
     # a new grid of the same circuit extends the sweep: only the new runs are computed
-    c = S.run_sweep(CELL, [f"{SOMA}=600,900,1200"], seeds=2, duration_ms=200.0, out=tmp_path, scheduler="serial")
+    c = S.run_sweep(CELL, [f"{SOMA}={a1},{a2},{a3}"], seeds=2, duration_ms=200.0, out=tmp_path, scheduler="serial")
     assert (c.n_computed, c.n_reused) == (2, 4) and len(c.rows) == 6
     d = S.run_sweep(CELL, [f"{DEND}=0,200"], seeds=1, duration_ms=200.0, out=tmp_path, scheduler="serial")
     assert len(d.columns) and SOMA in d.columns and DEND in d.columns
-    # the dend=0 point of the new axis is the base circuit at seed 0: a run shared with the first grid
+    # the dend=0 point of the new axis is the circuit itself at seed 0: a run shared with the first grid
     assert d.n_computed == 1 and len(d.rows) == 7
     filled = [r for r in d.rows if r[DEND] == 200]
-    assert filled and filled[0][SOMA] == 600.0          # the base value fills the other axis
+    assert filled and filled[0][SOMA] == base          # the base value fills the other axis
     m = S.load_manifest(tmp_path)
     assert len(m["grids"]) == 3
     # a different duration (or circuit, or keep mode) is refused with a clear message
@@ -320,8 +322,8 @@ def test_directory_in_use_is_refused(tmp_path):
 
 # ------------------------------------------------------------------------------ failed runs
 def test_failed_run_is_recorded_and_others_complete(tmp_path, capsys):
-    # 1e12 pA diverges (DivergenceError) at the step onset; 600 pA is an ordinary run
-    rc = cli_main(["sweep", CELL, "--grid", f"{SOMA}=600,1e12", "--seeds", "2", "--duration", "300",
+    # 1e12 pA diverges (DivergenceError) at the step onset; 1200 pA is an ordinary run (above rheobase)
+    rc = cli_main(["sweep", CELL, "--grid", f"{SOMA}=1200,1e12", "--seeds", "2", "--duration", "300",
                    "--out", str(tmp_path), "--workers", "2", "--batch-size", "1", "--no-progress"])
     out = capsys.readouterr().out.strip().splitlines()
     assert rc == 1
@@ -331,13 +333,13 @@ def test_failed_run_is_recorded_and_others_complete(tmp_path, capsys):
     assert len(failed) == 2 and all(float(r[SOMA]) == 1e12 for r in failed)
     assert all(r["error"].startswith("DivergenceError: numerical divergence") for r in failed)
     assert all(r["pyr.rate_hz"] == "" for r in failed)
-    assert all(r["status"] == "done" and float(r["pyr.rate_hz"]) > 0 for r in rows if float(r[SOMA]) == 600)
+    assert all(r["status"] == "done" and float(r["pyr.rate_hz"]) > 0 for r in rows if float(r[SOMA]) == 1200)
     rec = S.read_run(tmp_path / "runs" / f"{failed[0]['run']}.json")
     assert rec["phase"] == "simulate" and "DivergenceError" in rec["traceback"]
     # failed runs are results: a re-run keeps them; --retry-failed computes them again
-    again = S.run_sweep(CELL, [f"{SOMA}=600,1e12"], seeds=2, duration_ms=300.0, out=tmp_path, scheduler="serial")
+    again = S.run_sweep(CELL, [f"{SOMA}=1200,1e12"], seeds=2, duration_ms=300.0, out=tmp_path, scheduler="serial")
     assert again.n_computed == 0 and again.n_failed == 2 and not again.ok
-    retry = S.run_sweep(CELL, [f"{SOMA}=600,1e12"], seeds=2, duration_ms=300.0, out=tmp_path, scheduler="serial",
+    retry = S.run_sweep(CELL, [f"{SOMA}=1200,1e12"], seeds=2, duration_ms=300.0, out=tmp_path, scheduler="serial",
                         retry_failed=True)
     assert retry.n_computed == 2 and retry.n_failed == 2
 
@@ -370,7 +372,9 @@ def test_bad_grid_fails_before_any_run(tmp_path, capsys, grid, path, expected):
 
 @pytest.mark.parametrize("kwargs,path", [
     ({"grid": [f"{SOMA}=1,2", f"{SOMA}=3"]}, f"--grid {SOMA}"),      # the same key twice
+    ({"grid": [f"{SOMA}=600,600.0"]}, f"--grid {SOMA}"),               # the same value twice
     ({"seeds": 0}, "--seeds"),
+    ({"seeds": [1, 1]}, "seeds"),
     ({"duration_ms": -5.0}, "--duration"),
     ({"duration_ms": 0.01}, "--duration"),                            # less than one step
     ({"workers": 0}, "--workers"),
