@@ -1277,7 +1277,8 @@ def _num(v):
     return None
 
 
-def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populations=None, axes=None):
+def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populations=None, axes=None,
+               title: str | None = None):
     """Draw a sweep: lines over one axis (mean and seed spread), heat maps over two.
 
     Parameters
@@ -1288,6 +1289,7 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
     stats : statistic names (``rate_hz``, ``burst_fraction``, ``cv_isi``, ...).
     populations : populations to draw (default: every one in the table).
     axes : matplotlib axes to draw into (default: a new figure).
+    title : figure title (default: what is drawn; failed runs are counted there).
 
     Returns
     -------
@@ -1348,7 +1350,7 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
                 ax.set_xticks(xpos, [str(v) for v in xs], rotation=20)
         axes[-1].set_xlabel(x)
         axes[0].legend(fontsize=7, title="mean ± SD over seeds", title_fontsize=7)
-        axes[0].set_title(f"sweep over {x}{note}", fontsize=9)
+        axes[0].set_title(f"{title or 'sweep over ' + x}{note}", fontsize=9)
         fig.tight_layout()
         return fig
     ys = values(y)
@@ -1376,7 +1378,7 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
             ax.set_ylabel(y, fontsize=8)
             ax.set_title(f"{p}: {s} ({what})", fontsize=9)
             fig.colorbar(im, ax=ax)
-    if note:
-        fig.suptitle(note.strip(" ()"), fontsize=8)
+    if note or title:
+        fig.suptitle(f"{title or ''}{note}".strip(), fontsize=9)
     fig.tight_layout()
     return fig

@@ -111,7 +111,8 @@ def _cmd_plot(args) -> int:
     rest = [k for k in axes if k not in (x, y)]
     if rest:
         raise SpecError("--where", None, f"a value for each other grid key {rest} (e.g. --where {rest[0]}=...)")
-    fig = plot_sweep(rows, x, y, stats=args.stat or ("rate_hz",), populations=args.population or None)
+    title = f"{Path(args.dir).name}: {len(rows)} runs" + (f" ({', '.join(args.where)})" if args.where else "")
+    fig = plot_sweep(rows, x, y, stats=args.stat or ("rate_hz",), populations=args.population or None, title=title)
     out = Path(args.out) if args.out else Path(args.dir) / "sweep.png"
     save_figure(fig, out)
     if not args.quiet:
