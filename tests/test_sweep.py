@@ -103,10 +103,45 @@ def test_dask_local_cluster_gives_the_same_table(serial_sweep, tmp_path, capsys)
     assert capsys.readouterr().out.strip().splitlines()[-1] == "24 runs: 24 done, 0 failed"
     _, rows, _ = S.load_results(tmp_path)
     assert _science(rows) == _science(serial_sweep.rows)
+    recs = [S.read_run(p) for p in (tmp_path / "runs").glob("*.json")]
+    assert {r["warmups"] for r in recs} == {1} and {r["threads"] for r in recs} == {1}
     # the CSV files agree too, apart from execution columns
     a = [{k: v for k, v in r.items() if k not in EXEC} for r in _csv_rows(tmp_path / "results.csv")]
     b = [{k: v for k, v in r.items() if k not in EXEC} for r in _csv_rows(serial_sweep.table)]
     assert a == b
+
+
+@pytest.mark.dask
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL to a Dask worker")
+def test_dask_scheduler_address_survives_a_killed_worker(tmp_path):
+    """--scheduler tcp://...: a Dask worker killed in the middle loses no finished run and no
+    run file is written twice; the nanny restarts it and the sweep completes."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    out = tmp_path / "sw"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster:
+        cmd = [sys.executable, "-m", "l5sim", "sweep", COLUMN, "--grid", f"{BG}=1600:3200:10", "--seeds", "2",
+               "--duration", "150", "--out", str(out), "--scheduler", cluster.scheduler_address,
+               "--batch-size", "2", "--no-progress"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _wait_for_runs(out, 4, proc)
+        victim = next(iter(cluster.workers.values())).process.process.pid
+        os.kill(victim, signal.SIGKILL)
+        seen = {}
+        while proc.poll() is None:
+            for name, ident in _snapshot(out).items():
+                assert seen.setdefault(name, ident) == ident, f"{name} was written twice"
+            time.sleep(POLL_S)
+        stdout, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr.decode()[-3000:]
+    assert stdout.decode().strip().splitlines()[-1] == "20 runs: 20 done, 0 failed"
+    final = _snapshot(out)
+    assert len(final) == 20 and all(final[n] == ident for n, ident in seen.items())
+    recs = [S.read_run(out / "runs" / n) for n in final]
+    assert len({r["worker"] for r in recs}) >= 3      # the restarted worker took over
 
 
 # -------------------------------------------------------------------------- resume and kill
