@@ -291,6 +291,7 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     row_ptrs, posts, ws, dlys = [], [], [], []
     path_row0, path_pre0, path_rec_ptr, path_rec_ch, path_rec_scale = [], [], [0], [], []
     path_dly = []
+    path_dense = []
     by_pre = [[] for _ in names]
     syn_off = 0
     row_off = 0
@@ -325,6 +326,8 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
         # one delay for every synapse of the pathway lets the kernel skip per-synapse delays
         path_dly.append(int(syn.delay[0]) if syn.n and np.all(syn.delay == syn.delay[0]) else
                         (pw.delay_steps if not syn.n else -1))
+        # dense: every presynaptic row targets the whole post population, in index order
+        path_dense.append(1 if syn.n == pre.n * post.n and syn.n > 0 else 0)
         if pw.target == "gate":
             chans, scales = [channel(5, 0)], [1.0]
         else:
@@ -390,12 +393,15 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     net = E.Net(
         dt=float(dt), pop_start=pop_start, pop_kind=kinds, pp=pp, neuron_pop=neuron_pop,
         a=a, b=b, c=c, d=d,
-        ch_used=used, ch_E=ch_E, ch_mg=ch_mg, ch_decay=ch_decay,
+        ch_used=used,
+        cond_s=np.array([c for c in used if c % 2 == 0 and c // 2 not in (4, 5)], np.int64),
+        cond_d=np.array([c for c in used if c % 2 == 1 and c // 2 not in (4, 5)], np.int64),
+        ch_E=ch_E, ch_mg=ch_mg, ch_decay=ch_decay,
         row_ptr=row_ptr, post=np.concatenate(posts) if posts else np.zeros(0, np.int32),
         w=np.concatenate(ws) if ws else np.zeros(0, np.float32),
         dly=np.concatenate(dlys) if dlys else np.zeros(0, np.uint16),
         path_row0=i64(path_row0), path_pre0=i64(path_pre0), pop_path_ptr=pop_path_ptr, pop_paths=pop_paths,
-        path_dly=i64(path_dly),
+        path_dly=i64(path_dly), path_dense=np.asarray(path_dense, np.uint8),
         path_rec_ptr=i64(path_rec_ptr), path_rec_ch=i64(path_rec_ch), path_rec_scale=f64(path_rec_scale),
         pin_lo=i64(pin["lo"]), pin_hi=i64(pin["hi"]), pin_rate=f64(pin["rate"]), pin_t0=i64(pin["t0"]),
         pin_t1=i64(pin["t1"]), pin_ramp=i64(pin["ramp"]), pin_shared=np.asarray(pin["shared"], np.uint8),

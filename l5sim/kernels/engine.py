@@ -67,8 +67,8 @@ T_G0 = 8  # T_G0 + channel index: conductance of that channel
 Net = namedtuple("Net", [
     "dt", "pop_start", "pop_kind", "pp", "neuron_pop",
     "a", "b", "c", "d",
-    "ch_used", "ch_E", "ch_mg", "ch_decay",
-    "row_ptr", "post", "w", "dly", "path_row0", "path_pre0", "pop_path_ptr", "pop_paths", "path_dly",
+    "ch_used", "cond_s", "cond_d", "ch_E", "ch_mg", "ch_decay",
+    "row_ptr", "post", "w", "dly", "path_row0", "path_pre0", "pop_path_ptr", "pop_paths", "path_dly", "path_dense",
     "path_rec_ptr", "path_rec_ch", "path_rec_scale",
     "pin_lo", "pin_hi", "pin_rate", "pin_t0", "pin_t1", "pin_ramp", "pin_shared",
     "pin_w_ptr", "pin_w", "pin_rec_ptr", "pin_rec_ch", "pin_rec_scale",
@@ -152,6 +152,10 @@ def _run_chunk(net, st, out, t0, n_steps):
     cd = net.d
     ch_used = net.ch_used
     n_ch = ch_used.shape[0]
+    cond_s = net.cond_s          # conductance channels on the soma / on the dendrite
+    n_cs = cond_s.shape[0]
+    cond_d = net.cond_d
+    n_cd = cond_d.shape[0]
     ch_E = net.ch_E
     ch_mg = net.ch_mg
     ch_decay = net.ch_decay
@@ -170,6 +174,7 @@ def _run_chunk(net, st, out, t0, n_steps):
     path_rec_scale = net.path_rec_scale
     path_gain = st.path_gain
     path_dly = net.path_dly
+    path_dense = net.path_dense
     # plasticity
     sp = net.sp
     n_pl = sp.shape[0]
@@ -399,11 +404,8 @@ def _run_chunk(net, st, out, t0, n_steps):
                         # somatic synaptic conductance and its reversal-weighted sum
                         gt = 0.0
                         gE = 0.0
-                        for q in range(n_ch):
-                            ch = ch_used[q]
-                            rec = ch >> 1
-                            if (ch & 1) or rec == R_CURRENT or rec == R_GATE:
-                                continue
+                        for q in range(n_cs):
+                            ch = cond_s[q]
                             gc = G[ch, i]
                             if gc != 0.0:
                                 if ch_mg[ch]:
@@ -432,11 +434,8 @@ def _run_chunk(net, st, out, t0, n_steps):
                             st.ibap[i] = I_bap
                             gtd = 0.0
                             gEd = 0.0
-                            for q in range(n_ch):
-                                ch = ch_used[q]
-                                rec = ch >> 1
-                                if not (ch & 1) or rec == R_CURRENT or rec == R_GATE:
-                                    continue
+                            for q in range(n_cd):
+                                ch = cond_d[q]
                                 gc = G[ch, i]
                                 if gc != 0.0:
                                     if ch_mg[ch]:
@@ -518,11 +517,12 @@ def _run_chunk(net, st, out, t0, n_steps):
                         V[i] = vn
                         Uu[i] = u
                         # conductance decay
-                        for q in range(n_ch):
-                            ch = ch_used[q]
-                            rec = ch >> 1
-                            if rec != R_CURRENT and rec != R_GATE:
-                                G[ch, i] *= ch_decay[ch]
+                        for q in range(n_cs):
+                            ch = cond_s[q]
+                            G[ch, i] *= ch_decay[ch]
+                        for q in range(n_cd):
+                            ch = cond_d[q]
+                            G[ch, i] *= ch_decay[ch]
                     # compact this population's flags in index order (deterministic)
                     for i in range(lo, hi):
                         fl = flag[i]
@@ -574,8 +574,14 @@ def _run_chunk(net, st, out, t0, n_steps):
                                 if sl >= D:
                                     sl -= D
                                 rv = ring[sl, chr_]
-                                for sy in range(s0, s1):
-                                    rv[post[sy]] += wsyn[sy] * scale
+                                if path_dense[pw] and s1 > s0:
+                                    # every row holds all targets in order: contiguous, vectorisable
+                                    base = post[s0] - s0
+                                    for sy in range(s0, s1):
+                                        rv[base + sy] += wsyn[sy] * scale
+                                else:
+                                    for sy in range(s0, s1):
+                                        rv[post[sy]] += wsyn[sy] * scale
                             else:
                                 for sy in range(s0, s1):
                                     sl = slot + dly[sy]   # slot + delay < 2 D: no integer division
