@@ -275,17 +275,17 @@ def test_sigkill_worker_loses_nothing(tmp_path):
     assert len({r["worker"] for r in recs}) >= 3   # a fresh pool took over
 
 
-def _inflight_run(out):
-    """(pid, run key) of a worker process computing a run, from DIR/.inflight, or None."""
-    d = out / ".inflight"
+def _inflight_runs(out):
+    """[(pid, run key)] of the worker processes computing a run, from DIR/.inflight."""
+    d, found = out / ".inflight", []
     for p in (d.iterdir() if d.is_dir() else ()):
         try:
             words = p.read_text().split()
         except OSError:
             continue
         if len(words) == 2:
-            return int(p.name.rsplit("-", 1)[1]), words[1]
-    return None
+            found.append((int(p.name.rsplit("-", 1)[1]), words[1]))
+    return found
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and SIGKILL")
@@ -296,19 +296,19 @@ def test_run_that_keeps_killing_its_worker_is_recorded_failed(tmp_path):
     out = tmp_path / "sw"
     proc = subprocess.Popen(_sweep_cmd(out, n_amp=4, extra=("--max-attempts", "2")), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    poison, kills, t0 = None, 0, time.monotonic()
+    poison, kills, killed, t0 = None, 0, set(), time.monotonic()
     while proc.poll() is None and kills < 2 and time.monotonic() - t0 < WAIT_S:
-        hit = _inflight_run(out)
-        if hit is not None and (poison is None or hit[1] == poison):
-            poison = hit[1]
-            try:
-                os.kill(hit[0], signal.SIGKILL)
-                kills += 1
-            except ProcessLookupError:
-                pass
-            while _inflight_run(out) == hit:    # until the pool noticed and cleaned up
-                time.sleep(POLL_S)
-        time.sleep(0.005)
+        for pid, key in _inflight_runs(out):
+            if pid not in killed and (poison is None or key == poison):
+                poison = key
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills += 1
+                    killed.add(pid)
+                except ProcessLookupError:
+                    pass
+                break
+        time.sleep(0.002)
     stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert kills == 2, stderr.decode()[-2000:]
     assert proc.returncode == 1
