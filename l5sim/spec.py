@@ -522,8 +522,13 @@ class CircuitSpec:
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON of the circuit (the file's content after overrides)."""
-        return hashlib.sha256(_canonical_json(_thaw(self.raw)).encode()).hexdigest()
+        """sha256 of the circuit's content after overrides: its canonical JSON (key order
+        and comments do not matter) plus the order of its named tables (populations,
+        pathways, inputs, rules, modulators), which sets neuron indices and summation order
+        and so can change a run."""
+        raw = _thaw(self.raw)
+        order = {k: list(raw.get(k, {})) for k in ("populations", "pathways", "inputs", "plasticity", "modulators")}
+        return hashlib.sha256(_canonical_json({"content": raw, "order": order}).encode()).hexdigest()
 
     def to_dict(self) -> dict:
         """The circuit as plain data (what was loaded, overrides applied)."""

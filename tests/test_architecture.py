@@ -27,6 +27,7 @@ ALLOWED = {
     "analysis": set(),
     "plotting": {"analysis", "recording"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
+    "sweep": {"errors", "experiments", "spec", "recording", "plotting", "__init__"},
 }
 
 
