@@ -27,7 +27,9 @@ ALLOWED = {
     "analysis": set(),
     "plotting": {"analysis", "recording"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
-    "sweep": {"errors", "experiments", "spec", "recording", "plotting", "__init__"},
+    # the sweep runs the public verbs (build, simulate, save_recording) from the package top
+    "sweep": {"errors", "experiments", "spec", "recording", "plotting", "__init__", "build", "simulate",
+              "save_recording"},
 }
 
 
