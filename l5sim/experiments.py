@@ -421,12 +421,16 @@ class PulseResult:
         return (np.array(ts), np.array([np.nanmean(x) for x in g]), np.array([np.nanstd(x) for x in g]))
 
 
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
 def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 1.0, tau_ms: float = 1000.0,
                    shape: str = "exponential", input_key: str = "inputs.soma_step.amplitude_pA",
                    input_values=(500.0, 700.0, 900.0, 1100.0, 1300.0, 1500.0), onset_ms: float = 1500.0,
                    bin_ms: float = 100.0, duration_ms: float | None = None, baseline_ms: float = 1000.0,
                    seeds=(0,), population: str | None = None, neurons_per_level: int | None = None,
-                   min_rate_hz: float = 1.0, progress: bool | None = False) -> PulseResult:
+                   min_rate_hz: float = 1.0, onset_spread_ms: float = 0.0,
+                   progress: bool | None = False) -> PulseResult:
     """Gain time course after a phasic neuromodulator pulse (fit (b) of the bridge).
 
     Every input level of the f-I curve is one copy of the circuit, all copies in ONE
@@ -457,6 +461,11 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
     neurons_per_level : if given, sets the measured population's size ``n`` in every copy
         (independent noise per neuron), to average each bin's rate over more cells.
     min_rate_hz : rate that defines a supra-threshold point and the rheobase.
+    onset_spread_ms : the onset of the k-th seed's run is ``onset_ms + onset_spread_ms *
+        frac(k * 0.618...)`` (times stay relative to each run's own onset). The cells of one
+        input level start firing together at the input's onset and stay partly in phase, so
+        with a fixed onset the spike counts of every bin alias with the firing period in the
+        same way in every seed; spreading the onset over about a second decorrelates that.
 
     Returns
     -------
@@ -489,26 +498,34 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
     n_bins = int(math.floor((duration - lo) / bin_ms + 1e-9))
     if n_bins < 2 or lo + baseline_ms + bin_ms > duration + 1e-9:
         raise SpecError("duration_ms", duration, "at least one bin after the pulse onset")
-    edges = lo + bin_ms * np.arange(n_bins + 1)
-    pulse = {"onset_ms": float(onset_ms), "amplitude": float(amplitude), "shape": shape,
-             "tau_ms": float(tau_ms)}
-    if shape == "square":
-        pulse["duration_ms"] = float(tau_ms)
+    if not (onset_spread_ms >= 0 and math.isfinite(onset_spread_ms)):
+        raise SpecError("onset_spread_ms", onset_spread_ms, "a finite number >= 0 (ms)")
+    seeds = [int(x) for x in seeds]
+    edges0 = lo + bin_ms * np.arange(n_bins + 1)
+    centres0 = 0.5 * (edges0[:-1] + edges0[1:])
     mod_table = spec.to_dict()["modulators"][modulator]
-    pulses = list(mod_table.get("pulses", [])) + ([pulse] if amplitude != 0 else [])
-    base = {"recording.traces": {}, f"modulators.{modulator}.pulses": pulses}
-    if neurons_per_level is not None:
-        base[f"populations.{pop}.n"] = int(neurons_per_level)
-    copies = [spec.with_overrides({**base, input_key: iv}) for iv in input_values]
-    tags = [f"l{li}" for li in range(len(input_values))]
-    big = replicate(copies, tags)
-    # the modulator level at each bin centre (tonic + this and the circuit's own pulses)
-    centres = 0.5 * (edges[:-1] + edges[1:])
     tonic = float(mod_table.get("tonic", 0.0))
-    level = copies[0].modulators[modulator].level(centres)
-    rows, rates = [], []
-    for seed in seeds:
-        rec = simulate(build(big, seed=int(seed)), duration, seed=int(seed), progress=progress)
+    rows, rates, onsets = [], [], []
+    for k, seed in enumerate(seeds):
+        # the k-th run's onset is shifted by a low-discrepancy fraction of the spread, so that
+        # the bins, taken relative to the onset, fall at a different firing phase in each run
+        shift = onset_spread_ms * ((k * _GOLDEN) % 1.0)
+        onset_k = float(onset_ms) + shift
+        onsets.append(onset_k)
+        pulse = {"onset_ms": onset_k, "amplitude": float(amplitude), "shape": shape, "tau_ms": float(tau_ms)}
+        if shape == "square":
+            pulse["duration_ms"] = float(tau_ms)
+        pulses = list(mod_table.get("pulses", [])) + ([pulse] if amplitude != 0 else [])
+        base = {"recording.traces": {}, f"modulators.{modulator}.pulses": pulses}
+        if neurons_per_level is not None:
+            base[f"populations.{pop}.n"] = int(neurons_per_level)
+        copies = [spec.with_overrides({**base, input_key: iv}) for iv in input_values]
+        tags = [f"l{li}" for li in range(len(input_values))]
+        big = replicate(copies, tags)
+        edges = edges0 + shift
+        # the modulator level at each bin centre (tonic + this and the circuit's own pulses)
+        level = copies[0].modulators[modulator].level(centres0 + shift)
+        rec = simulate(build(big, seed=seed), duration + shift, seed=seed, progress=progress)
         per_level = []
         for li, tag in enumerate(tags):
             name = f"{tag}{SEP}{pop}"
@@ -517,16 +534,16 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
             r = counts / (rec.pop_size(name) * bin_ms * 1e-3)
             per_level.append(r)
             for b in range(n_bins):
-                rates.append({"time_ms": float(centres[b] - onset_ms), "input_key": input_key,
-                              "input_value": input_values[li], "rate_hz": float(r[b]), "seed": int(seed)})
+                rates.append({"time_ms": float(centres0[b] - onset_ms), "input_key": input_key,
+                              "input_value": input_values[li], "rate_hz": float(r[b]), "seed": seed})
         per_level = np.array(per_level)   # levels x bins
         for b in range(n_bins):
             slope, rheo = analysis.fi_slope_rheobase(input_values, per_level[:, b], min_rate_hz)
-            rows.append({"time_ms": float(centres[b] - onset_ms), "bin_start_ms": float(edges[b] - onset_ms),
-                         "bin_stop_ms": float(edges[b + 1] - onset_ms), "gain_hz_per_pa": slope,
+            rows.append({"time_ms": float(centres0[b] - onset_ms), "bin_start_ms": float(edges0[b] - onset_ms),
+                         "bin_stop_ms": float(edges0[b + 1] - onset_ms), "gain_hz_per_pa": slope,
                          "rheobase_pa": rheo, "mean_rate_hz": float(per_level[:, b].mean()),
                          "modulator_level": float(level[b]), "pulse_amplitude": float(amplitude),
-                         "seed": int(seed)})
+                         "seed": seed})
     from .simulation import run_metadata
 
     meta = run_metadata(build(spec, seed=int(seeds[0])), list(map(int, seeds)), duration, 0.0)
@@ -534,6 +551,6 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
                  "tau_ms": float(tau_ms), "shape": shape, "onset_ms": float(onset_ms), "bin_ms": float(bin_ms),
                  "baseline_ms": float(baseline_ms), "input_key": input_key, "input_values": input_values,
                  "population": pop, "neurons_per_level": neurons_per_level, "min_rate_hz": min_rate_hz,
-                 "tonic_level": tonic,
+                 "tonic_level": tonic, "onset_spread_ms": float(onset_spread_ms), "onsets_ms": onsets,
                  "time_origin": "time_ms is the bin centre relative to the pulse onset; bins before 0 are the baseline"})
     return PulseResult(rows, rates, meta)

@@ -49,7 +49,8 @@ def _cmd_pulse(args) -> int:
                            shape=args.shape, input_key=ikey, input_values=ivals, onset_ms=args.onset,
                            bin_ms=args.bin, duration_ms=args.duration, baseline_ms=args.baseline,
                            seeds=range(args.seed, args.seed + args.seeds), population=args.population,
-                           neurons_per_level=args.neurons, progress=args.progress or None)
+                           neurons_per_level=args.neurons, onset_spread_ms=args.onset_spread,
+                           progress=args.progress or None)
     out = Path(args.out)
     X.write_csv(out / "pulse.csv", res.rows)
     X.write_csv(out / "pulse_rates.csv", res.rates)
@@ -185,6 +186,8 @@ def register_pulse(sub) -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="KEY=START:STOP:N", help="input of the f-I curve")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--onset", type=float, default=3000.0, metavar="MS", help="pulse onset (3000 ms)")
+    p.add_argument("--onset-spread", type=float, default=0.0, metavar="MS", help="spread the onset of the seeds' "
+                   "runs over this many ms (decorrelates bins from the firing phase; 0)")
     p.add_argument("--baseline", type=float, default=1000.0, metavar="MS", help="baseline before onset (1000 ms)")
     p.add_argument("--bin", type=float, default=100.0, metavar="MS", help="time bin (100 ms)")
     p.add_argument("--duration", type=float, default=None, metavar="MS", help="simulated time (onset + 5 tau)")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the NGM-SGD bridge file from the simulator's own curves (docs/bridge/bridge.json).
 #   1. gain family:  l5sim gain   circuits/l5_na.toml, tonic NA 0..1.6 (kappa 0.2..1.0), somatic 500..1600 pA
-#   2. pulse:        l5sim pulse  the same cell, a phasic NA pulse (amplitude 1.6, exponential, tau 1000 ms)
+#   2. pulse:        l5sim pulse  the same cell, a phasic NA pulse (amplitude 1.6, exponential, tau 1000 ms;
+#                    onsets spread over 1 s across seeds so that bins do not alias with the firing phase)
 #                    pulse.csv is copied into the gain directory, where `l5sim fit` reads it
 #   3. STDP:         l5sim stdp   circuits/l5_stdp.toml (single spikes, apical bursts, NA-pulse bursts)
 #   4. fit + map:    l5sim fit    GAIN_DIR STDP_DIR -> bridge.json (l5sim/bridge.py)
@@ -20,7 +21,7 @@ mkdir -p "$OUT"
   --duration 3000 --seeds "$SEEDS" --seed 0 --set populations.pyr.n=20 --out "$OUT/gain" | tee "$OUT/gain.log"
 
 "$L5SIM" pulse circuits/l5_na.toml --modulator NA --amplitude 1.6 --tau 1000 --shape exponential \
-  --input "$INPUT" --onset 3000 --baseline 1000 --bin 100 --duration 8000 --neurons 50 \
+  --input "$INPUT" --onset 3000 --onset-spread 1000 --baseline 1000 --bin 100 --duration 8000 --neurons 50 \
   --seeds "$SEEDS" --seed 0 --out "$OUT/pulse" 2>/dev/null | tee "$OUT/pulse.log"
 cp "$OUT/pulse/pulse.csv" "$OUT/gain/pulse.csv"
 

@@ -135,3 +135,19 @@ def test_bad_input():
         X.pulse_response(spec, amplitude=1.0, onset_ms=500.0, baseline_ms=1000.0)
     with pytest.raises(SpecError, match="bin_ms"):
         X.pulse_response(spec, amplitude=1.0, bin_ms=0.0)
+
+
+def test_onset_spread_keeps_times_relative_to_each_onset():
+    spec = load_circuit(L5_NA)
+    kw = dict(KW, input_values=np.linspace(600.0, 1500.0, 4), neurons_per_level=3, duration_ms=ONSET_MS + 1000.0)
+    res = X.pulse_response(spec, amplitude=AMPLITUDE, onset_spread_ms=500.0, **kw)
+    onsets = res.metadata["onsets_ms"]
+    # seeds 0, 1, 2 -> shifts 0, 0.618 and 0.236 of the spread
+    assert onsets == pytest.approx([ONSET_MS, ONSET_MS + 309.017, ONSET_MS + 118.034], abs=1e-3)
+    t0 = res.column("time_ms", seed=0)
+    for seed in (1, 2):
+        assert np.array_equal(res.column("time_ms", seed=seed), t0)
+        # the level is read at each run's own onset-relative times, so it is the same in every run
+        assert res.column("modulator_level", seed=seed) == pytest.approx(res.column("modulator_level", seed=0))
+    with pytest.raises(SpecError, match="onset_spread_ms"):
+        X.pulse_response(spec, amplitude=1.0, onset_spread_ms=-1.0, **kw)
