@@ -1,0 +1,53 @@
+"""Where l5sim's simulate time goes on the 10k Izhikevich 2003 network, by ablation.
+
+Three builds of the same network (8000 + 2000 cells, p = 0.1, 1 ms steps): the full
+network; the same without noise (then nothing fires: the bare neuron loop); the same
+without synapses (neuron loop + noise + the few spikes). CPU time of the serial kernel,
+best of three 1 s runs each:
+
+    .venv/bin/python benchmarks/profile_l5sim.py [--size 10000]
+
+noise ~ (no synapses) - (no noise); delivery ~ (full) - (no synapses).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+PATHS = ("ee", "ei", "ie", "ii")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=10000)
+    args = ap.parse_args(argv)
+    import l5sim
+
+    n_exc, n_inh = int(args.size * 0.8), args.size - int(args.size * 0.8)
+    base = {"populations.exc.n": n_exc, "populations.inh.n": n_inh,
+            **{f"pathways.{p}.connectivity.rule": "fixed_prob" for p in PATHS},
+            **{f"pathways.{p}.connectivity.p": 0.1 for p in PATHS}}
+    variants = {
+        "full": base,
+        "no noise (silent)": {**base, "inputs.thalamic_exc.sigma_pA": 0.0, "inputs.thalamic_inh.sigma_pA": 0.0},
+        "no synapses": {**base, **{f"pathways.{p}.connectivity.p": 0.0 for p in PATHS}},
+    }
+    cpu = {}
+    for label, over in variants.items():
+        net = l5sim.build(l5sim.load_circuit("circuits/izhikevich2003.toml", overrides=over), 1)
+        l5sim.simulate(net, 10.0, parallel=False)
+        best = 1e9
+        for _ in range(3):
+            c = time.process_time()
+            rec = l5sim.simulate(net, 1000.0, parallel=False)
+            best = min(best, time.process_time() - c)
+        cpu[label] = best
+        print(f"{label:>20s}: {best:.4f} s CPU, {rec.spike_i.size} spikes")
+    print(f"{'neuron loop':>20s}: {cpu['no noise (silent)']:.4f} s")
+    print(f"{'noise':>20s}: {cpu['no synapses'] - cpu['no noise (silent)']:.4f} s")
+    print(f"{'delivery':>20s}: {cpu['full'] - cpu['no synapses']:.4f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
