@@ -124,6 +124,12 @@ def _reset_values(kind, u, c, d, bm, c_b, d_b, det, c_u, u_max):
 
 
 @nb.njit(inline="always", **NJIT)
+def _clip(x, lo, hi):
+    """x clipped to [lo, hi] (the hard bounds of plastic weights)."""
+    return lo if x < lo else (hi if x > hi else x)
+
+
+@nb.njit(inline="always", **NJIT)
 def _lower_bound(a, lo, hi, x):
     """First index k in [lo, hi) with a[k] >= x (a sorted there), else hi."""
     while lo < hi:
@@ -625,12 +631,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                             if deferred:
                                 SD[sy] += dw
                             else:
-                                w += dw
-                                if w < wmin:
-                                    w = wmin
-                                elif w > wmax:
-                                    w = wmax
-                                wsyn[sy] = w
+                                wsyn[sy] = _clip(w + dw, wmin, wmax)
                         if sp[pl, S_NEAREST] > 0.5:
                             XT[xi] = 1.0
                             XT2[xi] = 1.0
@@ -674,12 +675,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                             if deferred:
                                 SD[sy] += dw
                             else:
-                                w += dw
-                                if w < wmin:
-                                    w = wmin
-                                elif w > wmax:
-                                    w = wmax
-                                wsyn[sy] = w
+                                wsyn[sy] = _clip(w + dw, wmin, wmax)
                         if sp[pl, S_NEAREST] > 0.5:
                             YT[yi] = 1.0
                             YT2[yi] = 1.0
@@ -695,12 +691,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                 bias = sp[pl, S_BIAS]
                 dec = sp[pl, S_SDDECAY]
                 for sy in range(net.pl_syn_lo[pl], net.pl_syn_hi[pl]):
-                    w = np.float64(wsyn[sy]) + bias + SD[sy]
-                    if w < wmin:
-                        w = wmin
-                    elif w > wmax:
-                        w = wmax
-                    wsyn[sy] = w
+                    wsyn[sy] = _clip(np.float64(wsyn[sy]) + bias + SD[sy], wmin, wmax)
                     SD[sy] *= dec
         # ---- 4. traces
         for k in range(out.tr_neuron.shape[0]):
