@@ -380,7 +380,46 @@ def _run_chunk(net, st, out, t0, n_steps):
                     bap_mask = (one << np.uint64(int(pp[p, P_BAP_STOP] - pp[p, P_BAP_START] + 1))) - one
                     umode = pp[p, P_UMODE]
                     vb = pp[p, P_VB]
-                    for i in prange(lo, hi):
+                    if kind == K_IZH03 and n_cs == 0 and n_cd == 0:
+                        # Fast path of the 2003 networks: point cells with voltage-jump synapses
+                        # only. Same operations in the same order as the general loop below (the
+                        # kernel-vs-reference tests check it bit for bit), minus the branches
+                        # LLVM could not remove from the general loop.
+                        h = 0.5 * dt
+                        for i in prange(lo, hi):
+                            I = bias_s[i] + is_off
+                            if sig_s[i] > 0.0:
+                                I += sig_s[i] * normal(rng, zk, zw, zf, i)
+                            for q in range(n_ch):
+                                ch = ch_used[q]
+                                x = ring[slot, ch, i]
+                                if x != 0.0:
+                                    ring[slot, ch, i] = 0.0
+                                    if ch == 2 * R_CURRENT:
+                                        I += x
+                            v = V[i]
+                            u = Uu[i]
+                            if integ == I_IZH03:
+                                vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                                vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
+                                u = u + dt * ca[i] * (cb[i] * vn - u)
+                            else:
+                                vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                                u = u + dt * ca[i] * (cb[i] * v - u)
+                            if not (vn > -VMAX and vn < VMAX):
+                                flag[i] = 3
+                                dval[i] = vn
+                            elif not (u > -UMAX and u < UMAX):
+                                flag[i] = 4
+                                dval[i] = u
+                            elif not lag and vn >= vpeak:
+                                vn = cc[i] + c_off
+                                u = u + (cd[i] + d_off)
+                                flag[i] = 1
+                            V[i] = vn
+                            Uu[i] = u
+                    else:
+                      for i in prange(lo, hi):
                         # read and clear this step's arrivals
                         I_s = bias_s[i] + is_off
                         if sig_s[i] > 0.0:
