@@ -188,36 +188,73 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
     return _to_csr(n_pre, pre_all, cat(posts, np.int64), w_all, cat(ds, np.int64), path)
 
 
+def _bernoulli_positions(rng, n_avail, q):
+    """Successes of independent Bernoulli(q) trials at positions 0 .. n_avail[r] - 1 of each
+    row r, in increasing order: (row index, position) arrays.
+
+    Exact and O(successes): the gaps between successes are geometric with parameter q, drawn
+    for blocks of rows at once (enough gaps for the expected count plus six standard
+    deviations; the rare row that needs more is extended one at a time).
+    """
+    n_rows = n_avail.shape[0]
+    if q <= 0.0 or n_rows == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if q >= 1.0:
+        rows = np.repeat(np.arange(n_rows), n_avail)
+        pos = np.concatenate([np.arange(k) for k in n_avail]) if n_rows else np.zeros(0, np.int64)
+        return rows, pos.astype(np.int64)
+    n_max = int(n_avail.max())
+    mean = n_max * q
+    m = int(mean + 6.0 * np.sqrt(mean * (1.0 - q)) + 10)
+    rows_per_block = max(1, BLOCK_ELEMENTS // m)
+    out_r, out_p = [], []
+    extended = False
+    for r0 in range(0, n_rows, rows_per_block):
+        r1 = min(n_rows, r0 + rows_per_block)
+        pos = np.cumsum(rng.geometric(q, size=(r1 - r0, m)), axis=1) - 1
+        lim = n_avail[r0:r1, None]
+        short = np.nonzero(pos[:, -1] < lim[:, 0] - 1)[0]
+        mask = pos < lim
+        out_r.append(np.repeat(np.arange(r0, r1, dtype=np.int64), mask.sum(axis=1)))
+        out_p.append(pos[mask])              # boolean indexing keeps row-major order
+        for k in short:                      # more successes than the margin allowed
+            last = int(pos[k, -1])
+            extra = []
+            while True:
+                last += int(rng.geometric(q))
+                if last >= lim[k, 0]:
+                    break
+                extra.append(last)
+            if extra:
+                out_r.append(np.full(len(extra), r0 + k, np.int64))
+                out_p.append(np.asarray(extra, np.int64))
+                extended = True
+    rows = np.concatenate(out_r).astype(np.int64, copy=False)
+    pos = np.concatenate(out_p).astype(np.int64, copy=False)
+    if extended:           # blocks came in row-major order; extensions were appended
+        order = np.lexsort((pos, rows))
+        rows, pos = rows[order], pos[order]
+    return rows, pos
+
+
 def _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay_steps, delay_per_distance,
                     rng, path):
     """``fixed_prob`` and ``gaussian_prob`` in O(expected candidates), not O(n_pre n_post).
 
     Each pair is an independent Bernoulli draw with probability p (fixed) or
-    p0 exp(-d^2 / 2 sigma^2) (Gaussian). Drawn exactly by thinning: per presynaptic neuron,
-    K ~ Binomial(n, q) candidates (q = p or p0) chosen uniformly without replacement, each
-    Gaussian candidate then kept with probability exp(-d^2 / 2 sigma^2).
+    p0 exp(-d^2 / 2 sigma^2) (Gaussian). Drawn exactly: the candidates of each presynaptic
+    neuron are Bernoulli(q) successes (q = p or p0) found by geometric gaps
+    (:func:`_bernoulli_positions`), and each Gaussian candidate is then kept with
+    probability exp(-d^2 / 2 sigma^2) (thinning).
     """
     skip_self = same_population and not conn.autapses
     q = conn.p if conn.rule == "fixed_prob" else conn.p0
-    counts = np.zeros(n_pre, np.int64)
-    pres, posts = [], []
     avail = np.full(n_pre, n_post, np.int64)
     if skip_self:
         avail -= (np.arange(n_pre) < n_post).astype(np.int64)
-    k_all = rng.binomial(avail, q) if q > 0 else np.zeros(n_pre, np.int64)
-    for i in range(n_pre):
-        k = int(k_all[i])
-        if k == 0:
-            continue
-        cand = rng.choice(int(avail[i]), size=k, replace=False, shuffle=False)
-        if skip_self and i < n_post:
-            cand[cand >= i] += 1           # skip i itself
-        cand.sort()
-        pres.append(np.full(k, i, np.int64))
-        posts.append(cand.astype(np.int64))
-        counts[i] = k
-    pre_i = np.concatenate(pres) if pres else np.zeros(0, np.int64)
-    post_j = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+    pre_i, post_j = _bernoulli_positions(rng, avail, q)
+    if skip_self:
+        post_j = post_j + (post_j >= pre_i)   # positions skip the neuron itself
     need_d = conn.rule == "gaussian_prob" or delay_per_distance > 0
     d = _pair_distance(pre_pl, post_pl, pre_i, post_j) if need_d and pre_i.size else np.zeros(pre_i.size)
     if conn.rule == "gaussian_prob" and pre_i.size:
