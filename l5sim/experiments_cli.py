@@ -118,6 +118,18 @@ def _cmd_stdp(args) -> int:
     return 0
 
 
+def _add_run_options(p, population: bool = False, progress: bool = False) -> None:
+    """Options shared by the experiment commands: seeds, overrides, output verbosity."""
+    p.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds (3)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="first seed (0)")
+    if population:
+        p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
+    if progress:
+        p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
 def register_gain(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "gain", help="f-I gain families across a varied parameter (rate, bursts, slope, rheobase)",
@@ -133,15 +145,8 @@ def register_gain(sub) -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="KEY=START:STOP:N", help="input of each f-I curve")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--duration", type=float, default=2000.0, metavar="MS", help="simulated time per trial (2000)")
-    p.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds (3)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="first seed (0)")
-    p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--quiet", action="store_true")
+    _add_run_options(p, population=True, progress=True)
     p.set_defaults(func=_cmd_gain)
-    # `l5sim pulse` is registered with `gain` so that l5sim/cli.py needs no change
-    register_pulse(sub)
     return p
 
 
@@ -157,18 +162,13 @@ def register_stdp(sub) -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int, default=30, help="number of pairings (30)")
     p.add_argument("--period", type=float, default=200.0, metavar="MS", help="pairing period (200 ms)")
     p.add_argument("--delay", type=float, default=5.0, metavar="MS", help="pre spike to somatic pulse (5 ms)")
-    p.add_argument("--seeds", type=int, default=3, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="N")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
-    p.add_argument("--quiet", action="store_true")
+    _add_run_options(p)
     p.set_defaults(func=_cmd_stdp)
     return p
 
 
 def register_pulse(sub) -> argparse.ArgumentParser:
-    """Register ``l5sim pulse`` (idempotent: a second call returns the existing parser)."""
-    if "pulse" in getattr(sub, "choices", {}):
-        return sub.choices["pulse"]
+    """Register ``l5sim pulse``."""
     p = sub.add_parser(
         "pulse", help="gain time course after a phasic neuromodulator pulse (f-I slope per time bin)",
         description="Simulate the f-I curve (rate vs --input, one circuit copy per level, all in one compiled run) "
@@ -193,11 +193,6 @@ def register_pulse(sub) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, metavar="MS", help="simulated time (onset + 5 tau)")
     p.add_argument("--neurons", type=int, default=None, metavar="N", help="cells per input level (default: "
                    "the circuit's population size)")
-    p.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds (3)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="first seed (0)")
-    p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--quiet", action="store_true")
+    _add_run_options(p, population=True, progress=True)
     p.set_defaults(func=_cmd_pulse)
     return p
