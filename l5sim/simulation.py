@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import DivergenceError, SpecError
 from .kernels import engine as E
+from .kernels import point as P
 from .kernels.rng import seed_streams
 from .recording import Recording
 
@@ -181,13 +182,29 @@ def _weight_summary(w, wmin, wmax):
 
 #: Networks with at least this many neurons use the parallel kernel by default.
 PARALLEL_MIN_NEURONS = 4000
+#: The spike buffer of one kernel call holds at least this many spikes (it is drained
+#: whenever it fills up, so its size changes no result).
+SPIKE_BUFFER_MIN = 200_000
+
+
+def point_blocks(parallel: bool) -> int:
+    """How many blocks the point kernel cuts the network into: one per numba thread when
+    parallel. The blocking changes no result (tests/test_point_kernel.py)."""
+    if not parallel:
+        return 1
+    import numba
+
+    return numba.get_num_threads()
+
+
 #: Delivery is split into this many blocks of target neurons in the parallel kernel (fixed,
 #: so that results never depend on the thread count).
 DELIVERY_BLOCKS = 16
 
 
 def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
-             chunk_ms: float = 100.0, progress: bool | None = None, parallel: bool | None = None) -> Recording:
+             chunk_ms: float = 100.0, progress: bool | None = None, parallel: bool | None = None,
+             kernel: str = "auto") -> Recording:
     """Run a built circuit for ``duration_ms`` of biological time.
 
     Parameters
@@ -211,6 +228,12 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         bitwise-identical results whatever the thread count; it may differ from the serial
         kernel in the last bits of state variables (the two are compiled separately), which
         the tests bound and which has not changed a spike in any test circuit.
+    kernel : ``"auto"`` (default), ``"general"`` or ``"point"``. Circuits made only of
+        ``izhikevich2003`` cells with somatic CURRENT synapses, one delay per pathway and
+        current or noise inputs (the Izhikevich 2003 networks) run on the specialised
+        kernel of :mod:`l5sim.kernels.point`, which gives bitwise the general kernel's
+        results faster; ``"general"`` forces the general kernel, ``"point"`` refuses a
+        circuit the point kernel cannot run.
 
     Returns
     -------
@@ -250,13 +273,25 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         # opt-in (L5SIM_PARALLEL=1), then chosen from the network alone, never from the
         # thread count (reproducibility)
         parallel = os.environ.get("L5SIM_PARALLEL", "0") == "1" and N >= PARALLEL_MIN_NEURONS
-    kernel = E.run_chunk_parallel if parallel else E.run_chunk
-    if parallel:
-        net = net._replace(blk=np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64))
+    if kernel not in ("auto", "general", "point"):
+        raise SpecError("kernel", kernel, "'auto', 'general' or 'point'")
+    why_not = P.eligible(built)
+    if kernel == "point" and why_not is not None:
+        raise SpecError("kernel", kernel, f"a circuit the point kernel can run ({why_not})")
+    if kernel != "general" and why_not is None:
+        wk = P.make_work(built, point_blocks(parallel))
+        point_kernel = P.run_chunk_parallel if parallel else P.run_chunk
+
+        def run_kernel(net_, st_, out_, t_, n_):
+            return point_kernel(net_, st_, out_, t_, n_, wk)
+    else:
+        run_kernel = E.run_chunk_parallel if parallel else E.run_chunk
+        if parallel:
+            net = net._replace(blk=np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64))
     t_start = time.perf_counter()
     st = initial_state(built, seed)
     keys, tr = _trace_plan(built, recording, n_steps)
-    cap = max(4 * N, 200_000)
+    cap = max(3 * N, SPIKE_BUFFER_MIN)    # the point kernel needs room for 3 N at a call's start
     out = E.Out(np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
                 np.zeros(1, np.int64), *tr, np.full(4, -1.0))
     chunk = max(1, int(round(chunk_ms / dt)))
@@ -313,7 +348,7 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
                 n = min(chunk, seg_hi - t)
                 if built.modulation.n:
                     st = st._replace(mod_delta=_mod_delta(built, triggers, t, n, dt))
-                status, done = kernel(net, st, out, t, n)
+                status, done = run_kernel(net, st, out, t, n)
                 k = int(out.n_spk[0])
                 if k:
                     spk_i.append(out.spk_i[:k].copy())

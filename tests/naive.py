@@ -268,6 +268,7 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
         else:
             amp = inp.amplitude_pA if inp.kind == "current" else inp.sigma_pA
             cur_inputs.append(dict(kind=inp.kind, lo=sl.start, comp=comp, t0=t0, t1=t1,
+                                   period=int(round(inp.period_ms / dt)), width=int(round(inp.pulse_ms / dt)),
                                    values=[amp * x for x in prof]))
 
     # ---- state
@@ -381,7 +382,9 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
         bias = [[0.0] * N, [0.0] * N]
         sig2 = [[0.0] * N, [0.0] * N]
         for inp in cur_inputs:
-            if inp["t0"] <= t < inp["t1"]:
+            # a pulse train is on for ``width`` steps at the start of every ``period``
+            on = inp["period"] == 0 or (t - inp["t0"]) % inp["period"] < inp["width"]
+            if inp["t0"] <= t < inp["t1"] and on:
                 for jj, x in enumerate(inp["values"]):
                     if inp["kind"] == "current":
                         bias[inp["comp"]][inp["lo"] + jj] += x

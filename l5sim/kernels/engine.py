@@ -141,6 +141,30 @@ def _lower_bound(a, lo, hi, x):
     return lo
 
 
+@nb.njit(inline="always", **NJIT)
+def trace_value(net, st, pp, i, var):
+    """The value of trace variable ``var`` (a ``T_*`` code) of neuron ``i`` now."""
+    if var == T_V:
+        return st.v[i]
+    if var == T_U:
+        return st.u[i]
+    if var == T_VD:
+        return st.vd[i]
+    if var == T_WD:
+        return st.wd[i]
+    if var == T_KAPPA:
+        p = net.neuron_pop[i]
+        x = (st.kap[i] if pp[p, P_KAPPA_STATE] > 0.5 else pp[p, P_KAPPA]) + pp[p, P_KAPPA_OFF]
+        return min(1.0, max(0.0, x))     # the effective gate, as the neuron uses it
+    if var == T_GAD:
+        return st.gad[i]
+    if var == T_IBAP:
+        return st.ibap[i]          # the bAP current that entered the dendrite (gated)
+    if var == T_BURST:
+        return st.burst[i]
+    return st.g[var - T_G0, i]
+
+
 def _run_chunk(net, st, out, t0, n_steps):
     """Advance the network from step ``t0`` by ``n_steps`` steps.
 
@@ -735,29 +759,7 @@ def _run_chunk(net, st, out, t0, n_steps):
         # ---- 4. traces
         for k in range(out.tr_neuron.shape[0]):
             if (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
-                i = out.tr_neuron[k]
-                var = out.tr_var[k]
-                if var == T_V:
-                    x = st.v[i]
-                elif var == T_U:
-                    x = st.u[i]
-                elif var == T_VD:
-                    x = st.vd[i]
-                elif var == T_WD:
-                    x = st.wd[i]
-                elif var == T_KAPPA:
-                    p = net.neuron_pop[i]
-                    x = (st.kap[i] if pp[p, P_KAPPA_STATE] > 0.5 else pp[p, P_KAPPA]) + pp[p, P_KAPPA_OFF]
-                    x = min(1.0, max(0.0, x))     # the effective gate, as the neuron uses it
-                elif var == T_GAD:
-                    x = st.gad[i]
-                elif var == T_IBAP:
-                    x = st.ibap[i]          # the bAP current that entered the dendrite (gated)
-                elif var == T_BURST:
-                    x = st.burst[i]
-                else:
-                    x = st.g[var - T_G0, i]
-                out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = x
+                out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = trace_value(net, st, pp, out.tr_neuron[k], out.tr_var[k])
                 out.tr_ptr[k] += 1
     return 0, n_steps
 
