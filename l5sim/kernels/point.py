@@ -38,7 +38,7 @@ from numba import prange
 from .._numba_config import NJIT, NJIT_PARALLEL
 from .engine import (I_IZH03, K_IZH03, P_C_OFF, P_D_OFF, P_INTEG, P_IS_OFF, P_LAG, P_VPEAK, R_CURRENT,
                      UMAX, VMAX, _lower_bound, _renamed, trace_value)
-from .rng import normal
+from .rng import _S9, _S14, _S28, _S36, _S55, _normal_slow
 
 #: The one ring channel this kernel uses: voltage-jump current onto the soma.
 CH_CUR = 2 * R_CURRENT
@@ -54,6 +54,7 @@ Work = namedtuple("Work", [
                 #  detection, delivered from that step's slot), and how many in all
     "pend_t",   # (1,) the step whose region ``pend`` is waiting for (-1: none)
     "bdiv",     # (n_blk, 3) first divergence in a block: neuron, variable code, value (-1: none)
+    "nz", "hz",  # (N,) scratch: this step's standard normals and their first 32-bit draws
 ])
 
 
@@ -110,7 +111,7 @@ def make_work(built, n_blocks: int) -> Work:
     return Work(blk=blk, rsplit=rsplit, buf_a=np.zeros(N, np.int64), buf_b=np.zeros(N, np.int64),
                 cnt_a=np.zeros(n_blocks, np.int64), cnt_b=np.zeros(n_blocks, np.int64),
                 pend=np.zeros(2 * N, np.int64), n_pend=np.zeros(2, np.int64), pend_t=np.full(1, -1, np.int64),
-                bdiv=np.full((n_blocks, 3), -1.0))
+                bdiv=np.full((n_blocks, 3), -1.0), nz=np.zeros(N), hz=np.zeros(N, np.int64))
 
 
 @nb.njit(inline="always", **NJIT)
@@ -155,18 +156,57 @@ def _deliver(b, slot, D, net, st, wk):
                 scale = path_rec_scale[r] * gain
                 rv = ring[sl, path_rec_ch[r]]
                 if path_dense[pw]:
-                    # the row holds every target in order: contiguous, vectorised
-                    off = post[s0] - s0
-                    for sy in range(s0, s1):
-                        rv[off + sy] += wsyn[sy] * scale
+                    # the row holds every target in order: contiguous slices, vectorised
+                    m = s1 - s0
+                    dst = rv[post[s0]:post[s0] + m]
+                    src = wsyn[s0:s1]
+                    for k in range(m):
+                        dst[k] += src[k] * scale
                 else:
                     for sy in range(s0, s1):
                         rv[post[sy]] += wsyn[sy] * scale
 
 
 @nb.njit(**NJIT)
+def _noise(rng, sig, nz, hz, zk, zw, zf):
+    """Standard normals into ``nz[k]`` for every neuron of a block with ``sig[k] > 0``,
+    drawing exactly what :func:`l5sim.kernels.rng.normal` draws from each stream.
+
+    The common path (one 64-bit draw, one table lookup) is written without branches so
+    that LLVM vectorises the generator; streams of neurons without noise are left as they
+    were (a select, not a branch); the few draws the ziggurat rejects are finished by the
+    scalar slow path in a second pass. Returns nothing; ``rng`` rows are the block's."""
+    n = nz.shape[0]
+    nrej = 0
+    for k in range(n):
+        s0 = rng[k, 0]
+        s1 = rng[k, 1]
+        r = s0 + s1
+        s1 ^= s0
+        on = sig[k] > 0.0
+        rng[k, 0] = (((s0 << _S55) | (s0 >> _S9)) ^ s1 ^ (s1 << _S14)) if on else s0
+        rng[k, 1] = ((s1 << _S36) | (s1 >> _S28)) if on else rng[k, 1]
+        h = np.int64(r) >> 32          # the upper half as a signed 32-bit integer
+        iz = h & 127
+        nz[k] = h * zw[iz]
+        hz[k] = h
+        nrej += 1 if (on and abs(h) >= zk[iz]) else 0
+    if nrej:
+        for k in range(n):
+            if sig[k] > 0.0:
+                h = hz[k]
+                iz = h & 127
+                if abs(h) >= zk[iz]:
+                    nz[k] = _normal_slow(rng, k, h, iz, zk, zw, zf)
+
+
+@nb.njit(**NJIT)
 def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
-    """One step of block b: deliver, integrate, sample traces, detect next-step spikes."""
+    """One step of block b: deliver, integrate, sample traces, detect next-step spikes.
+
+    Three passes over the block's neurons: noise; integration (branch-free, vectorised);
+    a scan for spikes and divergence (rare). Each computes what the general kernel's
+    2003 path computes, in the same order, so the results are bitwise the same."""
     _deliver(b, slot, D, net, st, wk)
     blo = wk.blk[b]
     bhi = wk.blk[b + 1]
@@ -174,21 +214,15 @@ def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
     pop_start = net.pop_start
     dt = net.dt
     h = 0.5 * dt
-    ca = net.a
-    cb = net.b
-    cc = net.c
-    cd = net.d
-    V = st.v
-    U = st.u
-    rng = st.rng
     zk = net.zig_k
     zw = net.zig_w
     zf = net.zig_f
-    bias_s = st.bias_s
-    sig_s = st.sig_s
-    cur = st.ring[slot, CH_CUR]
+    V = st.v
+    U = st.u
     buf_a = wk.buf_a
     buf_b = wk.buf_b
+    # slices: non-negative range indices let LLVM drop index wrap-around and vectorise
+    _noise(st.rng[blo:bhi], st.sig_s[blo:bhi], wk.nz[blo:bhi], wk.hz[blo:bhi], zk, zw, zf)
     na = 0
     nbb = 0
     div = False
@@ -197,30 +231,54 @@ def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
         hi = min(pop_start[p + 1], bhi)
         if lo >= hi or div:
             continue
+        n = hi - lo
         lag = pp[p, P_LAG] > 0.5
         izh03 = int(pp[p, P_INTEG]) == I_IZH03
         vpeak = pp[p, P_VPEAK]
+        vcheck = min(vpeak, VMAX)
         is_off = pp[p, P_IS_OFF]
         c_off = pp[p, P_C_OFF]
         d_off = pp[p, P_D_OFF]
-        for i in range(lo, hi):
-            # the same operations in the same order as the general kernel's 2003 path
-            I = bias_s[i] + is_off
-            if sig_s[i] > 0.0:
-                I += sig_s[i] * normal(rng, zk, zw, zf, i)
-            x = cur[i]
-            if x != 0.0:
-                cur[i] = 0.0
-                I += x
-            v = V[i]
-            u = U[i]
-            if izh03:
+        cur = st.ring[slot, CH_CUR, lo:hi]
+        bias = st.bias_s[lo:hi]
+        sig = st.sig_s[lo:hi]
+        nz = wk.nz[lo:hi]
+        va = V[lo:hi]
+        ua = U[lo:hi]
+        ca = net.a[lo:hi]
+        cb = net.b[lo:hi]
+        # I = bias + offset, + sigma * N(0, 1) when sigma > 0, + this step's arrivals
+        if izh03:
+            for k in range(n):
+                x = cur[k]
+                cur[k] = 0.0
+                I = bias[k] + is_off
+                I = I + sig[k] * nz[k]
+                I = I + x
+                v = va[k]
+                u = ua[k]
                 vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
                 vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
-                u = u + dt * ca[i] * (cb[i] * vn - u)
-            else:
-                vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                u = u + dt * ca[i] * (cb[i] * v - u)
+                ua[k] = u + dt * ca[k] * (cb[k] * vn - u)
+                va[k] = vn
+        else:
+            for k in range(n):
+                x = cur[k]
+                cur[k] = 0.0
+                I = bias[k] + is_off
+                I = I + sig[k] * nz[k]
+                I = I + x
+                v = va[k]
+                u = ua[k]
+                va[k] = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+                ua[k] = u + dt * ca[k] * (cb[k] * v - u)
+        # spikes and divergence, in index order
+        for k in range(n):
+            vn = va[k]
+            u = ua[k]
+            if vn < vcheck and vn > -VMAX and u > -UMAX and u < UMAX:
+                continue
+            i = lo + k
             if not (vn > -VMAX and vn < VMAX):
                 wk.bdiv[b, 0] = i
                 wk.bdiv[b, 1] = 0
@@ -233,17 +291,14 @@ def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
                 wk.bdiv[b, 2] = u
                 div = True
                 break
-            if vn >= vpeak:
-                if lag:
-                    buf_b[blo + nbb] = i      # fires at the start of the next step
-                    nbb += 1
-                else:
-                    vn = cc[i] + c_off
-                    u = u + (cd[i] + d_off)
-                    buf_a[blo + na] = i
-                    na += 1
-            V[i] = vn
-            U[i] = u
+            if lag:
+                buf_b[blo + nbb] = i      # fires at the start of the next step
+                nbb += 1
+            else:
+                va[k] = net.c[i] + c_off
+                ua[k] = u + (net.d[i] + d_off)
+                buf_a[blo + na] = i
+                na += 1
     wk.cnt_a[b] = na
     if div:
         wk.cnt_b[b] = 0
@@ -259,8 +314,8 @@ def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
     for k in range(nbb):
         i = buf_b[blo + k]
         p = net.neuron_pop[i]
-        V[i] = cc[i] + pp[p, P_C_OFF]
-        U[i] = U[i] + (cd[i] + pp[p, P_D_OFF])
+        V[i] = net.c[i] + pp[p, P_C_OFF]
+        U[i] = U[i] + (net.d[i] + pp[p, P_D_OFF])
     wk.cnt_b[b] = nbb
 
 
