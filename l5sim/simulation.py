@@ -180,11 +180,40 @@ def _weight_summary(w, wmin, wmax):
             "frac_at_max": float(np.mean(w >= wmax - 1e-3 * span)) if w.size else float("nan")}
 
 
-#: Networks with at least this many neurons use the parallel kernel by default.
+#: With ``L5SIM_PARALLEL=1``, networks of at least this many neurons use the general
+#: kernel's parallel variant.
 PARALLEL_MIN_NEURONS = 4000
+#: Networks the point kernel runs use its parallel variant by default from this size on
+#: (below it a step is too short to share: 1000 neurons took 6.3 ms serial, 6.1 ms on two
+#: threads for 1 s of the 2003 network).
+POINT_PARALLEL_MIN_NEURONS = 2000
 #: The spike buffer of one kernel call holds at least this many spikes (it is drained
 #: whenever it fills up, so its size changes no result).
 SPIKE_BUFFER_MIN = 200_000
+
+
+def fast_threads() -> bool:
+    """Whether numba has more than one thread and a threading layer that starts a parallel
+    region in about a microsecond (OpenMP or TBB; numba's fallback ``workqueue`` layer took
+    80 us per region here, more than a whole step of a 10k network)."""
+    import numba
+
+    if numba.get_num_threads() < 2:
+        return False
+    layer = numba.config.THREADING_LAYER
+    if layer in ("omp", "tbb"):
+        return True
+    if layer not in ("default", "safe", "threadsafe", "forksafe"):
+        return False
+    try:
+        from numba.np.ufunc import omppool  # noqa: F401
+        return True
+    except ImportError:
+        try:
+            from numba.np.ufunc import tbbpool  # noqa: F401
+            return True
+        except ImportError:
+            return False
 
 
 def point_blocks(parallel: bool) -> int:
@@ -219,15 +248,18 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     progress : show a progress bar (default: when the run covers more than 5 s of biological
         time or more than 2e8 neuron-steps).
     parallel : use the multi-threaded kernel (numba threads; ``NUMBA_NUM_THREADS`` sets
-        their number). Default: the serial kernel, unless the environment variable
-        ``L5SIM_PARALLEL=1`` asks for the parallel one for networks of at least
-        ``PARALLEL_MIN_NEURONS`` neurons (a choice from the network alone, never from the
-        thread count). The parallel kernel launches several parallel regions per step: on
-        the 2-core development machines, shared with other jobs, it was slower than the
-        serial one (docs/performance.md), hence opt-in. The parallel kernel gives
-        bitwise-identical results whatever the thread count; it may differ from the serial
-        kernel in the last bits of state variables (the two are compiled separately), which
-        the tests bound and which has not changed a spike in any test circuit.
+        their number). Default: for circuits the point kernel runs, its parallel variant
+        when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons and numba has
+        two threads or more with a fast threading layer (:func:`fast_threads`); serial and
+        parallel point kernels give bitwise the same results whatever the thread count.
+        For other circuits the general kernel's serial variant, unless the environment
+        variable ``L5SIM_PARALLEL=1`` asks for its parallel one for networks of at least
+        ``PARALLEL_MIN_NEURONS`` neurons: it launches several parallel regions per step and
+        was slower than the serial one on the 2-core development machines
+        (docs/performance.md), hence opt-in; it gives bitwise-identical results whatever the
+        thread count but may differ from the serial general kernel in the last bits of state
+        variables, which the tests bound and which has not changed a spike in any test
+        circuit. ``L5SIM_PARALLEL=0`` makes every default serial.
     kernel : ``"auto"`` (default), ``"general"`` or ``"point"``. Circuits made only of
         ``izhikevich2003`` cells with somatic CURRENT synapses, one delay per pathway and
         current or noise inputs (the Izhikevich 2003 networks) run on the specialised
@@ -269,16 +301,21 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     if pla.n:
         net = net._replace(w=net.w.copy())   # learn on a copy: the built circuit stays as built
     N = built.n_neurons
-    if parallel is None:
-        # opt-in (L5SIM_PARALLEL=1), then chosen from the network alone, never from the
-        # thread count (reproducibility)
-        parallel = os.environ.get("L5SIM_PARALLEL", "0") == "1" and N >= PARALLEL_MIN_NEURONS
     if kernel not in ("auto", "general", "point"):
         raise SpecError("kernel", kernel, "'auto', 'general' or 'point'")
     why_not = P.eligible(built)
     if kernel == "point" and why_not is not None:
         raise SpecError("kernel", kernel, f"a circuit the point kernel can run ({why_not})")
-    if kernel != "general" and why_not is None:
+    use_point = kernel != "general" and why_not is None
+    if parallel is None:
+        env = os.environ.get("L5SIM_PARALLEL", "")
+        if use_point:
+            # bitwise the same either way: chosen for speed
+            parallel = env != "0" and N >= POINT_PARALLEL_MIN_NEURONS and fast_threads()
+        else:
+            # opt-in, then chosen from the network alone, never from the thread count
+            parallel = env == "1" and N >= PARALLEL_MIN_NEURONS
+    if use_point:
         wk = P.make_work(built, point_blocks(parallel))
         point_kernel = P.run_chunk_parallel if parallel else P.run_chunk
 
