@@ -36,7 +36,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from .._numba_config import NJIT, NJIT_PARALLEL
+from .._numba_config import NJIT
 from .engine import (I_IZH03, K_IZH03, P_C_OFF, P_D_OFF, P_INTEG, P_IS_OFF, P_LAG, P_VPEAK, R_CURRENT,
                      UMAX, VMAX, _lower_bound, trace_value)
 from .rng import _S9, _S14, _S28, _S36, _S55, _normal_slow
@@ -115,27 +115,19 @@ def make_work(built, n_blocks: int) -> Work:
                 bdiv=np.full((n_blocks, 3), -1.0), nz=np.zeros(N), hz=np.zeros(N, np.int64))
 
 
+# The functions below take arrays and homogeneous tuples of arrays, never the Net/State/Out
+# namedtuples: numba's parallel lowering took over 10 s to compile a prange body that
+# passes heterogeneous namedtuples to a call, and 1 s with the same data as plain arrays.
+
 @nb.njit(inline="always", **NJIT)
-def _deliver(b, slot, D, net, st, wk):
+def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
     """Add the pending spikes' weights into the ring slots of block b's targets."""
-    pend = wk.pend
-    rsplit = wk.rsplit
-    neuron_pop = net.neuron_pop
-    pop_path_ptr = net.pop_path_ptr
-    pop_paths = net.pop_paths
-    path_row0 = net.path_row0
-    path_pre0 = net.path_pre0
-    path_dly = net.path_dly
-    path_dense = net.path_dense
-    path_rec_ptr = net.path_rec_ptr
-    path_rec_ch = net.path_rec_ch
-    path_rec_scale = net.path_rec_scale
-    path_gain = st.path_gain
-    post = net.post
-    wsyn = net.w
-    ring = st.ring
-    n_prev = wk.n_pend[0]
-    for f in range(wk.n_pend[1]):
+    (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
+     blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz) = ints
+    neuron_pop, post = i32
+    path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz = flts
+    n_prev = n_pend[0]
+    for f in range(n_pend[1]):
         i = pend[f]
         base = slot
         if f < n_prev:
@@ -176,7 +168,7 @@ def _noise(rng, sig, nz, hz, zk, zw, zf):
     The common path (one 64-bit draw, one table lookup) is written without branches so
     that LLVM vectorises the generator; streams of neurons without noise are left as they
     were (a select, not a branch); the few draws the ziggurat rejects are finished by the
-    scalar slow path in a second pass. Returns nothing; ``rng`` rows are the block's."""
+    scalar slow path in a second pass. ``rng`` rows are the block's."""
     n = nz.shape[0]
     nrej = 0
     for k in range(n):
@@ -201,28 +193,24 @@ def _noise(rng, sig, nz, hz, zk, zw, zf):
                     nz[k] = _normal_slow(rng, k, h, iz, zk, zw, zf)
 
 
-def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
-    """One step of block b: deliver, integrate, sample traces, detect next-step spikes.
+def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+    """One step of block b: deliver the pending spikes to the block's targets, then
+    integrate the block's neurons and find their spikes.
 
     Three passes over the block's neurons: noise; integration (branch-free, vectorised);
     a scan for spikes and divergence (rare). Each computes what the general kernel's
-    2003 path computes, in the same order, so the results are bitwise the same."""
-    _deliver(b, slot, D, net, st, wk)
-    blo = wk.blk[b]
-    bhi = wk.blk[b + 1]
-    pp = st.ppw
-    pop_start = net.pop_start
-    dt = net.dt
+    2003 path computes, in the same order, so the results are bitwise the same.
+    ``next_step`` spikes are listed in ``buf_b`` and reset later (after the traces)."""
+    _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+    (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
+     blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz) = ints
+    neuron_pop, post = i32
+    path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz = flts
+    blo = blk[b]
+    bhi = blk[b + 1]
     h = 0.5 * dt
-    zk = net.zig_k
-    zw = net.zig_w
-    zf = net.zig_f
-    V = st.v
-    U = st.u
-    buf_a = wk.buf_a
-    buf_b = wk.buf_b
     # slices: non-negative range indices let LLVM drop index wrap-around and vectorise
-    _noise(st.rng[blo:bhi], st.sig_s[blo:bhi], wk.nz[blo:bhi], wk.hz[blo:bhi], zk, zw, zf)
+    _noise(rng[blo:bhi], sig_s[blo:bhi], nz[blo:bhi], hz[blo:bhi], zk, zw, zf)
     na = 0
     nbb = 0
     div = False
@@ -239,39 +227,39 @@ def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
         is_off = pp[p, P_IS_OFF]
         c_off = pp[p, P_C_OFF]
         d_off = pp[p, P_D_OFF]
-        cur = st.ring[slot, CH_CUR, lo:hi]
-        bias = st.bias_s[lo:hi]
-        sig = st.sig_s[lo:hi]
-        nz = wk.nz[lo:hi]
+        cur = ring[slot, CH_CUR, lo:hi]
+        bias = bias_s[lo:hi]
+        sig = sig_s[lo:hi]
+        nzp = nz[lo:hi]
         va = V[lo:hi]
         ua = U[lo:hi]
-        ca = net.a[lo:hi]
-        cb = net.b[lo:hi]
+        pa = ca[lo:hi]
+        pb = cb[lo:hi]
         # I = bias + offset, + sigma * N(0, 1) when sigma > 0, + this step's arrivals
         if izh03:
             for k in range(n):
                 x = cur[k]
                 cur[k] = 0.0
                 I = bias[k] + is_off
-                I = I + sig[k] * nz[k]
+                I = I + sig[k] * nzp[k]
                 I = I + x
                 v = va[k]
                 u = ua[k]
                 vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
                 vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
-                ua[k] = u + dt * ca[k] * (cb[k] * vn - u)
+                ua[k] = u + dt * pa[k] * (pb[k] * vn - u)
                 va[k] = vn
         else:
             for k in range(n):
                 x = cur[k]
                 cur[k] = 0.0
                 I = bias[k] + is_off
-                I = I + sig[k] * nz[k]
+                I = I + sig[k] * nzp[k]
                 I = I + x
                 v = va[k]
                 u = ua[k]
                 va[k] = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                ua[k] = u + dt * ca[k] * (cb[k] * v - u)
+                ua[k] = u + dt * pa[k] * (pb[k] * v - u)
         # spikes and divergence, in index order
         for k in range(n):
             vn = va[k]
@@ -280,48 +268,48 @@ def _block_step(b, t, slot, D, detect_next, net, st, out, wk):
                 continue
             i = lo + k
             if not (vn > -VMAX and vn < VMAX):
-                wk.bdiv[b, 0] = i
-                wk.bdiv[b, 1] = 0
-                wk.bdiv[b, 2] = vn
+                bdiv[b, 0] = i
+                bdiv[b, 1] = 0
+                bdiv[b, 2] = vn
                 div = True
                 break
             if not (u > -UMAX and u < UMAX):
-                wk.bdiv[b, 0] = i
-                wk.bdiv[b, 1] = 1
-                wk.bdiv[b, 2] = u
+                bdiv[b, 0] = i
+                bdiv[b, 1] = 1
+                bdiv[b, 2] = u
                 div = True
                 break
             if lag:
                 buf_b[blo + nbb] = i      # fires at the start of the next step
                 nbb += 1
             else:
-                va[k] = net.c[i] + c_off
-                ua[k] = u + (net.d[i] + d_off)
+                va[k] = cc[i] + c_off
+                ua[k] = u + (cd[i] + d_off)
                 buf_a[blo + na] = i
                 na += 1
-    wk.cnt_a[b] = na
-    if div:
-        nbb = 0
-    else:
-        # traces of this step (before the next step's resets)
-        for k in range(out.tr_neuron.shape[0]):
-            i = out.tr_neuron[k]
-            if i >= blo and i < bhi and (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
-                out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = trace_value(net, st, pp, i, out.tr_var[k])
-                out.tr_ptr[k] += 1
-        if not detect_next:
-            nbb = 0     # the next call detects them (the chunk ends in the general kernel's state)
-        for k in range(nbb):
-            i = buf_b[blo + k]
-            p = net.neuron_pop[i]
-            V[i] = net.c[i] + pp[p, P_C_OFF]
-            U[i] = U[i] + (net.d[i] + pp[p, P_D_OFF])
-    wk.cnt_b[b] = nbb
+    cnt_a[b] = na
+    cnt_b[b] = 0 if div else nbb
 
 
-@nb.njit(**NJIT)
-def _block_deliver(b, slot, D, net, st, wk):
-    _deliver(b, slot, D, net, st, wk)
+def _all_blocks_serial(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+    for b in range(n_blk):
+        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+
+
+def _all_blocks_parallel(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+    # the only parallel region of the kernel, in a function of its own
+    for b in prange(n_blk):
+        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+
+
+def _deliver_serial(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
+    for b in range(n_blk):
+        _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+
+
+def _deliver_parallel(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
+    for b in prange(n_blk):
+        _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -345,6 +333,51 @@ def _run_point(net, st, out, t0, n_steps, wk):
     pop_start = net.pop_start
     rec_mask = net.rec_mask
     pend = wk.pend
+    n_pend = wk.n_pend
+    V = st.v
+    U = st.u
+    # the flat arrays of the block step, unpacked once per call
+    rsplit = wk.rsplit
+    neuron_pop = net.neuron_pop
+    pop_path_ptr = net.pop_path_ptr
+    pop_paths = net.pop_paths
+    path_row0 = net.path_row0
+    path_pre0 = net.path_pre0
+    path_dly = net.path_dly
+    path_dense = net.path_dense
+    path_rec_ptr = net.path_rec_ptr
+    path_rec_ch = net.path_rec_ch
+    path_rec_scale = net.path_rec_scale
+    path_gain = st.path_gain
+    post = net.post
+    wsyn = net.w
+    ring = st.ring
+    blk = wk.blk
+    dt = net.dt
+    zk = net.zig_k
+    zw = net.zig_w
+    zf = net.zig_f
+    rng = st.rng
+    sig_s = st.sig_s
+    bias_s = st.bias_s
+    ca = net.a
+    cb = net.b
+    cc = net.c
+    cd = net.d
+    nz = wk.nz
+    hz = wk.hz
+    buf_a = wk.buf_a
+    buf_b = wk.buf_b
+    cnt_a = wk.cnt_a
+    cnt_b = wk.cnt_b
+    bdiv = wk.bdiv
+    path_dense = net.path_dense
+    # grouped by type (homogeneous tuples: calls stay under CPython's 30 positional
+    # arguments, beyond which numba cannot inline them)
+    ints = (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
+            blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz)
+    i32 = (neuron_pop, post)
+    flts = (path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz)
     if wk.pend_t[0] != t0:
         # next-step detection at the start of the chunk (state as the general kernel left it)
         if out.n_spk[0] + N > cap:
@@ -354,74 +387,96 @@ def _run_point(net, st, out, t0, n_steps, wk):
             if pp[p, P_LAG] > 0.5:
                 vpeak = pp[p, P_VPEAK]
                 for i in range(pop_start[p], pop_start[p + 1]):
-                    if st.v[i] >= vpeak:
-                        st.v[i] = net.c[i] + pp[p, P_C_OFF]
-                        st.u[i] = st.u[i] + (net.d[i] + pp[p, P_D_OFF])
+                    if V[i] >= vpeak:
+                        V[i] = cc[i] + pp[p, P_C_OFF]
+                        U[i] = U[i] + (cd[i] + pp[p, P_D_OFF])
                         pend[npd] = i
                         npd += 1
                         _record(out, i, t0, rec_mask)
-        wk.n_pend[0] = 0
-        wk.n_pend[1] = npd
+        n_pend[0] = 0
+        n_pend[1] = npd
     wk.pend_t[0] = -1
     for b in range(n_blk):
-        wk.bdiv[b, 0] = -1.0
+        bdiv[b, 0] = -1.0
     for step in range(n_steps):
         t = t0 + step
         if out.n_spk[0] + 2 * N > cap:
             wk.pend_t[0] = t
             return 1, step
         slot = t % D
-        detect_next = step + 1 < n_steps
-        for b in prange(n_blk):
-            _block_step(b, t, slot, D, detect_next, net, st, out, wk)
+        _all_blocks(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
         for b in range(n_blk):
-            if wk.bdiv[b, 0] >= 0.0:
-                out.diverged[0] = wk.bdiv[b, 0]
+            if bdiv[b, 0] >= 0.0:
+                out.diverged[0] = bdiv[b, 0]
                 out.diverged[1] = t
-                out.diverged[2] = wk.bdiv[b, 1]
-                out.diverged[3] = wk.bdiv[b, 2]
-                wk.n_pend[0] = 0
-                wk.n_pend[1] = 0
+                out.diverged[2] = bdiv[b, 1]
+                out.diverged[3] = bdiv[b, 2]
+                n_pend[0] = 0
+                n_pend[1] = 0
                 return 2, step
-        # gather: this step's same-step spikes, then the next step's detected ones
+        # traces of this step, before the next step's resets
+        for k in range(out.tr_neuron.shape[0]):
+            if (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
+                out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = trace_value(net, st, pp, out.tr_neuron[k],
+                                                                        out.tr_var[k])
+                out.tr_ptr[k] += 1
+        # gather: this step's same-step spikes, then (unless the chunk ends here: the next
+        # call detects them) the next step's, which are reset now
         npd = 0
         for b in range(n_blk):
-            o = wk.blk[b]
-            for k in range(wk.cnt_a[b]):
-                i = wk.buf_a[o + k]
+            o = blk[b]
+            for k in range(cnt_a[b]):
+                i = buf_a[o + k]
                 pend[npd] = i
                 npd += 1
                 _record(out, i, t, rec_mask)
-        wk.n_pend[0] = npd
-        for b in range(n_blk):
-            o = wk.blk[b]
-            for k in range(wk.cnt_b[b]):
-                i = wk.buf_b[o + k]
-                pend[npd] = i
-                npd += 1
-                _record(out, i, t + 1, rec_mask)
-        wk.n_pend[1] = npd
+        n_pend[0] = npd
+        if step + 1 < n_steps:
+            for b in range(n_blk):
+                o = blk[b]
+                for k in range(cnt_b[b]):
+                    i = buf_b[o + k]
+                    p = neuron_pop[i]
+                    V[i] = cc[i] + pp[p, P_C_OFF]
+                    U[i] = U[i] + (cd[i] + pp[p, P_D_OFF])
+                    pend[npd] = i
+                    npd += 1
+                    _record(out, i, t + 1, rec_mask)
+        n_pend[1] = npd
     # the last step's same-step spikes enter the ring now, as in the general kernel
-    if wk.n_pend[1] > 0:
+    if n_pend[1] > 0:
         # (they were emitted in the last step: delivery counts from the slot after it)
         slot = (t0 + n_steps) % D
-        for b in prange(n_blk):
-            _block_deliver(b, slot, D, net, st, wk)
-    wk.n_pend[0] = 0
-    wk.n_pend[1] = 0
+        _deliver_blocks(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+    n_pend[0] = 0
+    n_pend[1] = 0
     return 0, n_steps
 
 
-def _variant(name, inline, options):
-    """``_run_point`` compiled under ``name`` with its own ``_block_step``: inlined in the
-    serial kernel (saves a call per step), a plain call in the parallel one (numba 0.68
-    miscompiled the inlined body inside ``prange``: tests/test_point_kernel.py)."""
+def _variant(name, parallel):
+    """``_run_point`` compiled under ``name``, serial or parallel.
+
+    Serial: the block step is inlined into one loop. Parallel: ``_run_point`` itself is
+    compiled serially and calls a small parallel function per step whose ``prange`` runs
+    one block per thread; the block step is a plain call there (numba 0.68 miscompiled
+    the inlined body inside ``prange``: tests/test_point_kernel.py caught it)."""
+    step = nb.njit(inline="never" if parallel else "always", **NJIT_NO_NRT)(_block_step)
+    g2 = dict(globals(), _block_step=step)
+
+    def sub(f, opts):
+        return nb.njit(**opts)(types.FunctionType(f.__code__, g2, f.__name__, f.__defaults__, f.__closure__))
+
     g = dict(globals())
-    g["_block_step"] = nb.njit(inline="always" if inline else "never", **NJIT_NO_NRT)(_block_step)
+    if parallel:
+        g["_all_blocks"] = sub(_all_blocks_parallel, dict(NJIT_NO_NRT, parallel=True))
+        g["_deliver_blocks"] = sub(_deliver_parallel, dict(NJIT_NO_NRT, parallel=True))
+    else:
+        g["_all_blocks"] = sub(_all_blocks_serial, dict(NJIT_NO_NRT, inline="always"))
+        g["_deliver_blocks"] = sub(_deliver_serial, dict(NJIT_NO_NRT, inline="always"))
     fn = types.FunctionType(_run_point.__code__, g, name, _run_point.__defaults__, _run_point.__closure__)
     fn.__qualname__ = name
     fn.__doc__ = _run_point.__doc__
-    return nb.njit(**options)(fn)
+    return nb.njit(**NJIT_NO_NRT)(fn)
 
 
 #: The kernel allocates nothing, so it runs without numba's reference counting: with it,
@@ -429,6 +484,6 @@ def _variant(name, inline, options):
 #: 1000-neuron network's integration (1.4 vs 0.18 us per step measured).
 NJIT_NO_NRT = dict(NJIT, _nrt=False)
 #: Serial kernel (one block, or blocks in turn).
-run_chunk = _variant("run_point", True, NJIT_NO_NRT)
+run_chunk = _variant("run_point", False)
 #: Parallel kernel: one thread per block, one parallel region per step.
-run_chunk_parallel = _variant("run_point_parallel", False, dict(NJIT_PARALLEL, _nrt=False))
+run_chunk_parallel = _variant("run_point_parallel", True)
