@@ -11,6 +11,7 @@ or what is recorded never changes the circuit.
 from __future__ import annotations
 
 import math
+import os
 import zlib
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ import numpy as np
 from . import connectivity as _conn
 from . import neuromodulation as _nm
 from . import plasticity as _pl
+from . import wiring_cache as _wc
 from .errors import SpecError
 from .kernels import engine as E
 from .kernels.rng import ZIG_F, ZIG_K, ZIG_W, seed_streams
@@ -191,7 +193,25 @@ def _profile(inp, n, placement):
     return np.exp(-d ** 2 / (2 * inp.width ** 2))
 
 
-def build(spec, seed: int = 0) -> BuiltCircuit:
+def _draw_pathway(pname, pw, pre, post, placements, seed):
+    """Draw one pathway's synapses from its own streams (wiring, then random delays)."""
+    prng = np.random.default_rng(stream(seed, "wiring", _name_key(pname)))
+    syn = _conn.connect(pw.connectivity, pre.n, post.n, placements[pw.pre], placements[pw.post],
+                        pw.pre == pw.post, pw.delay_steps, pw.delay_per_distance, prng,
+                        f"pathways.{pname}")
+    if pw.delay_max_steps > pw.delay_steps and syn.n:
+        # uniform random delays from the pathway's own stream (Izhikevich 2006: 1-20 ms)
+        drng = np.random.default_rng(stream(seed, "wiring", _name_key(pname), 1))
+        rand_delay = (syn.delay.astype(np.int64) - pw.delay_steps +
+                      drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n))
+        if rand_delay.max() > MAX_DELAY_STEPS:
+            raise SpecError(f"pathways.{pname}.delay_max_steps", pw.delay_max_steps,
+                            f"delays (with the distance part) of at most {MAX_DELAY_STEPS} steps")
+        syn.delay = rand_delay.astype(np.uint16)
+    return syn
+
+
+def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
     """Turn a circuit spec into flat arrays, drawing every random quantity from ``seed``.
 
     Parameters
@@ -199,10 +219,15 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     spec : :class:`l5sim.spec.CircuitSpec` (see :func:`l5sim.load_circuit`).
     seed : non-negative integer; the same seed gives the same circuit and, with
         :func:`l5sim.simulate`, the same spikes.
+    wiring_cache : a directory where drawn synapses are kept and reused
+        (:mod:`l5sim.wiring_cache`; the circuit is the same with or without it). Default:
+        the environment variable ``L5SIM_WIRING_CACHE``, else no cache.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SpecError("seed", seed, "a non-negative integer")
     seed = int(seed)
+    if wiring_cache is None:
+        wiring_cache = os.environ.get("L5SIM_WIRING_CACHE") or None
     dt = spec.dt_ms
     names = list(spec.populations)
     sizes = [spec.populations[n].n for n in names]
@@ -297,20 +322,17 @@ def build(spec, seed: int = 0) -> BuiltCircuit:
     row_off = 0
     max_delay = 0
     for k, (pname, pw) in enumerate(spec.pathways.items()):
-        prng = np.random.default_rng(stream(seed, "wiring", _name_key(pname)))
         pre, post = spec.populations[pw.pre], spec.populations[pw.post]
-        syn = _conn.connect(pw.connectivity, pre.n, post.n, placements[pw.pre], placements[pw.post],
-                            pw.pre == pw.post, pw.delay_steps, pw.delay_per_distance, prng,
-                            f"pathways.{pname}")
-        if pw.delay_max_steps > pw.delay_steps and syn.n:
-            # uniform random delays from the pathway's own stream (Izhikevich 2006: 1-20 ms)
-            drng = np.random.default_rng(stream(seed, "wiring", _name_key(pname), 1))
-            rand_delay = (syn.delay.astype(np.int64) - pw.delay_steps +
-                          drng.integers(pw.delay_steps, pw.delay_max_steps + 1, syn.n))
-            if rand_delay.max() > MAX_DELAY_STEPS:
-                raise SpecError(f"pathways.{pname}.delay_max_steps", pw.delay_max_steps,
-                                f"delays (with the distance part) of at most {MAX_DELAY_STEPS} steps")
-            syn.delay = rand_delay.astype(np.uint16)
+        syn = ckey = None
+        if wiring_cache:
+            from . import __version__
+
+            ckey = _wc.key(pw, pre.n, post.n, spec.space, pname, seed, __version__)
+            syn = _wc.load(wiring_cache, ckey, pre.n, post.n)
+        if syn is None:
+            syn = _draw_pathway(pname, pw, pre, post, placements, seed)
+            if ckey is not None:
+                _wc.store(wiring_cache, ckey, syn)
         if syn.n:
             max_delay = max(max_delay, int(syn.delay.max()))
             if max_delay > MAX_DELAY_STEPS:

@@ -48,7 +48,7 @@ def _cmd_run(args) -> int:
     t0 = time.perf_counter()
     spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
     t1 = time.perf_counter()
-    net = build(spec, seed=args.seed)
+    net = build(spec, seed=args.seed, wiring_cache=args.wiring_cache)
     t2 = time.perf_counter()
     progress = True if args.progress else (False if args.no_progress else None)
     rec = simulate(net, args.duration, seed=args.seed, progress=progress)
@@ -95,6 +95,9 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a circuit value by dotted key path (repeatable)")
     run.add_argument("--no-plot", action="store_true", help="skip raster.png")
+    run.add_argument("--wiring-cache", metavar="DIR", default=None,
+                     help="keep drawn synapses in DIR and reuse them when the same pathways are built with the "
+                          "same seed again (default: $L5SIM_WIRING_CACHE, else no cache; results are the same)")
     run.add_argument("--progress", action="store_true", help="always show a progress bar")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar "
                      "(default: shown for runs longer than 5 s of biological time)")
