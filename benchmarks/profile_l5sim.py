@@ -1,11 +1,12 @@
-"""Where l5sim's simulate time goes on the 10k Izhikevich 2003 network, by ablation.
+"""Where l5sim's simulate time goes on the Izhikevich 2003 networks, by ablation.
 
-Three builds of the same network (8000 + 2000 cells, p = 0.1, 1 ms steps): the full
-network; the same without noise (then nothing fires: the bare neuron loop); the same
-without synapses (neuron loop + noise + the few spikes). CPU time of the serial kernel,
-best of three 1 s runs each:
+Three builds of the same network (default 8000 + 2000 cells, p = 0.1, 1 ms steps): the
+full network; the same without noise (then nothing fires: the bare neuron loop); the
+same without synapses (neuron loop + noise + the few spikes). Wall time of
+``l5sim.simulate`` (the point kernel, serial or on every numba thread), best of five 1 s
+runs each:
 
-    .venv/bin/python benchmarks/profile_l5sim.py [--size 10000]
+    .venv/bin/python benchmarks/profile_l5sim.py [--size 10000] [--serial] [--kernel general]
 
 noise ~ (no synapses) - (no noise); delivery ~ (full) - (no synapses).
 """
@@ -20,7 +21,10 @@ PATHS = ("ee", "ei", "ie", "ii")
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=10000)
+    ap.add_argument("--serial", action="store_true", help="one thread (default: the default choice)")
+    ap.add_argument("--kernel", default="auto", choices=("auto", "general", "point"))
     args = ap.parse_args(argv)
+    par = False if args.serial else None
     import l5sim
 
     n_exc, n_inh = int(args.size * 0.8), args.size - int(args.size * 0.8)
@@ -35,14 +39,15 @@ def main(argv=None) -> int:
     cpu = {}
     for label, over in variants.items():
         net = l5sim.build(l5sim.load_circuit("circuits/izhikevich2003.toml", overrides=over), 1)
-        l5sim.simulate(net, 10.0, parallel=False)
+        l5sim.simulate(net, 10.0, parallel=par, kernel=args.kernel)
         best = 1e9
-        for _ in range(3):
-            c = time.process_time()
-            rec = l5sim.simulate(net, 1000.0, parallel=False)
-            best = min(best, time.process_time() - c)
+        for _ in range(5):
+            c = time.perf_counter()
+            rec = l5sim.simulate(net, 1000.0, parallel=par, kernel=args.kernel)
+            best = min(best, time.perf_counter() - c)
         cpu[label] = best
-        print(f"{label:>20s}: {best:.4f} s CPU, {rec.spike_i.size} spikes")
+        k = rec.metadata["kernel"]
+        print(f"{label:>20s}: {best:.4f} s, {rec.spike_i.size} spikes ({k['name']} kernel, {k['threads']} thread(s))")
     print(f"{'neuron loop':>20s}: {cpu['no noise (silent)']:.4f} s")
     print(f"{'noise':>20s}: {cpu['no synapses'] - cpu['no noise (silent)']:.4f} s")
     print(f"{'delivery':>20s}: {cpu['full'] - cpu['no synapses']:.4f} s")

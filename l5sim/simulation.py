@@ -216,6 +216,12 @@ def fast_threads() -> bool:
             return False
 
 
+def _threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
 def point_blocks(parallel: bool) -> int:
     """How many blocks the point kernel cuts the network into: one per numba thread when
     parallel. The blocking changes no result (tests/test_point_kernel.py)."""
@@ -427,6 +433,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     traces = {p: {v: np.stack(cols, axis=1) for v, cols in vs.items()} for p, vs in traces.items()}
     trace_n = {p: np.asarray(v, np.int64) for p, v in trace_n.items()}
     meta = run_metadata(built, seed, duration_ms, sim_s)
+    meta["kernel"] = {"name": "point" if use_point else "general", "parallel": bool(parallel),
+                      "threads": _threads() if parallel else 1}
     mod_t = np.arange(0.0, duration_ms, recording.modulators_interval_ms)
     modulators = {name: m.level(mod_t, triggers.onsets(name)) for name, m in spec.modulators.items()}
     if spec.modulators:
