@@ -6,7 +6,7 @@ same without synapses (neuron loop + noise + the few spikes). Wall time of
 ``l5sim.simulate`` (the point kernel, serial or on every numba thread), best of five 1 s
 runs each:
 
-    .venv/bin/python benchmarks/profile_l5sim.py [--size 10000] [--serial] [--kernel general]
+    .venv/bin/python benchmarks/profile_l5sim.py [--size 10000] [--serial] [--kernel general] [--dense]
 
 noise ~ (no synapses) - (no noise); delivery ~ (full) - (no synapses).
 """
@@ -23,18 +23,21 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=10000)
     ap.add_argument("--serial", action="store_true", help="one thread (default: the default choice)")
     ap.add_argument("--kernel", default="auto", choices=("auto", "general", "point"))
+    ap.add_argument("--dense", action="store_true", help="all-to-all, as circuits/izhikevich2003.toml (izh2003_1k)")
     args = ap.parse_args(argv)
     par = False if args.serial else None
     import l5sim
 
     n_exc, n_inh = int(args.size * 0.8), args.size - int(args.size * 0.8)
-    base = {"populations.exc.n": n_exc, "populations.inh.n": n_inh,
-            **{f"pathways.{p}.connectivity.rule": "fixed_prob" for p in PATHS},
-            **{f"pathways.{p}.connectivity.p": 0.1 for p in PATHS}}
+    base = {"populations.exc.n": n_exc, "populations.inh.n": n_inh}
+    if not args.dense:
+        base.update({**{f"pathways.{p}.connectivity.rule": "fixed_prob" for p in PATHS},
+                     **{f"pathways.{p}.connectivity.p": 0.1 for p in PATHS}})
     variants = {
         "full": base,
         "no noise (silent)": {**base, "inputs.thalamic_exc.sigma_pA": 0.0, "inputs.thalamic_inh.sigma_pA": 0.0},
-        "no synapses": {**base, **{f"pathways.{p}.connectivity.p": 0.0 for p in PATHS}},
+        "no synapses": {**base, **{f"pathways.{p}.connectivity.rule": "fixed_prob" for p in PATHS},
+                        **{f"pathways.{p}.connectivity.p": 0.0 for p in PATHS}},
     }
     cpu = {}
     for label, over in variants.items():
