@@ -90,7 +90,11 @@ def assert_identical(a, b):
 
 
 def test_point_kernel_equals_general_kernel(built, general):
-    assert_identical(general, l5sim.simulate(built, DURATION, kernel="point"))
+    rec = l5sim.simulate(built, DURATION, kernel="point")
+    assert_identical(general, rec)
+    assert rec.metadata["kernel"] == {"name": "point", "parallel": False, "threads": 1}
+    assert general.metadata["kernel"]["name"] == "general"
+    assert l5sim.simulate(built, 10.0).metadata["kernel"]["name"] == "point"     # auto
 
 
 def test_point_kernel_fires_the_naive_spikes(built, general):

@@ -12,15 +12,18 @@ a layout made for speed and for threads:
   every block on its own thread: it delivers the step's pending spikes into the delay ring
   of *its own* targets (the CSR row of every presynaptic neuron is pre-split at the block
   boundaries, ``rsplit``), then integrates its own neurons (reading and clearing their
-  ring slot, drawing their noise from their own random streams), then samples its own
-  traces and detects its own spikes for the next step. No two threads write the same
-  word, and each target still adds its inputs in spike order, so results do not depend on
-  the number of blocks or threads;
-* ``next_step`` detection (the 2003 listing: v >= 30 mV is checked at the start of a
-  step) is fused into the end of the previous step's region, after the traces of that
-  step are sampled, so a step costs one parallel region, not three;
-* the spikes of a step are gathered between regions, in block order (= neuron order),
-  recorded, and become the next region's pending list.
+  ring slot, drawing their noise from their own random streams) and lists the ones that
+  fire. No two threads write the same word, and each target still adds its inputs in
+  spike order, so results do not depend on the number of blocks or threads;
+* the integration is three passes over a block: the noise (xoroshiro128+ and the
+  ziggurat's common path without branches, so that LLVM vectorises them; the rare
+  rejections finish in a scalar pass), the update (branch-free, vectorised) and a scan
+  for spikes and divergence;
+* between regions, serially: traces are sampled, ``next_step`` spikes (the 2003
+  listing: v >= 30 mV is checked at the start of a step) are reset and recorded with
+  the next step's time, and the spikes are gathered in block order (= neuron order)
+  into the next region's pending list. A step therefore costs one parallel region;
+* the kernel allocates nothing and is compiled without numba's reference counting.
 
 State that spans two calls: when the spike buffer fills up the kernel returns with the
 next step's spikes already detected; they wait in ``pend`` (``pend_t`` says for which
@@ -61,8 +64,6 @@ Work = namedtuple("Work", [
 
 def eligible(built) -> str | None:
     """``None`` when :func:`run_chunk` can run ``built``; otherwise why not (a phrase)."""
-    from .engine import NCH  # noqa: F401  (layout constant, documents the channel space)
-
     net = built.net
     if net.pop_kind.size == 0 or np.any(net.pop_kind != K_IZH03):
         return "not every population is an izhikevich2003 cell"
