@@ -70,18 +70,9 @@ def burst_stats_flat(spike_i, spike_t, burst_isi_ms: float = BURST_ISI_MS) -> di
     ``burst_isi_ms``."""
     i, t, same = _sorted_flat(spike_i, spike_t)
     if i.size == 0:
-        sizes = np.zeros(0, np.int64)
-    else:
-        breaks = np.nonzero(~same | (np.diff(t) >= burst_isi_ms))[0]
-        sizes = np.diff(np.concatenate(([0], breaks + 1, [i.size])))
-    n_events = int(sizes.size)
-    bursts = sizes[sizes >= 2]
-    return {
-        "n_events": n_events,
-        "n_bursts": int(bursts.size),
-        "burst_fraction": float(bursts.size / n_events) if n_events else 0.0,
-        "spikes_per_burst": float(bursts.mean()) if bursts.size else 0.0,
-    }
+        return _event_summary(np.zeros(0, np.int64))
+    breaks = np.nonzero(~same | (np.diff(t) >= burst_isi_ms))[0]
+    return _event_summary(np.diff(np.concatenate(([0], breaks + 1, [i.size]))))
 
 
 def burst_events(train: np.ndarray, burst_isi_ms: float = BURST_ISI_MS) -> np.ndarray:
@@ -97,7 +88,11 @@ def burst_events(train: np.ndarray, burst_isi_ms: float = BURST_ISI_MS) -> np.nd
 def burst_stats(trains, burst_isi_ms: float = BURST_ISI_MS) -> dict:
     """Burst fraction (bursts / events), spikes per burst and counts over a set of trains."""
     sizes = [burst_events(tr, burst_isi_ms) for tr in trains]
-    sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+    return _event_summary(np.concatenate(sizes) if sizes else np.zeros(0, np.int64))
+
+
+def _event_summary(sizes) -> dict:
+    """Burst statistics from the sizes (spikes per event) of all events."""
     n_events = int(sizes.size)
     bursts = sizes[sizes >= 2]
     return {

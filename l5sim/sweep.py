@@ -57,6 +57,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import atomic_write
 from .errors import L5SimError, SpecError
 
 FORMAT = "l5sim-sweep"
@@ -336,17 +337,7 @@ def _write_file_atomic(path: Path, text: str) -> None:
     run). A process killed at any point leaves a whole file or none; after an OS crash a file
     can be empty, and :func:`read_run` then treats the run as missing and it is recomputed.
     """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), fsync=False)
 
 
 def read_run(path, key: str | None = None):
@@ -543,7 +534,6 @@ def write_table(out, rows, columns) -> list:
         import pyarrow.parquet as pq
     except ImportError:
         return paths
-    from .recording import _atomic_write
 
     cols = {}
     stat_cols = {c for c in columns if "." in c and c.split(".", 1)[1] in _STAT_NAMES}
@@ -561,7 +551,7 @@ def write_table(out, rows, columns) -> list:
         else:
             cols[c] = pa.array(vals)
     table = pa.table(cols)
-    _atomic_write(out / PARQUET, lambda fh: pq.write_table(table, fh))
+    atomic_write(out / PARQUET, lambda fh: pq.write_table(table, fh))
     paths.append(out / PARQUET)
     return paths
 
