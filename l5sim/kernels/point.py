@@ -194,6 +194,17 @@ def _noise(rng, sig, nz, hz, zk, zw, zf):
                     nz[k] = _normal_slow(rng, k, h, iz, zk, zw, zf)
 
 
+@nb.njit(inline="always", **NJIT)
+def _take_input(cur, bias, sig, nz, is_off, k):
+    """Neuron k's input this step, clearing its ring slot: bias + offset, + sigma N(0, 1)
+    when sigma > 0 (nz is 0-weighted otherwise), + the arrivals, in the general kernel's order."""
+    x = cur[k]
+    cur[k] = 0.0
+    I = bias[k] + is_off
+    I = I + sig[k] * nz[k]
+    return I + x
+
+
 def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
     """One step of block b: deliver the pending spikes to the block's targets, then
     integrate the block's neurons and find their spikes.
@@ -239,11 +250,7 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bd
         # I = bias + offset, + sigma * N(0, 1) when sigma > 0, + this step's arrivals
         if izh03:
             for k in range(n):
-                x = cur[k]
-                cur[k] = 0.0
-                I = bias[k] + is_off
-                I = I + sig[k] * nzp[k]
-                I = I + x
+                I = _take_input(cur, bias, sig, nzp, is_off, k)
                 v = va[k]
                 u = ua[k]
                 vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
@@ -252,11 +259,7 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bd
                 va[k] = vn
         else:
             for k in range(n):
-                x = cur[k]
-                cur[k] = 0.0
-                I = bias[k] + is_off
-                I = I + sig[k] * nzp[k]
-                I = I + x
+                I = _take_input(cur, bias, sig, nzp, is_off, k)
                 v = va[k]
                 u = ua[k]
                 va[k] = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
