@@ -1,6 +1,7 @@
 """Placement of populations in space and wiring of pathways (science.md section 4).
 
-Pure NumPy, seeded by the generator it is given; no simulation state. Every rule returns
+NumPy, plus compiled draws for sparse pathways and drawn weights
+(:mod:`l5sim.kernels.wiring`); seeded by the generator it is given; no simulation state. Every rule returns
 the synapses of one pathway grouped by presynaptic neuron (CSR: ``indptr`` over local
 presynaptic indices, ``post`` local postsynaptic indices, ``weight``, ``delay`` in steps).
 Rows are drawn in blocks so that memory stays bounded for large populations.
@@ -188,53 +189,38 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
     return _to_csr(n_pre, pre_all, cat(posts, np.int64), w_all, cat(ds, np.int64), path)
 
 
-def _bernoulli_positions(rng, n_avail, q):
-    """Successes of independent Bernoulli(q) trials at positions 0 .. n_avail[r] - 1 of each
-    row r, in increasing order: (row index, position) arrays.
+def _stream(rng):
+    """A (1, 2) xoroshiro128+ state for the compiled draws, taken from the pathway's generator."""
+    st = rng.integers(0, np.iinfo(np.uint64).max, size=(1, 2), dtype=np.uint64, endpoint=True)
+    if not st.any():        # the one state xoroshiro cannot leave
+        st[0, 1] = 1
+    return st
 
-    Exact and O(successes): the gaps between successes are geometric with parameter q, drawn
-    for blocks of rows at once (enough gaps for the expected count plus six standard
-    deviations; the rare row that needs more is extended one at a time).
+
+def _bernoulli_rows(rng, n_avail, q, skip_self_rows=0):
+    """Independent Bernoulli(q) trials at positions 0 .. n_avail[r] - 1 of every row r, as CSR
+    (``indptr`` int64, successful positions int32, increasing within a row).
+
+    Exact and O(successes): a row's number of successes is Binomial(n_avail[r], q); given
+    it, the successes are a uniformly random subset of that size (the trials are
+    exchangeable), drawn by :func:`l5sim.kernels.wiring.bernoulli_rows`. In rows
+    r < ``skip_self_rows`` position p stands for p + (p >= r) (no autapse).
     """
-    n_rows = n_avail.shape[0]
-    if q <= 0.0 or n_rows == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    from .kernels import wiring
+
+    n_avail = np.asarray(n_avail, np.int64)
     if q >= 1.0:
-        rows = np.repeat(np.arange(n_rows), n_avail)
-        pos = np.concatenate([np.arange(k) for k in n_avail]) if n_rows else np.zeros(0, np.int64)
-        return rows, pos.astype(np.int64)
-    n_max = int(n_avail.max())
-    mean = n_max * q
-    m = int(mean + 6.0 * np.sqrt(mean * (1.0 - q)) + 10)
-    rows_per_block = max(1, BLOCK_ELEMENTS // m)
-    out_r, out_p = [], []
-    extended = False
-    for r0 in range(0, n_rows, rows_per_block):
-        r1 = min(n_rows, r0 + rows_per_block)
-        pos = np.cumsum(rng.geometric(q, size=(r1 - r0, m)), axis=1) - 1
-        lim = n_avail[r0:r1, None]
-        short = np.nonzero(pos[:, -1] < lim[:, 0] - 1)[0]
-        mask = pos < lim
-        out_r.append(np.repeat(np.arange(r0, r1, dtype=np.int64), mask.sum(axis=1)))
-        out_p.append(pos[mask])              # boolean indexing keeps row-major order
-        for k in short:                      # more successes than the margin allowed
-            last = int(pos[k, -1])
-            extra = []
-            while True:
-                last += int(rng.geometric(q))
-                if last >= lim[k, 0]:
-                    break
-                extra.append(last)
-            if extra:
-                out_r.append(np.full(len(extra), r0 + k, np.int64))
-                out_p.append(np.asarray(extra, np.int64))
-                extended = True
-    rows = np.concatenate(out_r).astype(np.int64, copy=False)
-    pos = np.concatenate(out_p).astype(np.int64, copy=False)
-    if extended:           # blocks came in row-major order; extensions were appended
-        order = np.lexsort((pos, rows))
-        rows, pos = rows[order], pos[order]
-    return rows, pos
+        counts = n_avail.copy()
+    elif q <= 0.0:
+        counts = np.zeros_like(n_avail)
+    else:
+        counts = rng.binomial(n_avail, q).astype(np.int64, copy=False)
+    indptr = np.zeros(n_avail.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    post = np.empty(int(indptr[-1]), np.int32)
+    if post.size:
+        wiring.bernoulli_rows(_stream(rng), counts, n_avail, int(skip_self_rows), indptr, post)
+    return indptr, post
 
 
 def _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay_steps, delay_per_distance,
@@ -243,34 +229,46 @@ def _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay
 
     Each pair is an independent Bernoulli draw with probability p (fixed) or
     p0 exp(-d^2 / 2 sigma^2) (Gaussian). Drawn exactly: the candidates of each presynaptic
-    neuron are Bernoulli(q) successes (q = p or p0) found by geometric gaps
-    (:func:`_bernoulli_positions`), and each Gaussian candidate is then kept with
-    probability exp(-d^2 / 2 sigma^2) (thinning).
+    neuron are Bernoulli(q) successes (q = p or p0, :func:`_bernoulli_rows`), and each
+    Gaussian candidate is then kept with probability exp(-d^2 / 2 sigma^2) (thinning).
     """
+    if n_post >= 2 ** 31:
+        raise SpecError(f"{path}.post.n", n_post, "fewer than 2**31 neurons (indices are int32)")
     skip_self = same_population and not conn.autapses
     q = conn.p if conn.rule == "fixed_prob" else conn.p0
     avail = np.full(n_pre, n_post, np.int64)
-    if skip_self:
-        avail -= (np.arange(n_pre) < n_post).astype(np.int64)
-    pre_i, post_j = _bernoulli_positions(rng, avail, q)
-    if skip_self:
-        post_j = post_j + (post_j >= pre_i)   # positions skip the neuron itself
-    need_d = conn.rule == "gaussian_prob" or delay_per_distance > 0
-    d = _pair_distance(pre_pl, post_pl, pre_i, post_j) if need_d and pre_i.size else np.zeros(pre_i.size)
-    if conn.rule == "gaussian_prob" and pre_i.size:
-        with np.errstate(over="ignore", under="ignore"):
-            keep = rng.random(pre_i.size) < np.exp(-0.5 * (d / conn.sigma) ** 2)
-        pre_i, post_j, d = pre_i[keep], post_j[keep], d[keep]
-    w = _weights(conn, pre_i.shape[0], rng)
-    dv = _delays(delay_steps, delay_per_distance, d if delay_per_distance else None, pre_i.shape[0], path)
-    return _to_csr(n_pre, pre_i, post_j, w, dv, path)
+    k_self = min(n_pre, n_post) if skip_self else 0
+    avail[:k_self] -= 1
+    indptr, post = _bernoulli_rows(rng, avail, q, k_self)
+    need_d = (conn.rule == "gaussian_prob" or delay_per_distance > 0) and post.size > 0
+    d = None
+    if need_d:
+        pre_i = np.repeat(np.arange(n_pre), np.diff(indptr))
+        d = _pair_distance(pre_pl, post_pl, pre_i, post)
+        if conn.rule == "gaussian_prob":
+            with np.errstate(over="ignore", under="ignore"):
+                keep = rng.random(post.size) < np.exp(-0.5 * (d / conn.sigma) ** 2)
+            post, d, pre_i = post[keep], d[keep], pre_i[keep]
+            np.cumsum(np.bincount(pre_i, minlength=n_pre), out=indptr[1:])
+    w = _weights(conn, post.shape[0], rng)
+    dv = _delays(delay_steps, delay_per_distance, d, post.shape[0], path) if delay_per_distance else delay_steps
+    return _csr(indptr, post, w, dv, path)
 
 
 def _weights(conn, n, rng):
-    """Weights of n synapses: uniform in [weight_low, weight_high) if that range is set."""
+    """Weights of n synapses (float32): uniform in [weight_low, weight_high) if that range is
+    set (drawn in float64 and rounded once), else the fixed weight."""
+    # float64 when a bound does not fit float32, so that _csr's error names the value
+    fits = bool(np.all(np.abs([conn.weight_low, conn.weight_high, conn.weight]) <= np.finfo(np.float32).max))
+    dtype = np.float32 if fits else np.float64
     if conn.weight_high > conn.weight_low:
-        return conn.weight_low + (conn.weight_high - conn.weight_low) * rng.random(n)
-    return np.full(n, conn.weight)
+        from .kernels import wiring
+
+        w = np.empty(n, dtype)
+        if n:
+            wiring.uniform_fill(_stream(rng), float(conn.weight_low), float(conn.weight_high), w)
+        return w
+    return np.full(n, conn.weight, dtype)
 
 
 def _pair_distance(pre_pl, post_pl, pre_i, post_j):
@@ -299,20 +297,36 @@ def _delays(delay_steps, per_distance, dist, n=None, path="pathway"):
 
 
 def _to_csr(n_pre, pre_i, post_j, w, delay, path="pathway"):
+    """CSR from (pre, post, weight, delay) lists in any order of pre (stable within a pre)."""
     pre_i = np.asarray(pre_i, np.int64)
-    if np.ndim(delay) == 0:
-        delay = np.full(pre_i.shape, int(delay), np.int64)
     if pre_i.size and np.any(np.diff(pre_i) < 0):
         order = np.argsort(pre_i, kind="stable")
-        pre_i, post_j, w, delay = pre_i[order], np.asarray(post_j)[order], np.asarray(w)[order], delay[order]
+        pre_i, post_j, w = pre_i[order], np.asarray(post_j)[order], np.asarray(w)[order]
+        if np.ndim(delay):
+            delay = np.asarray(delay)[order]
     counts = np.bincount(pre_i, minlength=n_pre)
     indptr = np.zeros(n_pre + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    if delay.size and delay.max() > MAX_DELAY:
-        raise SpecError(f"{path}.delay_steps", int(delay.max()), f"delays of at most {MAX_DELAY} steps")
+    return _csr(indptr, post_j, w, delay, path)
+
+
+def _csr(indptr, post, w, delay, path="pathway"):
+    """:class:`Synapses` from CSR arrays, checking that delays fit uint16 and weights float32.
+
+    ``delay`` is one number of steps for every synapse or one per synapse."""
+    n = int(indptr[-1])
+    if np.ndim(delay) == 0:
+        if int(delay) > MAX_DELAY:
+            raise SpecError(f"{path}.delay_steps", int(delay), f"delays of at most {MAX_DELAY} steps")
+        delay = np.full(n, int(delay), np.uint16)
+    else:
+        delay = np.asarray(delay)
+        if delay.size and delay.max() > MAX_DELAY:
+            raise SpecError(f"{path}.delay_steps", int(delay.max()), f"delays of at most {MAX_DELAY} steps")
+    w = np.asarray(w)
     with np.errstate(over="ignore"):
-        w32 = np.asarray(w, np.float32)
+        w32 = w.astype(np.float32, copy=False)
     if not np.all(np.isfinite(w32)):
-        bad = np.asarray(w, np.float64)[~np.isfinite(w32)][0]
+        bad = w[~np.isfinite(w32)][0]
         raise SpecError(f"{path}.connectivity", float(bad), "weights that are finite in float32 (|w| < 3.4e38)")
-    return Synapses(indptr, np.asarray(post_j, np.int32), w32, delay.astype(np.uint16))
+    return Synapses(indptr, np.asarray(post, np.int32), w32, delay.astype(np.uint16, copy=False))

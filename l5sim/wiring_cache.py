@@ -35,7 +35,7 @@ FORMAT = 1
 def _code_hash() -> str:
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("connectivity.py", "builder.py", "spec.py", "wiring_cache.py"):
+    for name in ("connectivity.py", "builder.py", "spec.py", "wiring_cache.py", "kernels/wiring.py", "kernels/rng.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()
 

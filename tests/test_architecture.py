@@ -20,7 +20,7 @@ ALLOWED = {
     "spec": {"errors", "models", "plasticity", "neuromodulation"},
     "plasticity": {"errors"},
     "neuromodulation": {"errors"},
-    "connectivity": {"errors"},
+    "connectivity": {"errors", "kernels"},
     "_io": set(),
     "wiring_cache": {"_io", "connectivity"},
     "builder": {"errors", "connectivity", "kernels", "models", "plasticity", "neuromodulation", "wiring_cache"},
