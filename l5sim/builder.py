@@ -74,6 +74,9 @@ class BuiltCircuit:
     pop_slices : name -> slice of the global neuron index.
     pathways : name -> :class:`PathwayInfo`.
     placements : name -> :class:`l5sim.connectivity.Placement`.
+    layouts : synapse layouts that kernels derive from ``net`` on first use and keep for
+        later runs (as NEST prepares its connection infrastructure once); not part of the
+        circuit, never saved.
     """
 
     spec: object
@@ -92,6 +95,7 @@ class BuiltCircuit:
     inputs: list = field(default_factory=list)
     plasticity: object = None
     modulation: object = None
+    layouts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_neurons(self) -> int:
@@ -106,9 +110,13 @@ class BuiltCircuit:
         return float(self.net.dt)
 
     def synapse_bytes(self) -> int:
-        """Bytes of synapse storage (targets, weights, delays and row pointers)."""
+        """Bytes of synapse storage (targets, weights, delays and row pointers), with the
+        layouts a kernel derived from them (:attr:`layouts`) once it has run."""
         n = self.net
-        return int(n.post.nbytes + n.w.nbytes + n.dly.nbytes + n.row_ptr.nbytes)
+        own = (n.post, n.w, n.dly, n.row_ptr)
+        derived = {id(a): a for v in self.layouts.values() for a in v
+                   if isinstance(a, np.ndarray) and not any(a is b for b in own)}
+        return int(sum(a.nbytes for a in own) + sum(a.nbytes for a in derived.values()))
 
     def population_of(self, i: int) -> tuple[str, int]:
         """(population name, local index) of global neuron ``i``."""

@@ -118,6 +118,49 @@ def test_blocking_changes_nothing(built, general, monkeypatch, blocks, parallel)
     assert_identical(general, l5sim.simulate(built, DURATION, kernel="point", parallel=parallel))
 
 
+def test_block_size_cap_and_local_targets(built, general, monkeypatch):
+    """Targets are stored as uint16 offsets within a block: a network larger than the cap is
+    cut into more blocks than asked for, and every offset points at the synapse's target."""
+    monkeypatch.setattr(point, "MAX_BLOCK", 100)
+    built.layouts.clear()
+    wk = point.make_work(built, 1)
+    N = built.n_neurons
+    # boundaries are rounded to multiples of 64: a block may exceed the cap by less than 64
+    assert wk.blk.size - 1 >= -(-N // 100) > 1 and np.all(np.diff(wk.blk) < 100 + 64)
+    post = built.net.post
+    for b in range(wk.blk.size - 1):
+        for r in range(wk.rsplit.shape[0]):
+            s0, s1 = wk.rsplit[r, b], wk.rsplit[r, b + 1]
+            np.testing.assert_array_equal(wk.lpost[s0:s1].astype(np.int64) + wk.blk[b], post[s0:s1])
+    monkeypatch.setattr(simulation, "point_blocks", lambda par: 1)
+    assert_identical(general, l5sim.simulate(built, DURATION, kernel="point", parallel=False))
+    built.layouts.clear()
+
+
+def test_layout_is_kept_for_later_runs_and_only_for_the_same_synapses(built, general):
+    built.layouts.clear()
+    a = point.make_work(built, 2)
+    b = point.make_work(built, 2)
+    assert b.lpost is a.lpost and b.rsplit is a.rsplit                  # kept
+    n = built.net
+    own = n.post.nbytes + n.w.nbytes + n.dly.nbytes + n.row_ptr.nbytes
+    assert built.synapse_bytes() == own + a.blk.nbytes + a.rsplit.nbytes + a.lpost.nbytes
+    c = point.make_work(built, 3)
+    assert c.lpost is not a.lpost                                        # another blocking
+    saved = built.net
+    try:
+        built.net = saved._replace(post=saved.post.copy())               # other synapse arrays
+        d = point.make_work(built, 3)
+        assert d.lpost is not c.lpost
+        np.testing.assert_array_equal(d.lpost, c.lpost)
+    finally:
+        built.net = saved
+        built.layouts.clear()
+    assert_identical(general, l5sim.simulate(built, DURATION, kernel="point"))
+    assert "point" in built.layouts
+    assert_identical(general, l5sim.simulate(built, DURATION, kernel="point"))   # the kept layout
+
+
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least two numba threads")
 def test_thread_count_changes_nothing(built, general):
     old = numba.get_num_threads()

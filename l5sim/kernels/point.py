@@ -50,6 +50,7 @@ CH_CUR = 2 * R_CURRENT
 Work = namedtuple("Work", [
     "blk",      # (n_blk + 1,) block boundaries (neuron indices)
     "rsplit",   # (n_rows, n_blk + 1) each CSR row cut at the block boundaries
+    "lpost",    # (n_syn,) uint16 target of each synapse relative to its block's first neuron
     "buf_a",    # (N,) same-step spikes of each block, at the block's offset
     "buf_b",    # (N,) next-step (``next_step`` detection) spikes of each block
     "cnt_a", "cnt_b",   # (n_blk,) counts
@@ -100,17 +101,48 @@ def row_splits(row_ptr, post, blk):
     return out
 
 
+@nb.njit(**NJIT)
+def local_posts(rsplit, post, blk):
+    """Each synapse's target relative to the first neuron of its block, as uint16: delivery
+    streams 6 bytes per synaptic event instead of 8 (13-20 % faster on the 10k network)."""
+    out = np.empty(post.shape[0], np.uint16)
+    nb_ = blk.shape[0] - 1
+    for r in range(rsplit.shape[0]):
+        for b in range(nb_):
+            lo = blk[b]
+            for s in range(rsplit[r, b], rsplit[r, b + 1]):
+                out[s] = post[s] - lo
+    return out
+
+
+#: Largest block: targets within a block are uint16 offsets (with room for the 64-neuron
+#: alignment of block boundaries).
+MAX_BLOCK = 65536 - 128
+
+
 def make_work(built, n_blocks: int) -> Work:
-    """Blocks of (nearly) equal size, aligned to 64 neurons (no false sharing of cache lines)."""
+    """Blocks of (nearly) equal size, aligned to 64 neurons (no false sharing of cache lines),
+    at least ``n_blocks`` and enough that none exceeds :data:`MAX_BLOCK` neurons."""
     N = built.n_neurons
-    n_blocks = max(1, min(int(n_blocks), N // 64 if N >= 128 else 1))
+    n_blocks = max(int(n_blocks), -(-N // MAX_BLOCK))
+    n_blocks = max(1, min(n_blocks, N // 64 if N >= 128 else 1))
     edges = np.linspace(0, N, n_blocks + 1)
     blk = np.empty(n_blocks + 1, np.int64)
     blk[0], blk[-1] = 0, N
     blk[1:-1] = (np.round(edges[1:-1] / 64) * 64).astype(np.int64)
     net = built.net
-    rsplit = row_splits(net.row_ptr, net.post, blk)
-    return Work(blk=blk, rsplit=rsplit, buf_a=np.zeros(N, np.int64), buf_b=np.zeros(N, np.int64),
+    # the layout depends on the synapses' structure only: kept on the circuit for later runs
+    # (reused only while the circuit holds the very arrays it was derived from)
+    layouts = getattr(built, "layouts", None)
+    kept = layouts.get("point") if layouts is not None else None
+    if kept is not None and kept[0] is net.row_ptr and kept[1] is net.post and np.array_equal(kept[2], blk):
+        rsplit, lpost = kept[3], kept[4]
+    else:
+        rsplit = row_splits(net.row_ptr, net.post, blk)
+        lpost = local_posts(rsplit, net.post, blk)
+        if layouts is not None:
+            layouts["point"] = (net.row_ptr, net.post, blk, rsplit, lpost)
+    return Work(blk=blk, rsplit=rsplit, lpost=lpost, buf_a=np.zeros(N, np.int64), buf_b=np.zeros(N, np.int64),
                 cnt_a=np.zeros(n_blocks, np.int64), cnt_b=np.zeros(n_blocks, np.int64),
                 pend=np.zeros(2 * N, np.int64), n_pend=np.zeros(2, np.int64), pend_t=np.full(1, -1, np.int64),
                 bdiv=np.full((n_blocks, 3), -1.0), nz=np.zeros(N), hz=np.zeros(N, np.int64))
@@ -121,13 +153,14 @@ def make_work(built, n_blocks: int) -> Work:
 # passes heterogeneous namedtuples to a call, and 1 s with the same data as plain arrays.
 
 @nb.njit(inline="always", **NJIT)
-def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
+def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense):
     """Add the pending spikes' weights into the ring slots of block b's targets."""
     (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
      blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz) = ints
     neuron_pop, post = i32
     path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz = flts
     n_prev = n_pend[0]
+    lo = blk[b]
     for f in range(n_pend[1]):
         i = pend[f]
         base = slot
@@ -157,8 +190,9 @@ def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
                     for k in range(m):
                         dst[k] += src[k] * scale
                 else:
+                    rb = rv[lo:]
                     for sy in range(s0, s1):
-                        rv[post[sy]] += wsyn[sy] * scale
+                        rb[lpost[sy]] += wsyn[sy] * scale
 
 
 @nb.njit(inline="always", **NJIT)
@@ -205,7 +239,7 @@ def _take_input(cur, bias, sig, nz, is_off, k):
     return I + x
 
 
-def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
     """One step of block b: deliver the pending spikes to the block's targets, then
     integrate the block's neurons and find their spikes.
 
@@ -213,7 +247,7 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bd
     a scan for spikes and divergence (rare). Each computes what the general kernel's
     2003 path computes, in the same order, so the results are bitwise the same.
     ``next_step`` spikes are listed in ``buf_b`` and reset later (after the traces)."""
-    _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+    _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
     (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
      blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz) = ints
     neuron_pop, post = i32
@@ -295,25 +329,27 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bd
     cnt_b[b] = 0 if div else nbb
 
 
-def _all_blocks_serial(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+def _all_blocks_serial(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense,
+                       zk, zw, zf):
     for b in range(n_blk):
-        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
 
 
-def _all_blocks_parallel(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+def _all_blocks_parallel(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense,
+                         zk, zw, zf):
     # the only parallel region of the kernel, in a function of its own
     for b in prange(n_blk):
-        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
 
 
-def _deliver_serial(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
+def _deliver_serial(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense):
     for b in range(n_blk):
-        _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+        _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
 
 
-def _deliver_parallel(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense):
+def _deliver_parallel(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense):
     for b in prange(n_blk):
-        _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+        _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -354,6 +390,7 @@ def _run_point(net, st, out, t0, n_steps, wk):
     path_rec_scale = net.path_rec_scale
     path_gain = st.path_gain
     post = net.post
+    lpost = wk.lpost
     wsyn = net.w
     ring = st.ring
     blk = wk.blk
@@ -408,7 +445,8 @@ def _run_point(net, st, out, t0, n_steps, wk):
             wk.pend_t[0] = t
             return 1, step
         slot = t % D
-        _all_blocks(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+        _all_blocks(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense,
+                    zk, zw, zf)
         for b in range(n_blk):
             if bdiv[b, 0] >= 0.0:
                 out.diverged[0] = bdiv[b, 0]
@@ -451,7 +489,7 @@ def _run_point(net, st, out, t0, n_steps, wk):
     if n_pend[1] > 0:
         # (they were emitted in the last step: delivery counts from the slot after it)
         slot = (t0 + n_steps) % D
-        _deliver_blocks(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, ring, path_dense)
+        _deliver_blocks(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
     n_pend[0] = 0
     n_pend[1] = 0
     return 0, n_steps
