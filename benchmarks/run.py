@@ -300,12 +300,6 @@ def targets(rows_by_net: dict, cli: dict) -> list:
     out.append(dict(target="whole `l5sim run` process at 10k < 0.5x Brian2 standalone's whole process (compiled)",
                     ratio=ratio, need=0.5, ok=None if ratio is None else ratio < 0.5,
                     detail=f"l5sim {_fmt_s(l5_whole)} / Brian2 {_fmt_s(b2_whole)}"))
-    c = cli.get("run_10k_wiring_cache", {})
-    l5_cached = c.get("wall_s") if c.get("rc") == 0 else None
-    ratio = l5_cached / b2_whole if (l5_cached and b2_whole) else None
-    out.append(dict(target="the same with the synapses reused from a wiring cache (--wiring-cache)",
-                    ratio=ratio, need=0.5, ok=None if ratio is None else ratio < 0.5,
-                    detail=f"l5sim {_fmt_s(l5_cached)} / Brian2 {_fmt_s(b2_whole)}"))
     for key, label, need in (("run_cold", "cold compile of `l5sim run` < 15 s", 15.0),
                              ("run_warm", "cached start of `l5sim run` < 2 s", 2.0),
                              ("help", "`l5sim --help` < 0.5 s", 0.5)):

@@ -348,7 +348,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
                                 f"delays of at most {MAX_DELAY_STEPS} steps (the delay ring holds "
                                 "12 channels x neurons per step of delay)")
         row_ptrs.append(syn.indptr[:-1] + syn_off)
-        posts.append(syn.post + slices[pw.post].start)
+        posts.append((syn.post, slices[pw.post].start))
         ws.append(syn.weight)
         dlys.append(syn.delay)
         path_row0.append(row_off)
@@ -372,6 +372,18 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
         syn_off += syn.n
         row_off += pre.n
     row_ptr = np.concatenate(row_ptrs + [np.array([syn_off], np.int64)]) if row_ptrs else np.zeros(1, np.int64)
+    # the pathways' synapses side by side, targets made global, in one pass each
+    post_all = np.empty(syn_off, np.int32)
+    w_all = np.empty(syn_off, np.float32)
+    dly_all = np.empty(syn_off, np.uint16)
+    o = 0
+    for (pl, start), wl, dl in zip(posts, ws, dlys):
+        n_k = pl.shape[0]
+        np.add(pl, np.int32(start), out=post_all[o:o + n_k])
+        w_all[o:o + n_k] = wl
+        dly_all[o:o + n_k] = dl
+        o += n_k
+    del posts, ws, dlys
     pop_path_ptr = np.zeros(len(names) + 1, np.int64)
     np.cumsum([len(x) for x in by_pre], out=pop_path_ptr[1:])
     pop_paths = np.array([k for x in by_pre for k in x], np.int64)
@@ -410,7 +422,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
 
     # ---- plasticity and neuromodulation
     pla = _pl.build_arrays(spec, wiring_infos, slices, names,
-                           np.concatenate(posts) if posts else np.zeros(0, np.int32), row_ptr, dt)
+                           post_all, row_ptr, dt)
     mplan = _nm.plan(spec, names, list(spec.pathways), pla.names, MOD_COLUMNS)
 
     order = np.lexsort((np.asarray(gen_i, np.int64), np.asarray(gen_t, np.int64)))
@@ -427,9 +439,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
         cond_s=np.array([c for c in used if c % 2 == 0 and c // 2 not in (4, 5)], np.int64),
         cond_d=np.array([c for c in used if c % 2 == 1 and c // 2 not in (4, 5)], np.int64),
         ch_E=ch_E, ch_mg=ch_mg, ch_decay=ch_decay,
-        row_ptr=row_ptr, post=np.concatenate(posts) if posts else np.zeros(0, np.int32),
-        w=np.concatenate(ws) if ws else np.zeros(0, np.float32),
-        dly=np.concatenate(dlys) if dlys else np.zeros(0, np.uint16),
+        row_ptr=row_ptr, post=post_all, w=w_all, dly=dly_all,
         path_row0=i64(path_row0), path_pre0=i64(path_pre0), pop_path_ptr=pop_path_ptr, pop_paths=pop_paths,
         path_dly=i64(path_dly), path_dense=np.asarray(path_dense, np.uint8),
         path_rec_ptr=i64(path_rec_ptr), path_rec_ch=i64(path_rec_ch), path_rec_scale=f64(path_rec_scale),
