@@ -151,6 +151,10 @@ def probe(impl: dict) -> str | None:
 def _env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
+    # Python as users run it: bytecode cached after the first import (the peers are
+    # pip-installed with theirs; without this, a shell that sets PYTHONDONTWRITEBYTECODE
+    # would recompile l5sim's sources, an editable install, in every measured process)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYNEST_QUIET"] = "1"
     env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     if extra:
