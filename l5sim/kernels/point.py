@@ -42,6 +42,7 @@ from numba import prange
 from .._numba_config import NJIT
 from .engine import (I_IZH03, K_IZH03, P_C_OFF, P_D_OFF, P_INTEG, P_IS_OFF, P_LAG, P_VPEAK, R_CURRENT,
                      UMAX, VMAX, _lower_bound, trace_value)
+from .memory import prefetch
 from .rng import _S9, _S14, _S28, _S36, _S55, _normal_slow
 
 #: The one ring channel this kernel uses: voltage-jump current onto the soma.
@@ -161,8 +162,23 @@ def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
     path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz = flts
     n_prev = n_pend[0]
     lo = blk[b]
-    for f in range(n_pend[1]):
+    n_all = n_pend[1]
+    for f in range(n_all):
         i = pend[f]
+        if f + 1 < n_all:
+            # start loading the next spike's rows (this block's part) while adding this one
+            j = pend[f + 1]
+            pj = neuron_pop[j]
+            for q in range(pop_path_ptr[pj], pop_path_ptr[pj + 1]):
+                pw = pop_paths[q]
+                if path_dense[pw]:
+                    continue            # dense rows: contiguous and cache-resident, no gain
+                row = path_row0[pw] + (j - path_pre0[pw])
+                s1 = rsplit[row, b + 1]
+                for s in range(rsplit[row, b], s1, 32):     # 64-byte lines of uint16
+                    prefetch(lpost, s)
+                for s in range(rsplit[row, b], s1, 16):     # and of float32
+                    prefetch(wsyn, s)
         base = slot
         if f < n_prev:
             # emitted in the previous step: its delays count from that step
