@@ -32,6 +32,7 @@ import numpy as np
 from numba import prange
 
 from .._numba_config import NJIT, NJIT_PARALLEL
+from .memory import prefetch
 from .rng import normal, poisson_small, uniform
 
 # Population kinds
@@ -127,6 +128,27 @@ def _reset_values(kind, u, c, d, bm, c_b, d_b, det, c_u, u_max):
 def _clip(x, lo, hi):
     """x clipped to [lo, hi] (the hard bounds of plastic weights)."""
     return lo if x < lo else (hi if x > hi else x)
+
+
+@nb.njit(inline="always", **NJIT)
+def _prefetch_row(i, neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0, path_dense, path_dly, row_ptr,
+                  post, wsyn, dly):
+    """Start loading the sparse rows of neuron i (targets, weights, per-synapse delays):
+    called for the next spike while the current one is delivered (:mod:`.memory`)."""
+    pq = neuron_pop[i]
+    for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+        pw = pop_paths[q]
+        if path_dense[pw]:
+            continue
+        row = path_row0[pw] + (i - path_pre0[pw])
+        s0 = row_ptr[row]
+        s1 = row_ptr[row + 1]
+        for s in range(s0, s1, 16):        # 64-byte lines of int32 / float32
+            prefetch(post, s)
+            prefetch(wsyn, s)
+        if path_dly[pw] < 0:
+            for s in range(s0, s1, 32):    # of uint16
+                prefetch(dly, s)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -624,6 +646,9 @@ def _run_chunk(net, st, out, t0, n_steps):
                 for f in range(f0, nf):
                     i = fired[f]
                     pq = neuron_pop[i]
+                    if f + 1 < nf:
+                        _prefetch_row(fired[f + 1], neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0,
+                                      path_dense, path_dly, row_ptr, post, wsyn, dly)
                     for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
                         pw = pop_paths[q]
                         row = path_row0[pw] + (i - path_pre0[pw])
