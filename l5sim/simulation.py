@@ -180,8 +180,9 @@ def _weight_summary(w, wmin, wmax):
             "frac_at_max": float(np.mean(w >= wmax - 1e-3 * span)) if w.size else float("nan")}
 
 
-#: With ``L5SIM_PARALLEL=1``, networks of at least this many neurons use the general
-#: kernel's parallel variant.
+#: Networks the general kernel runs use its parallel variant from this size on, when numba
+#: has a fast threading layer (:func:`fast_layer`): the column scaled to 10k cells ran
+#: 0.47 s serially and 0.28 s on two threads per 100 ms (0.52 s on one thread).
 PARALLEL_MIN_NEURONS = 4000
 #: Networks the point kernel runs use its parallel variant by default from this size on
 #: (below it a step is too short to share: 1000 neurons took 6.3 ms serial, 6.1 ms on two
@@ -193,13 +194,18 @@ SPIKE_BUFFER_MIN = 200_000
 
 
 def fast_threads() -> bool:
-    """Whether numba has more than one thread and a threading layer that starts a parallel
-    region in about a microsecond (OpenMP or TBB; numba's fallback ``workqueue`` layer took
-    80 us per region here, more than a whole step of a 10k network)."""
+    """Whether numba has more than one thread and a fast threading layer (:func:`fast_layer`)."""
     import numba
 
-    if numba.get_num_threads() < 2:
-        return False
+    return numba.get_num_threads() >= 2 and fast_layer()
+
+
+def fast_layer() -> bool:
+    """Whether numba's threading layer starts a parallel region in about a microsecond
+    (OpenMP or TBB; numba's fallback ``workqueue`` layer took 80 us per region here, more
+    than a whole step of a 10k network)."""
+    import numba
+
     layer = numba.config.THREADING_LAYER
     if layer in ("omp", "tbb"):
         return True
@@ -258,14 +264,16 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons and numba has
         two threads or more with a fast threading layer (:func:`fast_threads`); serial and
         parallel point kernels give bitwise the same results whatever the thread count.
-        For other circuits the general kernel's serial variant, unless the environment
-        variable ``L5SIM_PARALLEL=1`` asks for its parallel one for networks of at least
-        ``PARALLEL_MIN_NEURONS`` neurons: it launches several parallel regions per step and
-        was slower than the serial one on the 2-core development machines
-        (docs/performance.md), hence opt-in; it gives bitwise-identical results whatever the
-        thread count but may differ from the serial general kernel in the last bits of state
-        variables, which the tests bound and which has not changed a spike in any test
-        circuit. ``L5SIM_PARALLEL=0`` makes every default serial.
+        For other circuits the general kernel's parallel variant when the network has at
+        least ``PARALLEL_MIN_NEURONS`` neurons and numba's threading layer is fast
+        (:func:`fast_layer`), whatever the number of threads (it then runs on however many
+        there are: results are bitwise the same for any thread count, and the same as the
+        serial variant's in every test circuit, tests/test_parallel.py). A numba with
+        Intel's SVML (the ``icc_rt`` package) may vectorise ``exp`` differently in the two
+        variants: results then stay independent of the thread count but may differ from
+        the serial variant's in the last bits. ``L5SIM_PARALLEL=0`` makes every default
+        serial; ``L5SIM_PARALLEL=1`` asks for the general kernel's parallel variant even
+        without a fast threading layer.
     kernel : ``"auto"`` (default), ``"general"`` or ``"point"``. Circuits made only of
         ``izhikevich2003`` cells with somatic CURRENT synapses, one delay per pathway and
         current or noise inputs (the Izhikevich 2003 networks) run on the specialised
@@ -319,8 +327,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
             # bitwise the same either way: chosen for speed
             parallel = env != "0" and N >= POINT_PARALLEL_MIN_NEURONS and fast_threads()
         else:
-            # opt-in, then chosen from the network alone, never from the thread count
-            parallel = env == "1" and N >= PARALLEL_MIN_NEURONS
+            # chosen from the network and the installation, never from the thread count
+            parallel = env != "0" and N >= PARALLEL_MIN_NEURONS and (env == "1" or fast_layer())
     if use_point:
         wk = P.make_work(built, point_blocks(parallel))
         point_kernel = P.run_chunk_parallel if parallel else P.run_chunk

@@ -43,11 +43,12 @@ def test_parallel_kernel_equals_serial_kernel(name):
     np.testing.assert_array_equal(a.spike_burst, b.spike_burst)
     for p in a.final_weights:
         np.testing.assert_array_equal(a.final_weights[p], b.final_weights[p])
-    # The two kernels are compiled separately and may round differently in the last bits
-    # (measured: |dv| <= 3e-13 mV over 300 ms of l5_column); 1e-9 relative bounds that.
+    # The two variants do the same arithmetic in the same order (no reassociation, no FMA
+    # contraction: l5sim/_numba_config.py), so the state is bitwise the same too. (A numba
+    # with Intel's SVML could vectorise exp differently in the two; this machine has none.)
     for pop in a.traces:
         for var in a.traces[pop]:
-            np.testing.assert_allclose(a.traces[pop][var], b.traces[pop][var], rtol=1e-9, atol=1e-9)
+            np.testing.assert_array_equal(a.traces[pop][var], b.traces[pop][var])
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least two numba threads")
@@ -60,3 +61,34 @@ def test_results_do_not_depend_on_thread_count():
         for pop in one.traces:
             for var in one.traces[pop]:
                 np.testing.assert_array_equal(one.traces[pop][var], two.traces[pop][var])
+
+
+def test_default_variant_follows_the_network_and_the_layer_never_the_thread_count(monkeypatch):
+    """General-kernel circuits from PARALLEL_MIN_NEURONS on run the parallel variant when the
+    threading layer is fast, on one thread as on several; L5SIM_PARALLEL=0 keeps them serial."""
+    from l5sim import simulation
+
+    path, over = CIRCUITS["column"]
+    net = l5sim.build(l5sim.load_circuit(path, overrides=over), seed=7)
+    monkeypatch.setattr(simulation, "PARALLEL_MIN_NEURONS", net.n_neurons)
+    monkeypatch.delenv("L5SIM_PARALLEL", raising=False)
+    old = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, old):
+            numba.set_num_threads(threads)
+            rec = l5sim.simulate(net, 50.0)
+            assert rec.metadata["kernel"] == {"name": "general", "parallel": simulation.fast_layer(),
+                                              "threads": threads if simulation.fast_layer() else 1}
+            runs.append(rec)
+    finally:
+        numba.set_num_threads(old)
+    monkeypatch.setenv("L5SIM_PARALLEL", "0")
+    serial = l5sim.simulate(net, 50.0)
+    assert serial.metadata["kernel"]["parallel"] is False
+    for rec in runs:
+        np.testing.assert_array_equal(rec.spike_i, serial.spike_i)
+        np.testing.assert_array_equal(rec.spike_t_ms, serial.spike_t_ms)
+    monkeypatch.setattr(simulation, "PARALLEL_MIN_NEURONS", net.n_neurons + 1)
+    monkeypatch.delenv("L5SIM_PARALLEL")
+    assert l5sim.simulate(net, 10.0).metadata["kernel"]["parallel"] is False
