@@ -45,6 +45,10 @@ from .engine import (I_IZH03, K_IZH03, P_C_OFF, P_D_OFF, P_INTEG, P_IS_OFF, P_LA
 from .memory import prefetch
 from .rng import _S9, _S14, _S28, _S36, _S55, _normal_slow
 
+#: ``hz`` value of a neuron whose normal the ziggurat's fast path accepted (out of the
+#: signed 32-bit range of real draws).
+_NO_REJECTION = np.int64(1) << np.int64(40)
+
 #: The one ring channel this kernel uses: voltage-jump current onto the soma.
 CH_CUR = 2 * R_CURRENT
 
@@ -60,7 +64,8 @@ Work = namedtuple("Work", [
                 #  detection, delivered from that step's slot), and how many in all
     "pend_t",   # (1,) the step whose region ``pend`` is waiting for (-1: none)
     "bdiv",     # (n_blk, 3) first divergence in a block: neuron, variable code, value (-1: none)
-    "nz", "hz",  # (N,) scratch: this step's standard normals and their first 32-bit draws
+    "nz", "hz",  # (N,) scratch: this step's standard normals and the first 32-bit draws the
+                 #  ziggurat's fast path rejected (``_NO_REJECTION`` for the others)
 ])
 
 
@@ -233,15 +238,17 @@ def _noise(rng, sig, nz, hz, zk, zw, zf):
         h = np.int64(r) >> 32          # the upper half as a signed 32-bit integer
         iz = h & 127
         nz[k] = h * zw[iz]
-        hz[k] = h
-        nrej += 1 if (on and abs(h) >= zk[iz]) else 0
-    if nrej:
-        for k in range(n):
-            if sig[k] > 0.0:
-                h = hz[k]
-                iz = h & 127
-                if abs(h) >= zk[iz]:
-                    nz[k] = _normal_slow(rng, k, h, iz, zk, zw, zf)
+        rej = on and abs(h) >= zk[iz]
+        hz[k] = h if rej else _NO_REJECTION
+        nrej += 1 if rej else 0
+    # the rejected draws, in index order, until all are done (each stream is the neuron's own)
+    k = 0
+    while nrej > 0:
+        h = hz[k]
+        if h != _NO_REJECTION:
+            nz[k] = _normal_slow(rng, k, h, h & 127, zk, zw, zf)
+            nrej -= 1
+        k += 1
 
 
 @nb.njit(inline="always", **NJIT)
