@@ -34,7 +34,8 @@ def prefetch(typingctx, arr, idx):
         ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [index])   # strides honoured
         i8p = ir.IntType(8).as_pointer()
         fnty = ir.FunctionType(ir.VoidType(), [i8p, _I32, _I32, _I32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # named for the pointer type as this llvmlite spells it (p0i8 typed, p0 opaque)
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
         # rw = 0 (read), locality = 3 (keep in every level), cache type = 1 (data)
         builder.call(fn, [builder.bitcast(ptr, i8p), _I32(0), _I32(3), _I32(1)])
         return context.get_dummy_value()
