@@ -682,94 +682,119 @@ def _run_chunk(net, st, out, t0, n_steps):
                                     if sl >= D:
                                         sl -= D
                                     ring[sl, chr_, post[sy]] += wsyn[sy] * scale
-            # ---- presynaptic STDP (depression) after delivery: spikes transmit the old weight
-            for f in range(f0, nf):
-                if n_pl == 0:
-                    break
-                i = fired[f]
-                pq = neuron_pop[i]
-                for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
-                    pw = pop_paths[q]
-                    row = path_row0[pw] + (i - path_pre0[pw])
-                    pl = path_plastic[pw]
-                    if pl >= 0:
-                        xi = pl_xoff[pl] + (i - pl_pre_lo[pl])
-                        yo = pl_yoff[pl] - pl_post_lo[pl]
-                        triplet = sp[pl, S_TRIPLET] > 0.5
-                        mult = sp[pl, S_MULT] > 0.5
-                        deferred = sp[pl, S_DEFERRED] > 0.5
-                        wmin = sp[pl, S_WMIN]
-                        wmax = sp[pl, S_WMAX]
-                        eta = lr[pl]
-                        am = sp[pl, S_AM]
-                        a2m = sp[pl, S_A2M]
-                        a3m = sp[pl, S_A3M] * XT2[xi]
-                        for sy in range(row_ptr[row], row_ptr[row + 1]):
-                            y = YT[yo + post[sy]]
-                            if y == 0.0:
+            # ---- presynaptic STDP (depression) after delivery: spikes transmit the old weight.
+            # Like delivery, by blocks of postsynaptic neurons: a synapse belongs to one block
+            # and to the row of one presynaptic cell, so the blocks touch disjoint weights.
+            if n_pl > 0:
+                for b in prange(n_blk):
+                    jlo = blk[b]
+                    jhi = blk[b + 1]
+                    for f in range(f0, nf):
+                        i = fired[f]
+                        pq = neuron_pop[i]
+                        for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                            pw = pop_paths[q]
+                            pl = path_plastic[pw]
+                            if pl < 0:
                                 continue
-                            w = np.float64(wsyn[sy])
-                            if triplet:
-                                dw = -y * (a2m + a3m)
-                            else:
-                                dw = -am * y
-                            if mult:
-                                dw *= w - wmin
-                            dw *= eta
-                            if deferred:
-                                SD[sy] += dw
-                            else:
-                                wsyn[sy] = _clip(w + dw, wmin, wmax)
+                            row = path_row0[pw] + (i - path_pre0[pw])
+                            s0 = row_ptr[row]
+                            s1 = row_ptr[row + 1]
+                            if n_blk > 1:
+                                s0 = _lower_bound(post, s0, s1, jlo)
+                                s1 = _lower_bound(post, s0, s1, jhi)
+                            xi = pl_xoff[pl] + (i - pl_pre_lo[pl])
+                            yo = pl_yoff[pl] - pl_post_lo[pl]
+                            triplet = sp[pl, S_TRIPLET] > 0.5
+                            mult = sp[pl, S_MULT] > 0.5
+                            deferred = sp[pl, S_DEFERRED] > 0.5
+                            wmin = sp[pl, S_WMIN]
+                            wmax = sp[pl, S_WMAX]
+                            eta = lr[pl]
+                            am = sp[pl, S_AM]
+                            a2m = sp[pl, S_A2M]
+                            a3m = sp[pl, S_A3M] * XT2[xi]
+                            for sy in range(s0, s1):
+                                y = YT[yo + post[sy]]
+                                if y == 0.0:
+                                    continue
+                                w = np.float64(wsyn[sy])
+                                if triplet:
+                                    dw = -y * (a2m + a3m)
+                                else:
+                                    dw = -am * y
+                                if mult:
+                                    dw *= w - wmin
+                                dw *= eta
+                                if deferred:
+                                    SD[sy] += dw
+                                else:
+                                    wsyn[sy] = _clip(w + dw, wmin, wmax)
+                # the presynaptic traces of the cells that fired, once every block has read them
+                for f in range(f0, nf):
+                    i = fired[f]
+                    pq = neuron_pop[i]
+                    for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                        pl = path_plastic[pop_paths[q]]
+                        if pl < 0:
+                            continue
+                        xi = pl_xoff[pl] + (i - pl_pre_lo[pl])
                         if sp[pl, S_NEAREST] > 0.5:
                             XT[xi] = 1.0
                             XT2[xi] = 1.0
                         else:
                             XT[xi] += 1.0
                             XT2[xi] += 1.0
-            # ---- postsynaptic STDP (potentiation) for this phase's spikes
+            # ---- postsynaptic STDP (potentiation) for this phase's spikes: each block takes
+            # the cells of its own (their incoming synapses and traces are theirs alone)
             if n_pl > 0:
-                for f in range(f0, nf):
-                    j = fired[f]
-                    pq = neuron_pop[j]
-                    for qq in range(pop_post_ptr[pq], pop_post_ptr[pq + 1]):
-                        pl = pop_post[qq]
-                        jl = j - pl_post_lo[pl]
-                        yi = pl_yoff[pl] + jl
-                        triplet = sp[pl, S_TRIPLET] > 0.5
-                        mult = sp[pl, S_MULT] > 0.5
-                        deferred = sp[pl, S_DEFERRED] > 0.5
-                        wmin = sp[pl, S_WMIN]
-                        wmax = sp[pl, S_WMAX]
-                        eta = lr[pl]
-                        ap = sp[pl, S_AP]
-                        a2p = sp[pl, S_A2P]
-                        a3p = sp[pl, S_A3P] * YT2[yi]
-                        xo = pl_xoff[pl]
-                        c0 = col_ptr[col_off[pl] + jl]
-                        c1 = col_ptr[col_off[pl] + jl + 1]
-                        for c in range(c0, c1):
-                            x = XT[xo + col_pre[c]]
-                            if x == 0.0:
-                                continue
-                            sy = col_syn[c]
-                            w = np.float64(wsyn[sy])
-                            if triplet:
-                                dw = x * (a2p + a3p)
+                for b in prange(n_blk):
+                    jlo = blk[b]
+                    jhi = blk[b + 1]
+                    for f in range(f0, nf):
+                        j = fired[f]
+                        if j < jlo or j >= jhi:
+                            continue
+                        pq = neuron_pop[j]
+                        for qq in range(pop_post_ptr[pq], pop_post_ptr[pq + 1]):
+                            pl = pop_post[qq]
+                            jl = j - pl_post_lo[pl]
+                            yi = pl_yoff[pl] + jl
+                            triplet = sp[pl, S_TRIPLET] > 0.5
+                            mult = sp[pl, S_MULT] > 0.5
+                            deferred = sp[pl, S_DEFERRED] > 0.5
+                            wmin = sp[pl, S_WMIN]
+                            wmax = sp[pl, S_WMAX]
+                            eta = lr[pl]
+                            ap = sp[pl, S_AP]
+                            a2p = sp[pl, S_A2P]
+                            a3p = sp[pl, S_A3P] * YT2[yi]
+                            xo = pl_xoff[pl]
+                            c0 = col_ptr[col_off[pl] + jl]
+                            c1 = col_ptr[col_off[pl] + jl + 1]
+                            for c in range(c0, c1):
+                                x = XT[xo + col_pre[c]]
+                                if x == 0.0:
+                                    continue
+                                sy = col_syn[c]
+                                w = np.float64(wsyn[sy])
+                                if triplet:
+                                    dw = x * (a2p + a3p)
+                                else:
+                                    dw = ap * x
+                                if mult:
+                                    dw *= wmax - w
+                                dw *= eta
+                                if deferred:
+                                    SD[sy] += dw
+                                else:
+                                    wsyn[sy] = _clip(w + dw, wmin, wmax)
+                            if sp[pl, S_NEAREST] > 0.5:
+                                YT[yi] = 1.0
+                                YT2[yi] = 1.0
                             else:
-                                dw = ap * x
-                            if mult:
-                                dw *= wmax - w
-                            dw *= eta
-                            if deferred:
-                                SD[sy] += dw
-                            else:
-                                wsyn[sy] = _clip(w + dw, wmin, wmax)
-                        if sp[pl, S_NEAREST] > 0.5:
-                            YT[yi] = 1.0
-                            YT2[yi] = 1.0
-                        else:
-                            YT[yi] += 1.0
-                            YT2[yi] += 1.0
+                                YT[yi] += 1.0
+                                YT2[yi] += 1.0
             f0 = nf
         # ---- deferred weight updates (Izhikevich 2006: once per interval)
         for pl in range(n_pl):
