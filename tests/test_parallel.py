@@ -11,6 +11,14 @@ CIRCUITS = {
     "izh2003": ("circuits/izhikevich2003.toml", {"populations.exc.n": 400, "populations.inh.n": 100}),
     # conductance synapses on two compartments, delays, Poisson drive, gate pathway
     "column": ("circuits/l5_column.toml", {}),
+    # the 2003 network with immediate nearest-spike pair STDP on its excitatory pathways
+    # (the benchmark's izh2003_10k_stdp, smaller): depression and potentiation by blocks
+    "izh2003_stdp": ("circuits/izhikevich2003.toml", {
+        "populations.exc.n": 400, "populations.inh.n": 100,
+        "plasticity.stdp_exc": {"rule": "pair", "interaction": "nearest", "A_plus": 0.1, "A_minus": 0.12,
+                                "tau_plus_ms": 20.0, "tau_minus_ms": 20.0, "w_min": 0.0, "w_max": 1.0,
+                                "update": "additive", "timing": "immediate"},
+        "pathways.ee.plasticity": "stdp_exc", "pathways.ei.plasticity": "stdp_exc"}),
     # plastic network with deferred STDP and random delays
     "izh2006": ("circuits/izhikevich2006.toml", {"populations.exc.n": 400, "populations.inh.n": 100,
                                                   "pathways.ee.connectivity.outdegree": 40,
@@ -38,6 +46,9 @@ def test_parallel_kernel_equals_serial_kernel(name):
     a = _run(name, parallel=False)
     b = _run(name, parallel=True)
     assert a.spike_i.size > 100, "the circuit must be active to test anything"
+    if a.final_weights:
+        net = l5sim.build(l5sim.load_circuit(CIRCUITS[name][0], overrides=CIRCUITS[name][1]), seed=7)
+        assert any(np.any(a.final_weights[p] != net.weights(p)) for p in a.final_weights), "weights must learn"
     np.testing.assert_array_equal(a.spike_i, b.spike_i)
     np.testing.assert_array_equal(a.spike_t_ms, b.spike_t_ms)
     np.testing.assert_array_equal(a.spike_burst, b.spike_burst)
@@ -53,11 +64,13 @@ def test_parallel_kernel_equals_serial_kernel(name):
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least two numba threads")
 def test_results_do_not_depend_on_thread_count():
-    for name in ("izh2003", "column"):
+    for name in ("izh2003", "column", "izh2003_stdp"):
         one = _run(name, parallel=True, threads=1)
         two = _run(name, parallel=True, threads=2)
         np.testing.assert_array_equal(one.spike_i, two.spike_i)
         np.testing.assert_array_equal(one.spike_t_ms, two.spike_t_ms)
+        for p in one.final_weights:
+            np.testing.assert_array_equal(one.final_weights[p], two.final_weights[p])
         for pop in one.traces:
             for var in one.traces[pop]:
                 np.testing.assert_array_equal(one.traces[pop][var], two.traces[pop][var])
