@@ -46,7 +46,7 @@ def test_parallel_kernel_equals_serial_kernel(name):
     a = _run(name, parallel=False)
     b = _run(name, parallel=True)
     assert a.spike_i.size > 100, "the circuit must be active to test anything"
-    if a.final_weights:
+    if name == "izh2003_stdp":      # immediate updates (izh2006 defers them to every 1000 ms)
         net = l5sim.build(l5sim.load_circuit(CIRCUITS[name][0], overrides=CIRCUITS[name][1]), seed=7)
         assert any(np.any(a.final_weights[p] != net.weights(p)) for p in a.final_weights), "weights must learn"
     np.testing.assert_array_equal(a.spike_i, b.spike_i)
