@@ -19,6 +19,13 @@ Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_st
 
 Status codes returned: 0 finished, 1 spike buffer full (Python drains it and calls again),
 2 numerical divergence (``diverged`` holds neuron, step, variable code and value).
+
+Two compilations of the same function: ``run_chunk`` (serial) and ``run_chunk_parallel``,
+whose ``prange`` loops run the neurons of each population, and delivery, STDP depression
+and STDP potentiation by blocks of postsynaptic neurons (``Net.blk``). Every synapse,
+trace and target belongs to one block and each receives its updates in spike order, so
+the two give bitwise the same results for any thread count (tests/test_parallel.py).
+Delivery prefetches the next fired neuron's sparse rows (:mod:`.memory`).
 """
 from __future__ import annotations
 
