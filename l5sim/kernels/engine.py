@@ -138,6 +138,21 @@ def _clip(x, lo, hi):
 
 
 @nb.njit(inline="always", **NJIT)
+def _stdp_apply(wsyn, SD, sy, dw, depress, mult, eta, deferred, wmin, wmax):
+    """Apply an STDP change ``dw`` (from the traces) to synapse ``sy``: scaled by the
+    distance to the bound it moves towards when multiplicative, then by the learning rate;
+    added to the deferred sum, or to the weight and clipped to [wmin, wmax]."""
+    w = np.float64(wsyn[sy])
+    if mult:
+        dw *= (w - wmin) if depress else (wmax - w)
+    dw *= eta
+    if deferred:
+        SD[sy] += dw
+    else:
+        wsyn[sy] = _clip(w + dw, wmin, wmax)
+
+
+@nb.njit(inline="always", **NJIT)
 def _prefetch_row(i, neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0, path_dense, path_dly, row_ptr,
                   post, wsyn, dly):
     """Start loading the sparse rows of neuron i (targets, weights, per-synapse delays):
@@ -725,18 +740,8 @@ def _run_chunk(net, st, out, t0, n_steps):
                                 y = YT[yo + post[sy]]
                                 if y == 0.0:
                                     continue
-                                w = np.float64(wsyn[sy])
-                                if triplet:
-                                    dw = -y * (a2m + a3m)
-                                else:
-                                    dw = -am * y
-                                if mult:
-                                    dw *= w - wmin
-                                dw *= eta
-                                if deferred:
-                                    SD[sy] += dw
-                                else:
-                                    wsyn[sy] = _clip(w + dw, wmin, wmax)
+                                dw = -y * (a2m + a3m) if triplet else -am * y
+                                _stdp_apply(wsyn, SD, sy, dw, True, mult, eta, deferred, wmin, wmax)
                 # the presynaptic traces of the cells that fired, once every block has read them
                 for f in range(f0, nf):
                     i = fired[f]
@@ -783,19 +788,8 @@ def _run_chunk(net, st, out, t0, n_steps):
                                 x = XT[xo + col_pre[c]]
                                 if x == 0.0:
                                     continue
-                                sy = col_syn[c]
-                                w = np.float64(wsyn[sy])
-                                if triplet:
-                                    dw = x * (a2p + a3p)
-                                else:
-                                    dw = ap * x
-                                if mult:
-                                    dw *= wmax - w
-                                dw *= eta
-                                if deferred:
-                                    SD[sy] += dw
-                                else:
-                                    wsyn[sy] = _clip(w + dw, wmin, wmax)
+                                dw = x * (a2p + a3p) if triplet else ap * x
+                                _stdp_apply(wsyn, SD, col_syn[c], dw, False, mult, eta, deferred, wmin, wmax)
                             if sp[pl, S_NEAREST] > 0.5:
                                 YT[yi] = 1.0
                                 YT2[yi] = 1.0
