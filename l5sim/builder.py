@@ -172,9 +172,16 @@ def _pop_params(pop, dt):
     row[E.P_PLATEAU], row[E.P_BAP], row[E.P_BAP_START], row[E.P_BAP_STOP] = p.plateau_mV, p.bap_pA, start, stop
     row[E.P_KAPPA], row[E.P_KAPPA_STATE] = p.kappa, 1.0 if p.kappa_mode == "state" else 0.0
     row[E.P_KAPPA_REST], row[E.P_DECAY_KAPPA] = p.kappa_rest, math.exp(-dt / p.tau_kappa_ms)
-    row[E.P_GATE_DET] = 1.0 if p.gate == "deterministic" else 0.0
+    row[E.P_GATE] = {"per_step": E.G_PER_STEP, "deterministic": E.G_DETERMINISTIC, "per_spike": E.G_PER_SPIKE}[p.gate]
     row[E.P_GS], row[E.P_G] = p.gs_pA, p.G_nS
     return row, (p.a_per_ms, p.b_nS, p.c_reg_mV, p.d_reg_pA)
+
+
+def noise_step_sd(inp, dt: float) -> float:
+    """Per-step standard deviation (pA) of a ``noise`` input at step ``dt`` (ms): ``sigma_pA``
+    as given, or ``sigma_pA_sqrt_ms / sqrt(dt)`` for white noise
+    (:class:`l5sim.spec.InputSpec`)."""
+    return inp.sigma_pA if inp.sigma_pA > 0 else inp.sigma_pA_sqrt_ms / math.sqrt(dt)
 
 
 def _receptor_channels(receptors: dict, compartment: int):
@@ -414,7 +421,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
             pin["rec_scale"] += scales
             pin["rec_ptr"].append(len(pin["rec_ch"]))
         else:
-            amp = inp.amplitude_pA if inp.kind == "current" else inp.sigma_pA
+            amp = inp.amplitude_pA if inp.kind == "current" else noise_step_sd(inp, dt)
             inputs.append(dict(name=iname, kind=inp.kind, lo=sl.start, hi=sl.stop, comp=comp,
                                t0=t0, t1=t1, values=amp * prof, period=int(round(inp.period_ms / dt)),
                                width=int(round(inp.pulse_ms / dt))))

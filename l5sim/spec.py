@@ -193,7 +193,7 @@ PARAM_CLASS = {
     "izhikevich2003": _izh.Izh2003Params,
 }
 PARAM_CHOICES = {"u_mode": tuple(_izh.U_MODES), "kappa_mode": ("fixed", "state"),
-                 "gate": ("stochastic", "deterministic")}
+                 "gate": ("per_spike", "per_step", "deterministic")}
 RECEPTOR_KEYS = ("AMPA", "NMDA", "GABA_A", "GABA_B", "CURRENT")
 
 
@@ -302,6 +302,9 @@ class PopulationSpec:
             for k, v in self.params.items():
                 if k not in allowed:
                     raise SpecError(f"{path}.params.{k}", v, f"a parameter of {cls.__name__}: {sorted(allowed)}")
+                if k == "gate" and v == "stochastic":
+                    raise SpecError(f"{path}.params.gate", v, "'per_step' (LVPA's per-step draws, formerly "
+                                    "'stochastic'), 'per_spike' (the default) or 'deterministic'")
                 if k in PARAM_CHOICES:
                     clean[k] = _coerce(v, str, {"choices": PARAM_CHOICES[k]}, f"{path}.params.{k}")
                 else:
@@ -414,11 +417,18 @@ class InputSpec:
     """An ``[inputs.NAME]`` table: external drive onto one population.
 
     kind : ``current`` (constant / step current, ``amplitude_pA``), ``noise`` (Gaussian
-        current redrawn every step with standard deviation ``sigma_pA``, as Izhikevich 2003
-        and NEST's noise_generator with dt = the step), or ``poisson`` (spike drive at
+        current redrawn every step), or ``poisson`` (spike drive at
         ``rate_hz`` onto ``receptors`` with weight ``weight``; ``shared = true`` makes one
         train shared by all targets, as LVPA's stimuli; ``ramp_ms`` ramps the rate up
         linearly from ``start_ms``).
+    sigma_pA_sqrt_ms, sigma_pA : the two ways to size a ``noise`` input (give one).
+        ``sigma_pA_sqrt_ms`` is a white-noise current of intensity sigma, I = sigma xi(t)
+        with <xi(t) xi(t')> = delta(t - t'): each step draws sigma / sqrt(dt) x N(0, 1), so
+        the voltage diffusion (variance growing as sigma^2 t / C^2) and results do not
+        depend on dt (Brian2's ``xi``, Gardiner 2009 ch. 4). ``sigma_pA`` is the per-step
+        standard deviation itself, as Izhikevich 2003 (I = 5 randn per 1 ms step) and NEST's
+        ``noise_generator`` with dt = the step: its effect shrinks as dt shrinks, kept for
+        the published networks.
     start_ms, stop_ms : active window [start, stop).
     period_ms, pulse_ms : for ``current`` and ``noise``: within the window, on for
         ``pulse_ms`` at the start of every ``period_ms`` (a pulse train; 0 = always on).
@@ -432,7 +442,9 @@ class InputSpec:
     population: str = _f()
     compartment: str = _f("soma", choices=("soma", "dendrite"))
     amplitude_pA: float = _f(0.0)
-    sigma_pA: float = _f(0.0, ge=0.0)
+    sigma_pA: float = _f(0.0, ge=0.0, doc="per-step SD of a noise current (pA); dt-dependent")
+    sigma_pA_sqrt_ms: float = _f(0.0, ge=0.0, doc="white-noise intensity (pA sqrt(ms)); per-step SD = "
+                                 "sigma / sqrt(dt_ms)")
     rate_hz: float = _f(0.0, ge=0.0)
     weight: float = _f(1.0)
     receptors: Mapping[str, float] = _f(factory=lambda: {"AMPA": 1.0}, choices=RECEPTOR_KEYS)
@@ -455,6 +467,11 @@ class InputSpec:
             raise SpecError(f"{path}.pulse_ms", self.pulse_ms, f"a width in (0, period_ms = {self.period_ms}]")
         if self.period_ms > 0 and self.kind == "poisson":
             raise SpecError(f"{path}.period_ms", self.period_ms, "0 for a poisson input (pulse trains are for current and noise)")
+        if self.kind == "noise" and self.sigma_pA > 0 and self.sigma_pA_sqrt_ms > 0:
+            raise SpecError(f"{path}.sigma_pA", self.sigma_pA, "0 when sigma_pA_sqrt_ms is given (one noise size)")
+        if self.kind != "noise" and (self.sigma_pA > 0 or self.sigma_pA_sqrt_ms > 0):
+            raise SpecError(f"{path}.sigma_pA_sqrt_ms", self.sigma_pA_sqrt_ms or self.sigma_pA,
+                            f"0 for a {self.kind!r} input (noise sizes are for kind = 'noise')")
         if self.profile == "neurons" and not self.neurons:
             raise SpecError(f"{path}.neurons", [], "a non-empty list of neuron indices for profile 'neurons'")
         if self.kind == "poisson" and not self.receptors:

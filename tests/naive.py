@@ -266,7 +266,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
                                    ramp=int(round(inp.ramp_ms / dt)), rate=inp.rate_hz, shared=inp.shared,
                                    targets=targets))
         else:
-            amp = inp.amplitude_pA if inp.kind == "current" else inp.sigma_pA
+            amp = (inp.amplitude_pA if inp.kind == "current" else
+                   inp.sigma_pA if inp.sigma_pA > 0 else inp.sigma_pA_sqrt_ms / math.sqrt(dt))
             cur_inputs.append(dict(kind=inp.kind, lo=sl.start, comp=comp, t0=t0, t1=t1,
                                    period=int(round(inp.period_ms / dt)), width=int(round(inp.pulse_ms / dt)),
                                    values=[amp * x for x in prof]))
@@ -329,7 +330,15 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
 
     def emit(t, fired):
         for i, b in fired:
-            spike_steps[i].append(t)
+            q = pop_of[i].params
+            if getattr(q, "gate", None) == "per_spike":
+                # one Bernoulli(kappa) draw per spike: only spikes whose bAP passes enter the
+                # history that the bAP window reads
+                k_ = min(1.0, max(0.0, kap[i] if q.kappa_mode == "state" else q.kappa))
+                if rng.uniform(i) < k_:
+                    spike_steps[i].append(t)
+            else:
+                spike_steps[i].append(t)
             if pop_of[i].name in rec_pops:
                 out_i.append(i)
                 out_t.append(t)
@@ -430,6 +439,9 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
                 if q.gate == "deterministic":
                     I_bap = k_ * q.bap_pA if bap_on else 0.0
                     pass_switch = True
+                elif q.gate == "per_spike":   # the bAP was gated when its spike fired
+                    I_bap = q.bap_pA if bap_on else 0.0
+                    pass_switch = None        # drawn below, in a plateau only
                 else:                   # two Bernoulli(kappa) draws every step (LVPA)
                     pass_bap = rng.uniform(i) < k_
                     pass_switch = rng.uniform(i) < k_
@@ -454,6 +466,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
                 plateau = vd[i] >= q.plateau_mV
                 if q.gate == "deterministic":
                     burst[i] = k_ if plateau else 0.0
+                elif q.gate == "per_spike":
+                    burst[i] = 1.0 if (plateau and rng.uniform(i) < k_) else 0.0
                 else:
                     burst[i] = 1.0 if (plateau and pass_switch) else 0.0
                 if q.kappa_mode == "state":

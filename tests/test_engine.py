@@ -137,7 +137,8 @@ def izh03_mix():
 
 
 def l5_mix():
-    """Two-compartment L5 cells: stochastic gate with fixed kappa (semi-implicit), the
+    """Two-compartment L5 cells: the per-spike gate with fixed kappa (semi-implicit), LVPA's
+    per-step gate with fixed kappa, the
     deterministic gate with a kappa state raised by a gate pathway (Euler, dendrite-to-soma
     g_s F(v_d), resistive G (v - v_d)), next-step detection with delay-0 synapses and a
     state gate, bAP window, burst reset, adaptation conductance, AMPA/NMDA/GABA_A on the
@@ -153,6 +154,7 @@ def l5_mix():
             "pyr_d": {"model": "l5_pyramidal", "n": 6, "integration": "euler",
                       "params": {"gate": "deterministic", "kappa_mode": "state", "kappa": 0.2, "kappa_rest": 0.1,
                                  "tau_kappa_ms": 100.0, "gs_pA": 300.0, "G_nS": 20.0}},
+            "pyr_p": {"model": "l5_pyramidal", "n": 4, "params": {"gate": "per_step", "kappa": 0.5}},
             "pyr_n": {"model": "l5_pyramidal", "n": 4, "spike_detection": "next_step",
                       "params": {"kappa_mode": "state", "kappa": 0.0, "nmda_cap_nS": 2.0}},
             "th": {"model": "poisson", "n": 2, "rate_hz": 40.0, "spike_detection": "next_step"},
@@ -189,6 +191,8 @@ def l5_mix():
             "s_dend": {"kind": "current", "population": "pyr_s", "compartment": "dendrite", "amplitude_pA": 620.0},
             "s_dnoise": {"kind": "noise", "population": "pyr_s", "compartment": "dendrite", "sigma_pA": 300.0},
             "s_snoise": {"kind": "noise", "population": "pyr_s", "sigma_pA": 100.0, "start_ms": 150.0},
+            "p_soma": {"kind": "current", "population": "pyr_p", "amplitude_pA": 800.0},
+            "p_dend": {"kind": "current", "population": "pyr_p", "compartment": "dendrite", "amplitude_pA": 550.0},
             "d_shared": {"kind": "poisson", "population": "pyr_d", "rate_hz": 1500.0, "weight": 1.0,
                          "receptors": {"AMPA": 1.0, "NMDA": 1.0}, "shared": True, "ramp_ms": 100.0,
                          "profile": "gaussian_index", "center": 2.0, "width": 3.0},
@@ -205,6 +209,7 @@ def l5_mix():
                                                     "g_GABA_A_d", "kappa"], "interval_ms": 0.1},
             "pyr_d": {"neurons": [0, 2], "variables": ["v", "vd", "kappa", "burst", "g_NMDA_d", "g_AMPA"],
                       "interval_ms": 0.2},
+            "pyr_p": {"neurons": [0], "variables": ["vd", "I_bap", "burst"], "interval_ms": 0.1},
             "pyr_n": {"neurons": [1], "variables": ["v", "vd", "kappa", "burst", "g_NMDA", "g_AMPA_d"],
                       "interval_ms": 0.1}}},
     }
@@ -268,13 +273,14 @@ def test_kernel_fires_the_naive_spikes_for_more_seeds(name):
 
 def test_test_circuits_cover_their_features(kernel_and_naive):
     """Every population fires, and the L5 circuit reaches plateaus and burst-reset spikes in
-    each of its three L5 variants (stochastic/fixed, deterministic/state, next-step/state)."""
+    each of its four L5 variants (per-spike/fixed, per-step/fixed, deterministic/state,
+    next-step/per-spike/state)."""
     name, built, rk, rn = kernel_and_naive
     summ = rk.summary()["populations"]
     for pop, s in summ.items():
         assert s["n_spikes"] > 0, f"{name}: population {pop} silent"
     if name == "l5_mix":
-        for pop in ("pyr_s", "pyr_d", "pyr_n"):
+        for pop in ("pyr_s", "pyr_p", "pyr_d", "pyr_n"):
             assert summ[pop]["burst_reset_spike_fraction"] > 0, pop
             assert rk.traces[pop]["vd"].max() >= -30.0, pop
         assert rk.traces["pyr_s"]["I_bap"].max() == 2600.0

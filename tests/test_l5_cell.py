@@ -35,7 +35,7 @@ def l5_cell(soma_pA=0.0, dend_pA=0.0, kappa=1.0, extra_inputs=None, params=None,
           "populations.pyr.params.kappa": kappa}
     for name, inp in base.get("inputs", {}).items():
         if inp["kind"] == "noise":
-            ov[f"inputs.{name}.sigma_pA"] = 0.0
+            ov[f"inputs.{name}.sigma_pA_sqrt_ms"] = 0.0
         elif inp["kind"] == "poisson":
             ov[f"inputs.{name}.weight"] = 0.0
     for name, table in (extra_inputs or {}).items():
@@ -230,30 +230,112 @@ def test_burst_reset_spikes_need_the_open_gate():
 # ----------------------------------------------------------------------------------------
 # The coupling gate's deterministic limits
 
+@pytest.mark.parametrize("gate", ["per_step", "per_spike"])
 @pytest.mark.parametrize("kappa", [0.0, 1.0])
-def test_stochastic_gate_at_kappa_0_and_1_equals_the_deterministic_gate(kappa):
-    """At kappa 0 or 1 the two Bernoulli draws are certain, so the published stochastic gate
-    and the deterministic variant (bAP x kappa, reset interpolated by kappa) coincide."""
+def test_random_gates_at_kappa_0_and_1_equal_the_deterministic_gate(kappa, gate):
+    """At kappa 0 or 1 every Bernoulli draw is certain, so LVPA's per-step gate, the per-spike
+    gate and the deterministic variant (bAP x kappa, reset interpolated by kappa) coincide."""
     recs = [l5sim.simulate(l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=kappa,
-                                   params={"gate": gate}), 800.0) for gate in ("stochastic", "deterministic")]
+                                   params={"gate": g}), 800.0) for g in (gate, "deterministic")]
     np.testing.assert_array_equal(recs[0].spike_t_ms, recs[1].spike_t_ms)
     np.testing.assert_array_equal(recs[0].spike_burst, recs[1].spike_burst)
     np.testing.assert_array_equal(recs[0].traces["pyr"]["vd"], recs[1].traces["pyr"]["vd"])
     assert recs[0].spike_burst.any() == (kappa == 1.0)
 
 
+@pytest.mark.parametrize("gate", ["per_step", "per_spike"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_half_open_gate_lies_between_for_any_seed(seed):
-    """kappa 0.5 (stochastic): bAPs pass in about half the steps of their window, so the
-    burst-reset spikes are more than with the gate closed (none) and at most as many as with
-    it open, for any seed."""
+def test_half_open_gate_lies_between_for_any_seed(seed, gate):
+    """kappa 0.5: bAPs pass in about half the steps of their window (per step) or half the
+    spikes (per spike), so the burst-reset spikes are more than with the gate closed (none)
+    and at most as many as with it open, for any seed."""
     def bursts(kappa):
-        b = l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=kappa)
+        b = l5_cell(soma_pA=BURST_SOMA_PA, dend_pA=BURST_DEND_PA, kappa=kappa, params={"gate": gate})
         return int(l5sim.simulate(b, 1100.0, seed=seed).spike_burst.sum())
     assert bursts(0.0) == 0 < bursts(0.5) <= bursts(1.0)
+
+
+def test_per_spike_gate_passes_whole_baps_with_probability_kappa():
+    """The per-spike gate: a bAP enters the dendrite whole (2600 pA) or not at all, and the
+    share of somatic spikes whose bAP window carries current is kappa within binomial
+    error (kappa 0.3; soma driven alone, so no plateau interferes)."""
+    kappa = 0.3
+    spec = l5sim.load_circuit(CIRCUIT, overrides={
+        "inputs.soma_step.amplitude_pA": 1200.0, "inputs.noise.sigma_pA_sqrt_ms": 0.0,
+        "populations.pyr.params.kappa": kappa, "populations.pyr.params.gate": "per_spike",
+        "populations.pyr.n": 6, "recording.traces.pyr.neurons": list(range(6)),
+        "recording.traces.pyr.variables": ["I_bap"], "recording.traces.pyr.interval_ms": 0.1})
+    rec = l5sim.simulate(l5sim.build(spec, 0), 3100.0, seed=4)
+    ib = rec.traces["pyr"]["I_bap"]
+    assert set(np.unique(ib)) <= {0.0, LVPA.bap_pA}
+    i, t, _ = rec.spikes("pyr")
+    # a spike's window is [t + 0.5, t + 2.5] ms: sample each at t + 1.5 ms
+    idx = np.round((t + 1.5) / 0.1).astype(int) - 1
+    keep = idx < ib.shape[0]
+    passed = ib[idx[keep], i[keep]] > 0
+    n, k = passed.size, int(passed.sum())
+    se = math.sqrt(kappa * (1 - kappa) / n)
+    assert n >= 300
+    assert abs(k / n - kappa) < 4 * se, f"share of bAPs passed {k / n:.3f} vs kappa {kappa} (n={n}, SE {se:.3f})"
 
 
 def test_initial_u_follows_initspec_for_the_l5_soma():
     spec = l5sim.load_circuit(CIRCUIT, overrides={"populations.pyr.init": {"v_mV": -70.0}})
     built = l5sim.build(spec, 0)
     assert built.init_u[0] == pytest.approx(LVPA.b_nS * (-70.0 - LVPA.vr_mV))
+
+
+# ----------------------------------------------------------------------------------------
+# dt-robust numerics (issue 17, item 5)
+
+def _fi_at(dt_ms, gate, seed):
+    """Rate (Hz) and burst-reset share of 20 noisy L5 cells at three somatic steps, with a
+    dendritic drive of 400 pA and kappa 0.5, at step ``dt_ms``."""
+    rates, shares = [], []
+    for soma in (700.0, 1100.0, 1500.0):
+        spec = l5sim.load_circuit(CIRCUIT, overrides={
+            "circuit.dt_ms": dt_ms, "inputs.soma_step.amplitude_pA": soma, "inputs.dend_step.amplitude_pA": 400.0,
+            "populations.pyr.n": 20, "populations.pyr.params.kappa": 0.5, "populations.pyr.params.gate": gate,
+            "recording.traces": {}})
+        rec = l5sim.simulate(l5sim.build(spec, seed), 1100.0, seed=seed)
+        _, t, b = rec.spikes("pyr")
+        m = t >= 100.0
+        rates.append(m.sum() / 20 / 1.0)
+        shares.append(float(b[m].mean()) if m.any() else 0.0)
+    return np.array(rates), np.array(shares)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fi_converges_when_dt_halves(seed):
+    """With white noise given as an intensity (pA sqrt(ms); per-step SD sigma / sqrt(dt)) and
+    the per-spike coupling gate, halving dt from 0.1 to 0.05 ms moves the f-I curve by less
+    than the tolerance: max(0.6 Hz, 4 %) per level. The scheme is first order (Euler for the
+    nonlinear terms), so the change in a spike time is O(dt) = O(0.1 ms) against ISIs of
+    30-200 ms: well under 1 %; the tolerance is set by the sampling error of 20 cells x 1 s
+    of Poisson-like spike counts (SD ~ sqrt(r / 20) Hz, 0.5 Hz at 5 Hz)."""
+    r1, b1 = _fi_at(0.1, "per_spike", seed)
+    r2, b2 = _fi_at(0.05, "per_spike", seed)
+    tol = np.maximum(0.6, 0.04 * r1)
+    assert np.all(np.abs(r1 - r2) < tol), f"rates dt 0.1: {r1}, dt 0.05: {r2} (tolerance {tol})"
+    # burst-reset share: binomial SD over ~20 x r spikes, below 0.05 at these rates
+    assert np.all(np.abs(b1 - b2) < 0.05), f"burst-reset share dt 0.1: {b1}, dt 0.05: {b2}"
+
+
+def test_noise_intensity_is_a_diffusion_not_a_per_step_size():
+    """sigma_pA_sqrt_ms gives per-step SD sigma / sqrt(dt) (so the voltage variance it adds
+    per ms, (sigma dt / sqrt(dt))^2 / dt / C^2 = sigma^2 / C^2, does not depend on dt);
+    sigma_pA is the per-step SD as given (Izhikevich 2003's convention)."""
+    from l5sim.builder import noise_step_sd
+    spec = l5sim.load_circuit(CIRCUIT, overrides={"inputs.noise.sigma_pA_sqrt_ms": 50.0})
+    for dt in (0.1, 0.05, 0.025):
+        assert noise_step_sd(spec.inputs["noise"], dt) == pytest.approx(50.0 / math.sqrt(dt))
+    spec = l5sim.load_circuit(CIRCUIT, overrides={"inputs.noise.sigma_pA_sqrt_ms": 0.0,
+                                                   "inputs.noise.sigma_pA": 200.0})
+    assert noise_step_sd(spec.inputs["noise"], 0.05) == 200.0
+    with pytest.raises(l5sim.SpecError, match="sigma_pA"):
+        l5sim.load_circuit(CIRCUIT, overrides={"inputs.noise.sigma_pA": 200.0})   # both given
+
+
+def test_old_gate_name_gives_a_clear_error():
+    with pytest.raises(l5sim.SpecError, match="per_step"):
+        l5sim.load_circuit(CIRCUIT, overrides={"populations.pyr.params.gate": "stochastic"})

@@ -85,9 +85,11 @@ def test_pulse_rises_and_decays(runs):
     early = g[(t >= 0) & (t < 300)].mean()
     late = g[t >= 3 * TAU_MS].mean()
     # rise at onset: NA opens the coupling gate; the steady-state slope is about 20 % higher
-    # at kappa 1 (docs/bridge/gain) and the onset transient (first bin) about 50 %; the first
-    # 300 ms average about +28 %, so require +20 % and 5 sd
-    assert early > 1.2 * base and early - base > 5 * sd
+    # at kappa 1 (docs/bridge/gain) and the onset transient (first bin) about 50 %. With the
+    # per-spike gate (whole bAPs pass with probability kappa) the first 300 ms average about
+    # +23 % and the bin-to-bin spread of the baseline is larger (sd 0.0022 against 0.0014
+    # Hz/pA with LVPA's per-step gate), so require +15 % and 3 sd
+    assert early > 1.15 * base and early - base > 3 * sd
     # decay back: after 3 tau the level is below 0.08 (kappa < 0.25) and the gain is back
     # within 3 sd of the baseline (the slow settling above is within that)
     assert abs(late - base) < 3 * sd

@@ -372,7 +372,7 @@ ERRORS = [
     ("bad u_mode", lambda d: _set(d, "populations.exc.params.u_mode", "quadratic"),
      "populations.exc.params.u_mode", "one of ["),
     ("bad gate", lambda d: _set(d, "populations.pyr.params.gate", "random"), "populations.pyr.params.gate",
-     "one of ['stochastic', 'deterministic']"),
+     "one of ['per_spike', 'per_step', 'deterministic']"),
     ("bad receptor", lambda d: _set(d, "pathways.ee.receptors", {"GLU": 1.0}), "pathways.ee.receptors.GLU",
      "a key among"),
     ("bad receptor override", lambda d: _set(d, "receptors.GLU", {"tau_ms": 1.0}), "receptors.GLU", "one of ["),

@@ -46,6 +46,9 @@ from .rng import normal, poisson_small, uniform
 K_L5, K_IZH07, K_IZH03, K_POISSON, K_GEN = 0, 1, 2, 3, 4
 # Integration schemes (registered names in l5sim.build.INTEGRATORS)
 I_EULER, I_SEMI, I_IZH03 = 0, 1, 2
+# Coupling-gate modes (column P_GATE of ``pp``; l5sim.models.l5pyramidal): LVPA's two
+# Bernoulli draws every step, the graded deterministic gate, one draw per somatic spike
+G_PER_STEP, G_DETERMINISTIC, G_PER_SPIKE = 0, 1, 2
 # Receptor and channel layout (mirrors l5sim.models.synapses)
 R_AMPA, R_NMDA, R_GABA_A, R_GABA_B, R_CURRENT, R_GATE = 0, 1, 2, 3, 4, 5
 NCH = 12
@@ -54,7 +57,7 @@ NCH = 12
 (P_C, P_K, P_VR, P_VT, P_VPEAK, P_VPEAK_U, P_C_U, P_UMAX, P_UMODE, P_VB, P_NMDA_CAP,
  P_C_BURST, P_D_BURST, P_DG_AD, P_DECAY_AD, P_E_AD, P_CD, P_EL, P_GL, P_GCA, P_EHALF,
  P_DD, P_TAUW, P_BD, P_PLATEAU, P_BAP, P_BAP_START, P_BAP_STOP, P_KAPPA, P_KAPPA_STATE,
- P_KAPPA_REST, P_DECAY_KAPPA, P_GATE_DET, P_GS, P_G, P_RATE, P_LAG, P_INTEG,
+ P_KAPPA_REST, P_DECAY_KAPPA, P_GATE, P_GS, P_G, P_RATE, P_LAG, P_INTEG,
  P_KAPPA_OFF, P_ID_OFF, P_IS_OFF, P_C_OFF, P_D_OFF) = range(43)
 NPP = 43
 # Columns of the plastic-pathway table ``sp`` (mirrors l5sim.plasticity).
@@ -380,7 +383,7 @@ def _run_chunk(net, st, out, t0, n_steps):
                             if _threshold(kind, V[i], Uu[i], vpeak, vpeak_u):
                                 vn, un, isb = _reset_values(kind, Uu[i], cc[i] + pp[p, P_C_OFF],
                                                             cd[i] + pp[p, P_D_OFF], BURST[i], pp[p, P_C_BURST],
-                                                            pp[p, P_D_BURST], pp[p, P_GATE_DET] > 0.5,
+                                                            pp[p, P_D_BURST], pp[p, P_GATE] == G_DETERMINISTIC,
                                                             pp[p, P_C_U], pp[p, P_UMAX])
                                 V[i] = vn
                                 Uu[i] = un
@@ -437,7 +440,8 @@ def _run_chunk(net, st, out, t0, n_steps):
                     vpeak = pp[p, P_VPEAK]
                     vpeak_u = pp[p, P_VPEAK_U]
                     cap_nmda = pp[p, P_NMDA_CAP]
-                    det = pp[p, P_GATE_DET] > 0.5
+                    det = pp[p, P_GATE] == G_DETERMINISTIC
+                    per_spike = pp[p, P_GATE] == G_PER_SPIKE
                     kap_state = pp[p, P_KAPPA_STATE] > 0.5
                     kap_off = pp[p, P_KAPPA_OFF]
                     is_off = pp[p, P_IS_OFF]
@@ -538,6 +542,11 @@ def _run_chunk(net, st, out, t0, n_steps):
                             if det:
                                 if bap_on:
                                     I_bap = kap * pp[p, P_BAP]
+                            elif per_spike:
+                                # the bAP of each spike was gated once when it fired (HIST holds
+                                # only the spikes that passed); the switch is drawn in a plateau
+                                if bap_on:
+                                    I_bap = pp[p, P_BAP]
                             else:
                                 # two independent Bernoulli(kappa) draws per step (LVPA)
                                 g1 = uniform(rng, i) < kap
@@ -569,6 +578,10 @@ def _run_chunk(net, st, out, t0, n_steps):
                             plateau = vd >= pp[p, P_PLATEAU]
                             if det:
                                 BURST[i] = kap if plateau else 0.0
+                            elif per_spike:
+                                # drawn only in a plateau: a spike fired there resets in burst mode
+                                # with probability kappa, whatever dt is
+                                BURST[i] = 1.0 if (plateau and uniform(rng, i) < kap) else 0.0
                             else:
                                 BURST[i] = 1.0 if (plateau and g2) else 0.0
                             if kap_state:
@@ -653,7 +666,14 @@ def _run_chunk(net, st, out, t0, n_steps):
             # ---- recording and spike history of this phase's spikes
             for f in range(f0, nf):
                 i = fired[f]
-                HIST[i] |= one
+                pq = neuron_pop[i]
+                if pp[pq, P_GATE] == G_PER_SPIKE:
+                    # one Bernoulli(kappa) draw per somatic spike: does its bAP reach the dendrite
+                    kq = (KAP[i] if pp[pq, P_KAPPA_STATE] > 0.5 else pp[pq, P_KAPPA]) + pp[pq, P_KAPPA_OFF]
+                    if uniform(rng, i) < min(1.0, max(0.0, kq)):
+                        HIST[i] |= one
+                else:
+                    HIST[i] |= one
                 if rec_mask[i]:
                     k = n_spk[0]
                     spk_i[k] = i

@@ -27,9 +27,21 @@ above 2 C_d / dt = 3400 nS; ``euler`` integrates both compartments by forward Eu
 
 bAP: a rectangular current ``bap_pA`` from ``bap_start_ms`` to ``bap_stop_ms`` after each
 somatic spike (an on/off flag, overlapping spikes do not add). Plateau: v_d >= -30 mV.
-Coupling gate kappa in [0, 1]: per step, the bAP and the plateau-to-burst switch are each
-passed with an independent Bernoulli(kappa) draw (``gate = "stochastic"``, LVPA) or scaled
-by kappa (``gate = "deterministic"``: bAP amplitude x kappa, reset interpolated).
+Coupling gate kappa in [0, 1], three named modes:
+
+- ``gate = "per_spike"`` (default): the bAP of each somatic spike reaches the dendrite whole
+  with probability kappa (one Bernoulli draw per spike, at the spike), and a spike fired
+  while the dendrite is in a plateau resets in burst mode with probability kappa. kappa is
+  then the probability that a bAP invades the apical tuft, and results converge as dt -> 0.
+- ``gate = "per_step"``: LVPA's published gate: at every step the bAP current and the
+  plateau-to-burst switch each pass an independent Bernoulli(kappa) draw. Within a bAP's
+  2 ms window the current is on in about kappa of the steps, so kappa 0.5 acts like a
+  half-amplitude, chopped bAP whose effect depends on dt (the quirk kept as an option;
+  science.md section 3: "the default follows the physics and a named option reproduces
+  the quirk").
+- ``gate = "deterministic"``: bAP amplitude x kappa, reset interpolated by kappa (the
+  dt -> 0 limit of ``per_step``).
+
 kappa is either fixed (``kappa_mode = "fixed"``) or a state raised by spikes on a
 ``gate`` pathway, kappa <- kappa + (1 - kappa) w, decaying to ``kappa_rest`` with
 ``tau_kappa_ms`` (``kappa_mode = "state"``).
@@ -65,7 +77,8 @@ class L5PyramidalParams:
     kappa_mode : ``fixed`` or ``state``.
     kappa_rest : level the gate state decays to (0 in LVPA: no bAPs without input).
     tau_kappa_ms : decay of the gate state (800 ms, LVPA).
-    gate : ``stochastic`` (published) or ``deterministic``.
+    gate : ``per_spike`` (default, dt-consistent), ``per_step`` (LVPA's per-step draws) or
+        ``deterministic`` (see the module docstring).
     gs_pA : dendrite-to-soma current g_s F(v_d) (Naud & Sprekeler 2018 use 1300 pA);
         0 = off, the LVPA default.
     G_nS : one-way resistive coupling G (v - v_d) into the dendrite (an earlier LVPA variant
@@ -103,7 +116,7 @@ class L5PyramidalParams:
     kappa_mode: str = "fixed"
     kappa_rest: float = 0.0
     tau_kappa_ms: float = 800.0
-    gate: str = "stochastic"
+    gate: str = "per_spike"
     gs_pA: float = 0.0
     G_nS: float = 0.0
     source: str = "Whyte et al. 2025 (PLoS Comput Biol; LVPA code); Naud & Sprekeler 2018"
