@@ -308,9 +308,14 @@ class PopulationSpec:
                     clean[k] = _coerce(v, float, {"allow_inf": k in ("u_max_pA", "nmda_cap_nS")}, f"{path}.params.{k}")
             object.__setattr__(self, "params", MappingProxyType(clean))
             p = self.cell_params()
-            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV"):
+            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV", "reset_margin_mV"):
                 if hasattr(p, name) and not getattr(p, name) > 0:
                     raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number > 0")
+            if self.model == "izhikevich2007" and not _izh.reset_guard_onset(p) > 0:
+                raise SpecError(f"{path}.params.c_mV", p.c_mV,
+                                f"a reset at least reset_margin_mV ({p.reset_margin_mV:g} mV) below the spike "
+                                f"cut-off at u = 0 (< {p.vpeak_mV + p.vpeak_u * p.d_pA - p.reset_margin_mV:g} mV); "
+                                "higher resets are clamped there (reset guard, l5sim.models.izhikevich)")
             if hasattr(p, "kappa"):
                 for name in ("kappa", "kappa_rest"):
                     if not 0.0 <= getattr(p, name) <= 1.0:
