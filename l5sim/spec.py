@@ -371,7 +371,9 @@ class ConnectivitySpec:
     n_pre (on a ring of fixed radius the kernel covers the same arc, holding n_pre / 2 pi
     neurons per radian), so a circuit tuned at one size is driven ever harder at larger
     sizes. ``n_ref > 0`` keeps the expected in-degree at its value for n_pre = ``n_ref``:
-    the probability used is ``p n_ref / n_pre`` (``p0 n_ref / n_pre``), weights unchanged.
+    the probability used is ``p n_ref / n_pre`` (``p0 n_ref / n_pre``), weights unchanged
+    (within one population without autapses the excluded self-pair still takes
+    p n_ref / n_pre, less than p, off the expectation).
     This is the fixed-in-degree scaling of sparse balanced networks (Brunel 2000, J Comput
     Neurosci 8:183, C_E fixed as N grows), under which each neuron's mean input and its
     fluctuations (first and second moments of the summed input, for a given rate) do not

@@ -182,3 +182,18 @@ def test_column_keeps_its_regime_when_scaled():
     assert 1.0 < ref["pyr"] < 20.0 and ref["pv"] > 10.0 and ref["som"] > 2.0    # the column's regime
     for pop in ("pyr", "pv", "som"):
         assert ref[pop] / RATE_FACTOR <= big[pop] <= ref[pop] * RATE_FACTOR, (pop, ref, big)
+
+
+def test_column_scaling_figure_draws_every_population():
+    pytest.importorskip("matplotlib")
+    from l5sim import plotting
+
+    table = {"n_total": [510, 2040], "n_seeds": 2, "populations": ["pyr", "pv"],
+             "rates": {"pyr": {"mean": [4.0, 4.5], "sd": [0.1, 0.2]}, "pv": {"mean": [53.0, 54.0], "sd": [1.0, 0.5]}},
+             "unscaled": {"n_total": 2040, "rates": {"pyr": 100.0, "pv": 0.0}}}
+    fig = plotting.column_scaling(table)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and "Hz" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"pyr", "pv", "without scaling"} <= set(labels)
+    assert "2 seeds" in ax.get_title()
