@@ -21,7 +21,12 @@ cap but clamps the reset to at most ``reset_margin_mV`` below the cut-off at the
 so that every spike is followed by a rise of at least ``reset_margin_mV`` (10 mV by
 default, a tuned assumption: it binds for the LTS cell only above u = 579 pA, 86% of the
 cap, and never for cells with a fixed reset well below the cut-off), which bounds the rate
-by margin / max dv/dt. :func:`reset_guard_onset` gives the u above which it binds.
+by margin / max dv/dt. :func:`reset_guard_onset` gives the u above which it binds. It
+does not bound the rate of a cell whose input can lift v by more than the margin in one
+step: an excitatory conductance large enough pins v near its reversal (0 mV), which lies
+above the LTS cut-off once u > 400 pA, and the cell then still crosses at every step (SOM
+cells of the 4000-cell column drawn without the fixed-in-degree rule; see
+:class:`l5sim.spec.ConnectivitySpec` for the scaling that avoids such drive).
 
 ``U(v)`` is ``b (v - vr)`` for most cells; the fast-spiking cell uses the cubic
 ``b (v - vb)^3`` for ``v >= vb`` (else 0), and the thalamocortical cell switches ``b``
