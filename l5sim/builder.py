@@ -155,6 +155,10 @@ def _pop_params(pop, dt):
     row[E.P_C], row[E.P_K], row[E.P_VR], row[E.P_VT], row[E.P_VPEAK] = p.C_pF, p.k, p.vr_mV, p.vt_mV, p.vpeak_mV
     if pop.model == "izhikevich2007":
         row[E.P_VPEAK_U], row[E.P_C_U], row[E.P_UMAX] = p.vpeak_u, p.c_u, p.u_max_pA
+        # no burst reset in the 2007 form: the two burst columns carry the reset ceiling
+        # (cut-off minus reset_margin_mV at u = 0, its slope in u) that the kernel's
+        # _reset_values clamps the u-dependent reset to (models.izhikevich, reset guard)
+        row[E.P_C_BURST], row[E.P_D_BURST] = p.vpeak_mV - p.reset_margin_mV, p.vpeak_u
         row[E.P_UMODE], row[E.P_VB] = _izh.U_MODES[p.u_mode], p.vb_mV
         row[E.P_NMDA_CAP] = p.nmda_cap_nS
         return row, (p.a_per_ms, p.b_nS, p.c_mV, p.d_pA)

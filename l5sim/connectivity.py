@@ -120,7 +120,7 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
         dist = _pair_distance(pre_pl, post_pl, pre_i, post_j) if delay_per_distance else None
         return _to_csr(n_pre, pre_i, post_j, w, _delays(delay_steps, delay_per_distance, dist, path=path), path)
     if rule == "pocket":
-        k = conn.pocket_size
+        k = conn.pocket(n_pre, n_post)
         if n_pre <= n_post:
             pre_i = np.repeat(np.arange(n_pre), k)
             post_j = (np.arange(n_pre)[:, None] * k + np.arange(k)[None, :]).ravel()
@@ -153,11 +153,11 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
             mask = np.ones((r1 - r0, n_post), bool)
         elif rule == "gaussian_prob":
             with np.errstate(over="ignore"):
-                prob = conn.p0 * np.exp(-0.5 * (d / conn.sigma) ** 2)
+                prob = conn.probability(n_pre) * np.exp(-0.5 * (d / conn.sigma) ** 2)
             mask = rng.random((r1 - r0, n_post)) < prob
             w = None
         elif rule == "fixed_prob":
-            mask = rng.random((r1 - r0, n_post)) < conn.p
+            mask = rng.random((r1 - r0, n_post)) < conn.probability(n_pre)
             w = None
         elif rule == "all_to_all":
             mask = np.ones((r1 - r0, n_post), bool)
@@ -231,11 +231,12 @@ def _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay
     p0 exp(-d^2 / 2 sigma^2) (Gaussian). Drawn exactly: the candidates of each presynaptic
     neuron are Bernoulli(q) successes (q = p or p0, :func:`_bernoulli_rows`), and each
     Gaussian candidate is then kept with probability exp(-d^2 / 2 sigma^2) (thinning).
+    With ``n_ref`` set, q is scaled by n_ref / n_pre (:meth:`l5sim.spec.ConnectivitySpec.probability`).
     """
     if n_post >= 2 ** 31:
         raise SpecError(f"{path}.post.n", n_post, "fewer than 2**31 neurons (indices are int32)")
     skip_self = same_population and not conn.autapses
-    q = conn.p if conn.rule == "fixed_prob" else conn.p0
+    q = conn.probability(n_pre)     # p or p0, times n_ref / n_pre when scaled (fixed in-degree)
     avail = np.full(n_pre, n_post, np.int64)
     k_self = min(n_pre, n_post) if skip_self else 0
     avail[:k_self] -= 1

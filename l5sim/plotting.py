@@ -217,3 +217,42 @@ def raster_with_modulators(rec, bin_ms: float = 5.0):
         a3.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def column_scaling(table, ax=None, title: str | None = None):
+    """Per-population firing rate against network size (a scaling check of a circuit).
+
+    Parameters
+    ----------
+    table : mapping with ``n_total`` (total neurons per size), ``populations`` (names) and
+        ``rates`` {population: {"mean": [...], "sd": [...]}} (Hz, one value per size; the sd
+        over ``n_seeds`` seeds), e.g. ``docs/results/column_scaling.json``. Optional
+        ``unscaled``: {"n_total": size, "rates": {population: rate (Hz)}} of one run without
+        the scaling rule, drawn as open markers.
+    ax : axes (a new figure when None).
+    """
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    else:
+        fig = ax.figure
+    n = np.asarray(table["n_total"], float)
+    n_seeds = table.get("n_seeds")
+    for k, pop in enumerate(table["populations"]):
+        r = table["rates"][pop]
+        color = POP_COLORS[k % len(POP_COLORS)]
+        ax.errorbar(n, r["mean"], yerr=r["sd"], marker="o", ms=5, lw=1.5, capsize=3, color=color, label=pop)
+        un = table.get("unscaled")
+        if un:
+            ax.plot([un["n_total"]], [un["rates"][pop]], marker="s", ms=7, mfc="none", color=color, ls="none")
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=1.0)       # log above 1 Hz, linear through a silent 0
+    ax.set_xlabel("neurons in the column (all populations)")
+    ax.set_ylabel("firing rate (Hz)")
+    sd_note = f"mean and SD over {n_seeds} seeds" if n_seeds else "mean and SD over seeds"
+    ax.set_title(title or f"Rates at fixed in-degree ({sd_note})", fontsize=10)
+    if table.get("unscaled"):
+        ax.plot([], [], marker="s", mfc="none", color="0.4", ls="none", label="without scaling")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig

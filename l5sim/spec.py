@@ -205,6 +205,11 @@ class CircuitMeta:
     dt_ms: float = _f(0.1, gt=0.0, le=10.0, doc="integration step (ms)")
     description: str = _f("", doc="free text")
     source: str = _f("", doc="citation of the circuit")
+    scale: float = _f(1.0, gt=0.0, le=1e6,
+                      doc="multiplies the size n of every population (neuron and poisson; generator "
+                          "populations keep theirs), rounded to the nearest integer and at least 1; "
+                          "with n_ref and pocket_fraction in the pathways it grows or shrinks a circuit "
+                          "at fixed expected in-degrees (see ConnectivitySpec)")
 
 
 @dataclass(frozen=True)
@@ -311,9 +316,14 @@ class PopulationSpec:
                     clean[k] = _coerce(v, float, {"allow_inf": k in ("u_max_pA", "nmda_cap_nS")}, f"{path}.params.{k}")
             object.__setattr__(self, "params", MappingProxyType(clean))
             p = self.cell_params()
-            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV"):
+            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV", "reset_margin_mV"):
                 if hasattr(p, name) and not getattr(p, name) > 0:
                     raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number > 0")
+            if self.model == "izhikevich2007" and not _izh.reset_guard_onset(p) > 0:
+                raise SpecError(f"{path}.params.c_mV", p.c_mV,
+                                f"a reset at least reset_margin_mV ({p.reset_margin_mV:g} mV) below the spike "
+                                f"cut-off at u = 0 (< {p.vpeak_mV + p.vpeak_u * p.d_pA - p.reset_margin_mV:g} mV); "
+                                "higher resets are clamped there (reset guard, l5sim.models.izhikevich)")
             if hasattr(p, "kappa"):
                 for name in ("kappa", "kappa_rest"):
                     if not 0.0 <= getattr(p, name) <= 1.0:
@@ -358,6 +368,27 @@ class ConnectivitySpec:
     weight_high) when ``weight_high > weight_low``, else uses ``weight``.
     Weights are in nS for conductance receptors, pA (or model units) for CURRENT,
     dimensionless for the coupling gate.
+
+    **Scaling with population size.** With ``p`` or ``p0`` fixed, the expected in-degree of
+    a ``fixed_prob`` / ``gaussian_prob`` pathway grows in proportion to the presynaptic size
+    n_pre (on a ring of fixed radius the kernel covers the same arc, holding n_pre / 2 pi
+    neurons per radian), so a circuit tuned at one size is driven ever harder at larger
+    sizes. ``n_ref > 0`` keeps the expected in-degree at its value for n_pre = ``n_ref``:
+    the probability used is ``p n_ref / n_pre`` (``p0 n_ref / n_pre``), weights unchanged
+    (within one population without autapses the excluded self-pair still takes
+    p n_ref / n_pre, less than p, off the expectation).
+    This is the fixed-in-degree scaling of sparse balanced networks (Brunel 2000, J Comput
+    Neurosci 8:183, C_E fixed as N grows), under which each neuron's mean input and its
+    fluctuations (first and second moments of the summed input, for a given rate) do not
+    depend on N; only pairwise input correlations, ~ K / N, shrink (van Albada, Helias &
+    Diesmann 2015, PLoS Comput Biol 11:e1004490, who show that scaling K or the weights
+    instead changes the regime unless compensated). At n_pre = n_ref the draw is the
+    unscaled one, bit for bit. The scaled probability must stay <= 1 (a smaller
+    population cannot reach the reference in-degree): checked on load.
+    ``pocket_fraction > 0`` sets the pocket size from the sizes instead of ``pocket_size``:
+    floor(pocket_fraction n_large / n_small), so that the pockets together cover the same
+    fraction of the larger population at every size (1.0: they tile it, each of its
+    neurons in exactly one pocket, in-degree 1).
     """
 
     rule: str = _f(choices=CONNECTIVITY_RULES)
@@ -371,11 +402,39 @@ class ConnectivitySpec:
     pocket_size: int = _f(1, gt=0)
     outdegree: int = _f(1, ge=0)
     autapses: bool = _f(False, doc="allow i -> i within one population (LVPA has them)")
+    n_ref: int = _f(0, ge=0, doc="fixed_prob / gaussian_prob: presynaptic size at which p (p0) holds; "
+                                "the probability is scaled by n_ref / n_pre (fixed expected in-degree); "
+                                "0 = no scaling")
+    pocket_fraction: float = _f(0.0, ge=0.0, le=1.0,
+                                doc="pocket: fraction of the larger population covered by all pockets "
+                                    "together (pocket size floor(fraction n_large / n_small)); "
+                                    "0 = use pocket_size")
     source: str = _f("")
 
     def _check(self, path):
         if self.weight_high < self.weight_low:
             raise SpecError(f"{path}.weight_high", self.weight_high, f"a number >= weight_low ({self.weight_low})")
+        if self.n_ref and self.rule not in ("fixed_prob", "gaussian_prob"):
+            raise SpecError(f"{path}.n_ref", self.n_ref, f"0 for rule {self.rule!r} (n_ref scales fixed_prob "
+                                                         "and gaussian_prob)")
+        if self.pocket_fraction and self.rule != "pocket":
+            raise SpecError(f"{path}.pocket_fraction", self.pocket_fraction, f"0 for rule {self.rule!r} "
+                                                                             "(pocket_fraction is for pocket)")
+
+    def probability(self, n_pre: int) -> float:
+        """Connection probability used at presynaptic size ``n_pre``: ``p`` (``fixed_prob``)
+        or the peak ``p0`` (``gaussian_prob``), times ``n_ref / n_pre`` when ``n_ref > 0``
+        (fixed expected in-degree; exactly the unscaled value at ``n_pre == n_ref``)."""
+        q = self.p if self.rule == "fixed_prob" else self.p0
+        return q * (self.n_ref / n_pre) if self.n_ref else q
+
+    def pocket(self, n_pre: int, n_post: int) -> int:
+        """Pocket size at sizes ``n_pre``, ``n_post``: ``pocket_size``, or
+        floor(pocket_fraction n_large / n_small) when ``pocket_fraction > 0``."""
+        if not self.pocket_fraction:
+            return self.pocket_size
+        small, big = sorted((n_pre, n_post))
+        return int(math.floor(self.pocket_fraction * big / small + 1e-9))
 
 
 @dataclass(frozen=True)
@@ -618,7 +677,8 @@ def _from_dict_inner(data, source):
         receptors[name] = ReceptorParams(r.tau_ms, r.E_mV, r.mg_block, r.source)
     if "populations" not in data or not data["populations"]:
         raise SpecError("populations", data.get("populations", "<missing>"), "at least one population")
-    pops = _named_tables(PopulationSpec, data["populations"], "populations")
+    pops = _named_tables(PopulationSpec, _scaled_populations(data["populations"], meta.scale),
+                         "populations")
     paths = _named_tables(PathwaySpec, data.get("pathways", {}), "pathways")
     inputs = _named_tables(InputSpec, data.get("inputs", {}), "inputs")
     recording = _from_dict(RecordingSpec, data.get("recording", {}), "recording")
@@ -638,6 +698,22 @@ def _from_dict_inner(data, source):
     object.__setattr__(spec, "plasticity", _pl.validate(plasticity, spec))
     object.__setattr__(spec, "modulators", _nm.validate(modulators, spec))
     return spec
+
+
+def _scaled_populations(tables, scale: float):
+    """The population tables with every integer ``n`` multiplied by ``circuit.scale``
+    (rounded half up, at least 1), generators excepted. A copy: the spec's raw data keep
+    the unscaled sizes and the scale, so overrides and the hash see what was written."""
+    if scale == 1.0 or not isinstance(tables, dict):
+        return tables
+    out = {}
+    for name, table in tables.items():
+        if isinstance(table, dict) and table.get("model") != "generator":
+            n = table.get("n")
+            if isinstance(n, int) and not isinstance(n, bool):
+                table = dict(table, n=max(1, int(math.floor(n * scale + 0.5))))
+        out[name] = table
+    return out
 
 
 #: Largest time (in steps) that the builder turns into an int64 step index.
@@ -700,9 +776,20 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
                             f"0 or an integer >= delay_steps ({pw.delay_steps})")
         if c.rule == "pocket":
             small, big = sorted((pre.n, post.n))
-            if small * c.pocket_size > big:
+            k = c.pocket(pre.n, post.n)
+            if c.pocket_fraction and k < 1:
+                raise SpecError(f"pathways.{name}.connectivity.pocket_fraction", c.pocket_fraction,
+                                f"a fraction >= {small / big:.3g} (pockets of at least one neuron: {small} "
+                                f"pockets in {big} neurons)")
+            if small * k > big:
                 raise SpecError(f"pathways.{name}.connectivity.pocket_size", c.pocket_size,
                                 f"an integer <= {big // small} ({small} pockets in {big} neurons)")
+        if c.n_ref and c.probability(pre.n) > 1.0:
+            q = "p" if c.rule == "fixed_prob" else "p0"
+            raise SpecError(f"pathways.{name}.connectivity.n_ref", c.n_ref,
+                            f"a reference size with {q} n_ref / n_pre <= 1 ({q} = {getattr(c, q)}, population "
+                            f"{pw.pre!r} has {pre.n} neurons: {c.probability(pre.n):.3g}); a population this "
+                            f"small cannot keep the reference in-degree")
         if pw.plasticity and pw.plasticity not in plasticity:
             raise SpecError(f"pathways.{name}.plasticity", pw.plasticity,
                             f"a name in [plasticity]: {sorted(plasticity)}")

@@ -317,8 +317,10 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
             v[i], u[i] = Cr[i], u[i] + Dr[i]
             return 0
         if p.model == "izhikevich2007":
-            v[i] = Cr[i] + q.c_u * u[i]
-            u[i] = min(u[i] + Dr[i], q.u_max_pA)
+            u_new = min(u[i] + Dr[i], q.u_max_pA)
+            # reset guard: at least reset_margin_mV below the cut-off at the new u
+            v[i] = min(Cr[i] + q.c_u * u[i], (q.vpeak_mV - q.reset_margin_mV) + q.vpeak_u * u_new)
+            u[i] = u_new
             return 0
         v[i], u[i] = Cr[i], u[i] + Dr[i]
         return 0

@@ -461,8 +461,9 @@ def _small(name, **over):
     return l5sim.load_circuit(CIRCUITS_DIR / f"{name}.toml", overrides=over or None)
 
 
-COLUMN_SMALL = {"populations.pyr.n": 80, "populations.pv.n": 10, "populations.som.n": 10,
-                "populations.th.n": 2, "recording.traces.pyr.neurons": [0, 10]}
+# the smallest column whose pathways keep their reference in-degrees (p0 n_ref / n_pre <= 1):
+# 240 pyramidal, 30 PV, 30 SOM, 6 thalamic cells
+COLUMN_SMALL = {"circuit.scale": 0.6, "recording.traces.pyr.neurons": [0, 10]}
 
 
 @pytest.mark.parametrize("path", CIRCUIT_FILES, ids=lambda p: p.stem)

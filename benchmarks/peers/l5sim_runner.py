@@ -88,8 +88,11 @@ def circuit_and_overrides(name: str, spec: dict, toml_mod):
     # Keep every cell's expected in-degree (and so the regime): connection
     # probabilities shrink by the same factor as the populations grow.  Pocket
     # sizes stay (the pyramidal : thalamic ratio is unchanged).
+    # Pathways that state n_ref are scaled by the builder (fixed in-degree) already.
     for name, pw in data.get("pathways", {}).items():
         conn = pw.get("connectivity", {})
+        if conn.get("n_ref"):
+            continue
         if conn.get("rule") == "gaussian_prob":
             ov[f"pathways.{name}.connectivity.p0"] = min(1.0, float(conn.get("p0", 1.0)) / scale)
         elif conn.get("rule") == "fixed_prob":

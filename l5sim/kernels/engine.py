@@ -122,6 +122,12 @@ def _reset_values(kind, u, c, d, bm, c_b, d_b, det, c_u, u_max):
 
     L5 cells use (c_b, d_b) when the gated plateau flag ``bm`` is set (graded by ``bm`` in
     the deterministic gate); LTS/TC 2007 cells have u-dependent reset and a cap on u.
+    2007 cells have no burst reset: for them the builder puts in (c_b, d_b) the reset
+    ceiling (vpeak - reset_margin_mV, vpeak_u), and the reset c + c_u u is clamped to at
+    most c_b + d_b u_new, the margin below the cut-off that the next threshold test uses
+    (u_new = min(u + d, u_max)). Without it the book's LTS cell (reset -53 + 0.04 u, cut-off
+    40 - 0.1 u, cap 670) resets at or above its cut-off once u >= 664 and fires every step
+    (:mod:`l5sim.models.izhikevich`).
     """
     if kind == K_L5:
         if det:
@@ -130,7 +136,8 @@ def _reset_values(kind, u, c, d, bm, c_b, d_b, det, c_u, u_max):
             return c_b, u + d_b, 1
         return c, u + d, 0
     if kind == K_IZH07:
-        return c + c_u * u, min(u + d, u_max), 0
+        un = min(u + d, u_max)
+        return min(c + c_u * u, c_b + d_b * un), un, 0
     return c, u + d, 0
 
 

@@ -9,6 +9,25 @@ ModelDB 39948 reproduces the figures)::
     du/dt   = a (U(v) - u)
     if v >= vpeak + vpeak_u * u:  v <- c + c_u * u,  u <- min(u + d, u_max)
 
+**Reset guard** (an l5sim addition, not in the book). With a u-dependent cut-off and reset
+the gap between them, (vpeak - c) + (vpeak_u - c_u) u, shrinks as u grows: for the LTS cell
+(cut-off 40 - 0.1 u, reset -53 + 0.04 u) it closes at u = 664 pA, below the book's cap of
+670 pA, and a cell driven hard enough to reach the cap then resets at or above its cut-off
+and fires at every step (a SOM population at 9 kHz). l5sim keeps the book's equations and
+cap but clamps the reset to at most ``reset_margin_mV`` below the cut-off at the new u::
+
+    v <- min(c + c_u * u, vpeak + vpeak_u * u_new - reset_margin_mV),   u_new = min(u + d, u_max)
+
+so that every spike is followed by a rise of at least ``reset_margin_mV`` (10 mV by
+default, a tuned assumption: it binds for the LTS cell only above u = 579 pA, 86% of the
+cap, and never for cells with a fixed reset well below the cut-off), which bounds the rate
+by margin / max dv/dt. :func:`reset_guard_onset` gives the u above which it binds. It
+does not bound the rate of a cell whose input can lift v by more than the margin in one
+step: an excitatory conductance large enough pins v near its reversal (0 mV), which lies
+above the LTS cut-off once u > 400 pA, and the cell then still crosses at every step (SOM
+cells of the 4000-cell column drawn without the fixed-in-degree rule; see
+:class:`l5sim.spec.ConnectivitySpec` for the scaling that avoids such drive).
+
 ``U(v)`` is ``b (v - vr)`` for most cells; the fast-spiking cell uses the cubic
 ``b (v - vb)^3`` for ``v >= vb`` (else 0), and the thalamocortical cell switches ``b``
 on only below ``vb`` (ch. 8.5, Fig. 8.31). Units: C in pF, k in nS/mV, v in mV, u and I
@@ -59,6 +78,8 @@ class Izh2007Params:
     vb_mV : voltage that switches U(v) (cubic / below / above modes), mV.
     nmda_cap_nS : cap of the Mg-blocked NMDA conductance (LVPA caps it at 85 nS on every
         soma); ``inf`` = no cap.
+    reset_margin_mV : the reset lies at least this far below the cut-off at the new u
+        (mV, > 0; l5sim's reset guard, see the module docstring; 10 mV, a tuned assumption).
     source : citation of the values.
     """
 
@@ -77,11 +98,25 @@ class Izh2007Params:
     u_mode: str = "linear"
     vb_mV: float = -55.0
     nmda_cap_nS: float = math.inf
+    reset_margin_mV: float = 10.0
     source: str = "Izhikevich 2007, ch. 8, Fig. 8.12 (RS)"
 
     def with_(self, **kw) -> "Izh2007Params":
         """A copy with some fields replaced."""
         return replace(self, **kw)
+
+
+def reset_guard_onset(p: Izh2007Params) -> float:
+    """The u (pA) above which the reset guard binds: where the book's reset c + c_u u
+    comes within ``reset_margin_mV`` of the cut-off vpeak + vpeak_u u' at u' = u + d, or
+    ``inf`` if it never does for u growing (-inf: it binds at every u). The cap on u is not
+    applied here; compare the result with ``u_max_pA``."""
+    # gap(u) = vpeak + vpeak_u (u + d) - margin - (c + c_u u) = g0 + slope u
+    g0 = p.vpeak_mV + p.vpeak_u * p.d_pA - p.reset_margin_mV - p.c_mV
+    slope = p.vpeak_u - p.c_u
+    if slope < 0:
+        return -g0 / slope
+    return math.inf if g0 > 0 else -math.inf
 
 
 #: Izhikevich 2007, ch. 8.2.1, Fig. 8.12: layer-5 regular-spiking pyramidal cell.
