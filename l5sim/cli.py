@@ -105,6 +105,7 @@ def make_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     for module, names in (("l5sim.experiments_cli", ("register_gain", "register_stdp", "register_pulse")),
+                          ("l5sim.neighbours_cli", ("register_neighbours",)),
                           ("l5sim.sweep_cli", ("register_sweep", "register_plot")),
                           ("l5sim.ann.cli", ("register_fit", "register_stability_gap"))):
         try:

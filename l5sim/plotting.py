@@ -256,3 +256,74 @@ def column_scaling(table, ax=None, title: str | None = None):
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
+
+
+def neighbour_fi(result, distance_bin: str = "all"):
+    """Figure of :func:`l5sim.neighbours.neighbour_fi`: the neighbours' f-I curves as the PV
+    pathway is scaled (reference SOM), as the SOM pathway is scaled (reference PV), their
+    burst-reset fraction, and maps of the rheobase shift and the slope ratio over the grid.
+    Curves are means over seeds with the SD over seeds as bands (n stated in the legend)."""
+    plt = _plt()
+    rows = [r for r in result.rows if r["distance_bin"] == distance_bin]
+    meta = result.metadata
+    pv_ref, som_ref = meta["reference"]
+    levels = np.array(meta["input_values"])
+    n_seeds = len(meta["seed"]) if isinstance(meta.get("seed"), list) else 1
+    fig, axes = plt.subplots(1, 5, figsize=(17, 3.6))
+
+    def curve(p, s, key):
+        per = {}
+        for r in rows:
+            if r["pv_scale"] == p and r["som_scale"] == s:
+                per.setdefault(r["input_pa"], []).append(r[key])
+        x = np.array(sorted(per))
+        y = np.array([np.nanmean(per[v]) for v in x])
+        sd = np.array([np.nanstd(per[v]) for v in x])
+        return x, y, sd
+
+    for ax, which, fixed, title in ((axes[0], "pv_scale", ("som_scale", som_ref), "PV -> soma scaled"),
+                                    (axes[1], "som_scale", ("pv_scale", pv_ref), "SOM -> dendrite scaled")):
+        vals = meta["pv_scales"] if which == "pv_scale" else meta["som_scales"]
+        for k, v in enumerate(vals):
+            p, s = (v, som_ref) if which == "pv_scale" else (pv_ref, v)
+            x, y, sd = curve(p, s, "rate_hz")
+            c = POP_COLORS[k % len(POP_COLORS)]
+            ax.fill_between(x, y - sd, y + sd, color=c, alpha=0.2, lw=0)
+            ax.plot(x, y, "o-", color=c, ms=3, lw=1.3, label=f"x{v:g}")
+            if which == "som_scale":
+                xb, yb, _ = curve(p, s, "burst_reset_fraction")
+                axes[2].plot(xb, yb, "o-", color=c, ms=3, lw=1.3, label=f"SOM x{v:g}")
+        ax.set_xlabel("probe's somatic step (pA)")
+        ax.set_ylabel("neighbour rate (Hz)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(title=f"weight factor (mean +- SD, {n_seeds} seeds)", fontsize=7, title_fontsize=7,
+                  loc="upper left", frameon=False)
+    axes[2].set_xlabel("probe's somatic step (pA)")
+    axes[2].set_ylabel("burst-reset fraction of spikes")
+    axes[2].set_title("bursting vs SOM (PV x%g)" % pv_ref, fontsize=9)
+    axes[2].legend(fontsize=7, frameon=False)
+    summ = [s for s in result.summary if s["distance_bin"] == distance_bin]
+    pvs, soms = meta["pv_scales"], meta["som_scales"]
+    for ax, key, label, cmap in ((axes[3], "d_rheobase_pa", "rheobase shift vs reference (pA)", "RdBu_r"),
+                                 (axes[4], "slope_ratio", "slope ratio vs reference", "PuOr")):
+        grid = np.full((len(pvs), len(soms)), np.nan)
+        for s in summ:
+            grid[pvs.index(s["pv_scale"]), soms.index(s["som_scale"])] = s[key]
+        centre = 0.0 if key == "d_rheobase_pa" else 1.0
+        span = np.nanmax(np.abs(grid - centre)) if np.isfinite(grid).any() else 1.0
+        im = ax.imshow(grid, origin="lower", cmap=cmap, vmin=centre - span, vmax=centre + span, aspect="auto")
+        for a in range(len(pvs)):
+            for b in range(len(soms)):
+                if np.isfinite(grid[a, b]):
+                    ax.text(b, a, f"{grid[a, b]:.0f}" if key == "d_rheobase_pa" else f"{grid[a, b]:.2f}",
+                            ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(soms)), [f"{v:g}" for v in soms])
+        ax.set_yticks(range(len(pvs)), [f"{v:g}" for v in pvs])
+        ax.set_xlabel("SOM -> dendrite weight factor")
+        ax.set_ylabel("PV -> soma weight factor")
+        ax.set_title(label, fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle(f"neighbours of a driven group ({meta['group_size']} cells, {meta['group_drive_pA']:g} pA), "
+                 f"distance bin {distance_bin} (ring radii)", fontsize=10)
+    fig.tight_layout()
+    return fig
