@@ -30,9 +30,9 @@ PROBES = {
     "burst_gain": """
 import json
 print("PROBE" + json.dumps({
-    "dend": {c["vary_value"]: [c["slope_hz_per_pa"], c["mean_burst_fraction"]] for c in res_dend.curves},
-    "kappa": {c["vary_value"]: [c["slope_hz_per_pa"], c["mean_burst_fraction"]] for c in res_kappa.curves},
-    "som": {c["vary_value"]: [c["slope_hz_per_pa"], c["mean_burst_fraction"]] for c in res_som.curves},
+    "dend": {c["vary_value"]: [c["slope_hz_per_pa"], c["mean_burst_reset_fraction"]] for c in res_dend.curves},
+    "kappa": {c["vary_value"]: [c["slope_hz_per_pa"], c["mean_burst_reset_fraction"]] for c in res_kappa.curves},
+    "som": {c["vary_value"]: [c["slope_hz_per_pa"], c["mean_burst_reset_fraction"]] for c in res_som.curves},
     "pv": {c["vary_value"]: [c["slope_hz_per_pa"], c["rheobase_pa"]] for c in res_pv.curves},
     "pulse_burst": [float(rec.spike_burst[(rec.spike_t_ms >= lo) & (rec.spike_t_ms < hi)].mean())
                     for lo, hi in ((100, 500), (500, 900), (900, 1400))],
