@@ -4,18 +4,20 @@ Three fits feed the bridge to the ANN side (:mod:`l5sim.bridge`):
 
 (a) **f-I curves** -- :func:`fit_fi_curve`: somatic rate (Hz) against injected current (pA) with a
     threshold (pA), a slope at threshold = the gain (Hz/pA) and, when the data show it, a
-    saturation rate (Hz); then :func:`fit_linear` of the gain against the neuromodulator level
-    (:func:`fit_gain_table` does both from a ``gain.csv`` table).
+    saturation rate (Hz), in the window of :func:`l5sim.analysis.fi_shape_fit` (from the level
+    below the firing onset to 400 pA above it, so that the upward kink of the L5 curve where
+    bursts begin does not shift the threshold); then :func:`fit_linear` of the gain against the
+    neuromodulator level (:func:`fit_gain_table` does both from a ``gain.csv`` table).
 (b) **gain time course after a phasic pulse** -- :func:`fit_pulse_response`:
     ``gain(t) = baseline + amplitude * exp(-t / tau_decay_ms)`` for t >= 0 (t from pulse onset).
-(c) **STDP speed-up** -- :func:`fit_stdp_speedup`: weight change per second against burst fraction
-    or modulator level, linear, reported as the relative speed-up per unit of x.
+(c) **STDP speed-up** -- :func:`fit_stdp_speedup`: weight change per second against the
+    burst-reset fraction (share of spikes in the burst reset) or modulator level, linear, reported as the relative speed-up per unit of x.
 
 Every fitted parameter comes with its standard error (from the covariance of the least-squares
 fit, scaled by the residual variance unless stated) and every fit with its goodness of fit
 (R^2, RMSE, degrees of freedom; reduced chi^2 when per-point errors are known). A failed,
 degenerate or ill-conditioned fit raises :class:`~l5sim.errors.FitError` saying why; no fit ever
-returns a silent default. Science: science.md sections 6 (gain = supra-threshold f-I slope) and 7
+returns a silent default. Science: science.md sections 6 (gain = f-I slope above the onset, fitted to the curve's shape) and 7
 (the bridge); Rodriguez-Garcia et al. (2025) arXiv 2507.03222 and 2507.14056.
 """
 from __future__ import annotations
