@@ -82,7 +82,7 @@ def per_seed(res):
             f = fi_shape_fit(x, y)
             sl.append(f.slope_hz_per_pa)
             rb.append(f.rheobase_pa)
-            bf.append(np.mean([r["burst_reset_fraction"] for r in rr]))
+            bf.append(np.nanmean([r["burst_reset_fraction"] for r in rr]))   # NaN where silent
             rates.append(y)
         out[v] = {"slope": np.array(sl), "rheobase": np.array(rb), "bf": np.array(bf), "rate": np.array(rates),
                   "curve_slope": c["slope_hz_per_pa"], "curve_rheobase": c["rheobase_pa"], "onset": c["onset_pa"],
