@@ -32,7 +32,8 @@ The mapping, step by step (each step is a function below and is tested):
    of that iteration's pulse, which decays with gamma like every other.
 5. **lr_coupling** (optional, **off by default**): the fitted STDP speed-up (fit (c)) gives the
    relative change of the weight-change rate per unit modulator, ``d ln(dw)/dm`` (directly if the
-   STDP sweep varies the modulator level, or through the burst fraction,
+   STDP sweep varies the modulator level, or through the burst-reset fraction bf (share of
+   spikes in the dendrite's burst reset, :mod:`l5sim.analysis`),
    ``d ln(dw)/d(bf) * d(bf)/dm``, with d(bf)/dm fitted on the gain sweep); per unit of
    normalised gain that is ``lr_coupling = d ln(dw)/dm / (dg/dm)``, used by NGM-SGD as
    ``lr * max(0, 1 + lr_coupling (mean g - g0))``. It goes beyond the paper's chain-rule coupling,
@@ -161,6 +162,16 @@ def read_table(path: str) -> tuple[dict, dict]:
     return cols, meta
 
 
+def _check_renamed(cols, path: str, command: str) -> None:
+    """One-line error for tables written before the burst columns were renamed (issue 17)."""
+    from .analysis import RENAMED, renamed_columns
+
+    old = renamed_columns(cols)
+    if old:
+        raise BridgeFileError(f"{path}: column {old[0]!r} was renamed ({old[0]} -> {RENAMED[old[0]]}); "
+                              f"regenerate it with `{command}` (scripts/make_bridge_from_simulator.sh)")
+
+
 def _require(cols: dict, names, path: str):
     missing = [n for n in names if n not in cols]
     if missing:
@@ -214,6 +225,7 @@ def read_gain_dir(gain_dir: str) -> dict:
         raise BridgeFileError(f"{p}: gain.csv not found; expected the output directory of "
                               "`l5sim gain`")
     table, _ = read_table(p)
+    _check_renamed(table, p, "l5sim gain")
     _require(table, ("condition", "vary_key", "vary_value", "input_value", "rate_hz", "seed"), p)
     meta = _read_metadata(gain_dir)
     pulse = None
@@ -245,7 +257,8 @@ def read_stdp_dir(stdp_dir: str) -> dict:
         raise BridgeFileError(f"{p}: stdp.csv not found; expected the output directory of "
                               "`l5sim stdp`")
     table, _ = read_table(p)
-    _require(table, ("condition", "burst_fraction", "modulator_level", "seed", "dw_per_s"), p)
+    _check_renamed(table, p, "l5sim stdp")
+    _require(table, ("condition", "burst_reset_fraction", "modulator_level", "seed", "dw_per_s"), p)
     meta = _read_metadata(stdp_dir)
     return {"table": table, "metadata": meta, "provenance": _provenance(stdp_dir, meta)}
 
@@ -388,14 +401,14 @@ def derive_optimizer_params(gain_fits: dict, pulse_fit=None, stdp_fit=None, *,
             bvm = gain_fits.get("burst_vs_modulator")
             if bvm is None:
                 d = None
-                lrc["formula"] = ("not derived: the STDP sweep varies burst fraction but the gain "
-                                  "sweep shows no burst-fraction change with the modulator")
+                lrc["formula"] = ("not derived: the STDP sweep varies the burst-reset fraction but the gain "
+                                  "sweep shows no burst-reset-fraction change with the modulator")
             else:
                 dbf, dbf_se = bvm["slope"].value, bvm["slope"].stderr
                 d = rel.value * dbf
                 d_se = abs(d) * math.hypot(rel.stderr / rel.value if rel.value else 0.0,
                                            dbf_se / dbf if dbf else 0.0)
-                how = "d ln(dw)/d(burst fraction) x d(burst fraction)/dm"
+                how = "d ln(dw)/d(burst-reset fraction) x d(burst-reset fraction)/dm"
         if d is not None:
             c, c_se = lr_coupling_from_stdp(d, d_se, dgdm, dgdm_se)
             lrc.update(value=c, stderr=c_se,
@@ -427,6 +440,17 @@ MAPPING_DESCRIPTION = (
     "amplitude / ln(n_classes): chance-level entropy releases one simulated pulse); lr_coupling "
     "= d ln(dw)/dm / (dg/dm) from the STDP speed-up, off by default. See l5sim/bridge.py."
 )
+
+
+def _shape_doc(shape) -> dict:
+    """The curve-shape fields of an f-I entry (:class:`l5sim.analysis.FIShape`), NaN as null."""
+    def num(v):
+        return float(v) if v is not None and math.isfinite(v) else None
+
+    return {"onset_pa": num(shape.onset_pa), "window_pa": [num(v) for v in shape.window_pa],
+            "one_line_ok": bool(shape.one_line_ok), "fit_note": shape.note,
+            "max_local_slope_hz_per_pa": num(shape.max_local_slope_hz_per_pa),
+            "max_local_slope_at_pa": num(shape.max_local_slope_at_pa)}
 
 
 def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
@@ -505,7 +529,7 @@ def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
     if stdp_dir is not None:
         s = read_stdp_dir(stdp_dir)
         t = s["table"]
-        xname = "modulator_level" if np.ptp(t["modulator_level"]) > 0 else "burst_fraction"
+        xname = "modulator_level" if np.ptp(t["modulator_level"]) > 0 else "burst_reset_fraction"
         try:
             stdp_fit = fit_stdp_speedup(t[xname], t["dw_per_s"], x_name=xname)
         except FitError as exc:
@@ -538,8 +562,8 @@ def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
         "provenance": {"gain": g["provenance"], "stdp": stdp_prov},
         "fits": {
             "fi_curves": [{"condition": e["condition"], "vary_key": gain_fits["vary_key"],
-                           "vary_value": e["vary_value"], "burst_fraction": e["burst_fraction"],
-                           "fit": e["fit"].to_dict()} for e in gain_fits["fi"]],
+                           "vary_value": e["vary_value"], "burst_reset_fraction": e["burst_reset_fraction"],
+                           **_shape_doc(e["shape"]), "fit": e["fit"].to_dict()} for e in gain_fits["fi"]],
             "gain_vs_modulator": {"vary_key": gain_fits["vary_key"],
                                   "fit": gain_fits["gain_vs_modulator"].to_dict()},
             "burst_vs_modulator": (gain_fits["burst_vs_modulator"].to_dict()

@@ -14,8 +14,9 @@ outputs (in DIR):
   recording.npz   spikes (spike_i, spike_t_ms, spike_burst), traces and metadata;
                   read with numpy.load(path, allow_pickle=False) or l5sim.load_recording
   metadata.json   seed, dt_ms, circuit hash, the circuit with overrides, versions, timing
-  summary.json    {"populations": {NAME: {"n", "rate_hz", "cv_isi", "burst_fraction", ...}},
-                   "seed", "duration_ms", "timing_s"}
+  summary.json    {"populations": {NAME: {"n", "rate_hz", "cv_isi", "isi_burst_excess",
+                   "spikes_per_isi_burst", "burst_reset_fraction" (L5 pyramidal only), ...}},
+                   "seed", "duration_ms", "timing_s"}; bursts: see l5sim.analysis
   raster.png      spikes coloured by population, burst-reset spikes circled, rates below
 
 --set KEY=VALUE overrides any circuit value by its dotted key path; VALUE is read as TOML
@@ -69,8 +70,9 @@ def _cmd_run(args) -> int:
         print(f"{spec.circuit.name}: {net.n_neurons} neurons, {net.n_synapses} synapses, "
               f"{args.duration:g} ms (seed {args.seed}) -> {out}")
         for name, p in summary["populations"].items():
+            reset = f"  burst_reset_fraction={p['burst_reset_fraction']:.3f}" if "burst_reset_fraction" in p else ""
             print(f"  {name:>8s}  n={p['n']:<6d} rate={p['rate_hz']:8.3f} Hz  cv_isi={p['cv_isi']:.3f}  "
-                  f"burst_fraction={p['burst_fraction']:.3f}")
+                  f"isi_burst_excess={p['isi_burst_excess']:.3f}{reset}")
         print(f"  build {t2 - t1:.3f} s, simulate {t3 - t2:.3f} s")
     return 0
 

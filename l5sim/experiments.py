@@ -7,9 +7,11 @@ processes. Results are tidy tables (one row per condition, input level and seed)
 seed and circuit hash, written as CSV with a metadata JSON and a figure by the CLI.
 
 Measured quantities (science.md section 6): rate (Hz) of the chosen population over the
-window where the input is on; burst fraction (bursts / events, ISI < 16 ms, Naud &
-Sprekeler 2018); spikes per burst; gain = least-squares slope of the supra-threshold f-I
-points (Hz/pA) and rheobase (pA) per curve (:func:`l5sim.analysis.fi_slope_rheobase`).
+window where the input is on; ``isi_burst_excess`` (short-ISI spikes in excess of a
+rate-matched Poisson train) and ``spikes_per_isi_burst``; for L5 pyramidal populations
+``burst_reset_fraction`` (share of spikes in the dendrite's burst reset); per curve the
+threshold-linear fit of :func:`l5sim.analysis.fi_shape_fit` (rheobase, slope = gain, their
+standard errors, R^2, onset, steepest local slope and whether one line fits).
 """
 from __future__ import annotations
 
@@ -195,23 +197,36 @@ class GainResult:
         return np.array([r[name] for r in self.rows if condition is None or r["condition"] == condition])
 
 
-def _spike_stats(rec, pop, lo_ms, hi_ms, burst_isi_ms):
+def _is_l5(spec, pop) -> bool:
+    return spec.populations[pop].model == "l5_pyramidal"
+
+
+def _spike_stats(rec, pop, lo_ms, hi_ms, burst_isi_ms, l5):
     i, t, b = rec.spikes(pop)
     m = (t >= lo_ms) & (t < hi_ms)
-    i, t, b = i[m], t[m], b[m]
     n = rec.pop_size(pop)
-    trains = analysis.split_trains(i, t, n)
-    bs = analysis.burst_stats(trains, burst_isi_ms)
-    dur = max(hi_ms - lo_ms, 1e-9)
-    return {"rate_hz": float(i.size / (n * dur * 1e-3)), "burst_fraction": bs["burst_fraction"],
-            "spikes_per_burst": bs["spikes_per_burst"], "n_spikes": int(i.size),
-            "burst_reset_fraction": float(b.mean()) if b.size else 0.0}
+    st = analysis.spike_stats(i[m], t[m], b[m], n, max(hi_ms - lo_ms, 1e-9), l5, burst_isi_ms)
+    out = {"rate_hz": st["rate_hz"], "isi_burst_excess": st["isi_burst_excess"],
+           "spikes_per_isi_burst": st["spikes_per_isi_burst"], "n_spikes": st["n_spikes"]}
+    if l5:
+        out["burst_reset_fraction"] = st["burst_reset_fraction"]
+    return out
+
+
+#: f-I fit columns of each curve of :func:`gain_sweep` (from :class:`l5sim.analysis.FIShape`).
+FIT_COLUMNS = ("rheobase_pa", "rheobase_se_pa", "slope_hz_per_pa", "slope_se", "r2", "rms_hz", "onset_pa",
+               "max_local_slope_hz_per_pa", "max_local_slope_at_pa", "one_line_ok")
+
+
+def _nan_stat(values, fn):
+    v = np.asarray(values, float)
+    return float(fn(v[np.isfinite(v)])) if np.isfinite(v).any() else float("nan")
 
 
 def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, input_values, seeds=(0,),
                duration_ms: float = 2000.0, population: str | None = None, window_ms=None,
                burst_isi_ms: float = analysis.BURST_ISI_MS, min_rate_hz: float = 1.0,
-               progress: bool | None = False) -> GainResult:
+               window_pa: float = analysis.FI_WINDOW_PA, progress: bool | None = False) -> GainResult:
     """f-I families: rate vs ``input_key`` for each value of ``vary_key``.
 
     Parameters
@@ -226,11 +241,18 @@ def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, in
     duration_ms : simulated time of each trial (ms).
     population : the measured population (default: the first L5 pyramidal population).
     window_ms : (start, stop) of the measurement (default: from the input's onset to the end).
-    min_rate_hz : the rate that defines the rheobase.
+    min_rate_hz : the rate (Hz) that counts as firing (onset of the f-I fit).
+    window_pa : width (pA) of the f-I fit window above the onset (:func:`l5sim.analysis.fi_shape_fit`).
 
     Returns
     -------
     GainResult
+        ``rows``: ``rate_hz``, ``isi_burst_excess``, ``spikes_per_isi_burst``, ``n_spikes``,
+        ``burst_reset_fraction`` (L5 pyramidal populations only) per condition, level and seed.
+        ``curves``: per condition the fit of the seed-mean curve (:data:`FIT_COLUMNS`, plus
+        ``r2_full`` and ``fit_note``), the SD across seeds of the per-seed fits
+        (``rheobase_sd``, ``slope_sd``), the mean burst measures over all levels and seeds
+        (``mean_isi_burst_excess``, ``mean_burst_reset_fraction`` for L5), ``n_seeds``.
     """
     vary_values = list(vary_values)
     input_values = list(input_values)
@@ -251,11 +273,12 @@ def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, in
             index.append((ci, li))
     big = replicate(copies, tags)
     lo, hi = window_ms if window_ms is not None else (_input_onset(spec, input_key), duration_ms)
+    l5 = _is_l5(spec, pop)
     rows = []
     for seed in seeds:
         rec = simulate(build(big, seed=int(seed)), duration_ms, seed=int(seed), progress=progress)
         for (ci, li), tag in zip(index, tags):
-            st = _spike_stats(rec, f"{tag}{SEP}{pop}", lo, hi, burst_isi_ms)
+            st = _spike_stats(rec, f"{tag}{SEP}{pop}", lo, hi, burst_isi_ms, l5)
             rows.append({"condition": condition_label(vary_key, vary_values[ci]),
                          "vary_key": vary_key, "vary_value": vary_values[ci], "input_key": input_key,
                          "input_value": input_values[li], "seed": int(seed), **st,
@@ -263,28 +286,28 @@ def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, in
     curves = []
     for ci, vv in enumerate(vary_values):
         cond = rows[ci * len(input_values)]["condition"]
-        per_seed = []
-        for seed in seeds:
-            rr = [r for r in rows if r["condition"] == cond and r["seed"] == int(seed)]
-            per_seed.append(analysis.fi_slope_rheobase([r["input_value"] for r in rr], [r["rate_hz"] for r in rr],
-                                                       min_rate_hz))
-        mean_rates = [np.mean([r["rate_hz"] for r in rows if r["condition"] == cond and r["input_value"] == iv])
-                      for iv in input_values]
-        slope, rheo = analysis.fi_slope_rheobase(input_values, mean_rates, min_rate_hz)
-        sl = np.array([p[0] for p in per_seed], float)
-        rb = np.array([p[1] for p in per_seed], float)
-        bf = [r["burst_fraction"] for r in rows if r["condition"] == cond]
-        curves.append({"condition": cond, "vary_key": vary_key, "vary_value": vv, "slope_hz_per_pa": slope,
-                       "slope_sd": float(np.nanstd(sl)) if np.isfinite(sl).any() else float("nan"),
-                       "rheobase_pa": rheo,
-                       "rheobase_sd": float(np.nanstd(rb)) if np.isfinite(rb).any() else float("nan"),
-                       "mean_burst_fraction": float(np.mean(bf)), "n_seeds": len(list(seeds))})
+        rc = [r for r in rows if r["condition"] == cond]
+        per_seed = [analysis.fi_shape_fit([r["input_value"] for r in rc if r["seed"] == int(seed)],
+                                          [r["rate_hz"] for r in rc if r["seed"] == int(seed)],
+                                          min_rate_hz, window_pa) for seed in seeds]
+        mean_rates = [np.mean([r["rate_hz"] for r in rc if r["input_value"] == iv]) for iv in input_values]
+        fit = analysis.fi_shape_fit(input_values, mean_rates, min_rate_hz, window_pa)
+        curve = {"condition": cond, "vary_key": vary_key, "vary_value": vv}
+        curve.update({k: getattr(fit, k) for k in FIT_COLUMNS})
+        curve.update({"r2_full": fit.r2_full, "fit_note": fit.note,
+                      "rheobase_sd": _nan_stat([p.rheobase_pa for p in per_seed], np.std),
+                      "slope_sd": _nan_stat([p.slope_hz_per_pa for p in per_seed], np.std),
+                      "mean_isi_burst_excess": _nan_stat([r["isi_burst_excess"] for r in rc], np.mean)})
+        if l5:
+            curve["mean_burst_reset_fraction"] = _nan_stat([r["burst_reset_fraction"] for r in rc], np.mean)
+        curve["n_seeds"] = len(list(seeds))
+        curves.append(curve)
     from .simulation import run_metadata
 
     meta = run_metadata(build(spec, seed=int(seeds[0])), list(map(int, seeds)), duration_ms, 0.0)
     meta.update({"experiment": "gain", "vary_key": vary_key, "vary_values": vary_values, "input_key": input_key,
                  "input_values": input_values, "population": pop, "window_ms": [lo, hi],
-                 "burst_isi_ms": burst_isi_ms, "min_rate_hz": min_rate_hz})
+                 "burst_isi_ms": burst_isi_ms, "min_rate_hz": min_rate_hz, "window_pa": window_pa})
     return GainResult(rows, curves, vary_key, input_key, pop, meta)
 
 
@@ -319,7 +342,9 @@ def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: in
     its amplitude and width) that makes the postsynaptic cell fire. The conditions change
     only what the cell does after that spike (e.g. dendritic drive or an NA pulse that lets
     the bAP trigger a plateau and a burst). Weight change per second of pairing of the
-    plastic ``pathway`` is reported per condition and seed, and its ratio to ``reference``.
+    plastic ``pathway`` is reported per condition and seed, and its ratio to ``reference``,
+    with the postsynaptic cell's ``isi_burst_excess`` and (L5 pyramidal cells)
+    ``burst_reset_fraction`` (:mod:`l5sim.analysis`).
     """
     conditions = dict(STDP_CONDITIONS if conditions is None else conditions)
     if reference not in conditions:
@@ -347,13 +372,14 @@ def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: in
         copies.append(spec.with_overrides(over))
     big = replicate(copies, names)
     rows, wtraj = [], {}
+    l5 = _is_l5(spec, post)
     pairing_s = n_pairs * period_ms * 1e-3
     for seed in seeds:
         rec = simulate(build(big, seed=int(seed)), duration, seed=int(seed), progress=False)
         for name in names:
             pw = f"{name}{SEP}{pathway}"
             w = rec.weights[pw]
-            st = _spike_stats(rec, f"{name}{SEP}{post}", start_ms, duration, burst_isi_ms)
+            st = _spike_stats(rec, f"{name}{SEP}{post}", start_ms, duration, burst_isi_ms, l5)
             lvl = 0.0
             for k, v in conditions[name].items():
                 if k.startswith("modulators.") and k.endswith(".pulses"):
@@ -361,7 +387,8 @@ def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: in
                 elif k.startswith("modulators.") and k.endswith(".tonic"):
                     lvl += float(v)
             rows.append({"condition": name, "seed": int(seed), "dw_per_s": float((w[-1].mean() - w[0].mean()) / pairing_s),
-                         "dw_total": float(w[-1].mean() - w[0].mean()), "burst_fraction": st["burst_fraction"],
+                         "dw_total": float(w[-1].mean() - w[0].mean()),
+                         **{k: st[k] for k in ("isi_burst_excess", "burst_reset_fraction") if k in st},
                          "spikes_per_pairing": st["n_spikes"] / (rec.pop_size(f"{name}{SEP}{post}") * n_pairs),
                          "modulator_level": lvl, "duration_ms": n_pairs * period_ms})
             if int(seed) == int(seeds[0]):
@@ -372,7 +399,8 @@ def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: in
         vals = np.array([r["dw_per_s"] for r in rows if r["condition"] == name])
         summary[name] = {"dw_per_s_mean": float(vals.mean()), "dw_per_s_sd": float(vals.std()),
                          "ratio_to_" + reference: float(vals.mean() / ref) if ref != 0 else float("nan"),
-                         "burst_fraction": float(np.mean([r["burst_fraction"] for r in rows if r["condition"] == name]))}
+                         **{k: _nan_stat([r[k] for r in rows if r["condition"] == name], np.mean)
+                            for k in ("isi_burst_excess", "burst_reset_fraction") if k in rows[0]}}
     from .simulation import run_metadata
 
     meta = run_metadata(build(spec, seed=int(seeds[0])), list(map(int, seeds)), duration, 0.0)
@@ -403,7 +431,8 @@ class PulseResult:
     """Tidy results of :func:`pulse_response`.
 
     ``rows``: one per time bin and seed (``time_ms`` = bin centre relative to pulse onset,
-    ``gain_hz_per_pa``, ``rheobase_pa``, ``mean_rate_hz``, ``modulator_level``, ...);
+    ``gain_hz_per_pa`` and ``gain_se_hz_per_pa``, ``rheobase_pa``, ``r2``, ``one_line_ok``,
+    ``mean_rate_hz``, ``modulator_level``, ...);
     ``rates``: one per time bin, input level and seed (the f-I points behind each gain).
     """
 
@@ -430,15 +459,15 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
                    bin_ms: float = 100.0, duration_ms: float | None = None, baseline_ms: float = 1000.0,
                    seeds=(0,), population: str | None = None, neurons_per_level: int | None = None,
                    min_rate_hz: float = 1.0, onset_spread_ms: float = 0.0,
-                   progress: bool | None = False) -> PulseResult:
+                   window_pa: float = analysis.FI_WINDOW_PA, progress: bool | None = False) -> PulseResult:
     """Gain time course after a phasic neuromodulator pulse (fit (b) of the bridge).
 
     Every input level of the f-I curve is one copy of the circuit, all copies in ONE
     simulation (:func:`replicate`, as :func:`gain_sweep`); every copy receives the same
     pulse of ``modulator`` at ``onset_ms``. The measured population's rate is counted in
-    bins of ``bin_ms`` for each input level, and the f-I gain of each bin is the
-    least-squares slope over the supra-threshold levels
-    (:func:`l5sim.analysis.fi_slope_rheobase`, Hz/pA). Bins start ``baseline_ms`` before the
+    bins of ``bin_ms`` for each input level, and the f-I gain of each bin is the slope of the
+    threshold-linear fit in a window above the onset (:func:`l5sim.analysis.fi_shape_fit`,
+    Hz/pA, with its standard error, rheobase, R^2 and whether one line fits). Bins start ``baseline_ms`` before the
     onset (the baseline) and end at ``duration_ms``.
 
     Parameters
@@ -460,7 +489,8 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
     population : measured population (default: the first L5 pyramidal population).
     neurons_per_level : if given, sets the measured population's size ``n`` in every copy
         (independent noise per neuron), to average each bin's rate over more cells.
-    min_rate_hz : rate that defines a supra-threshold point and the rheobase.
+    min_rate_hz : rate (Hz) that counts as firing (onset of the f-I fit).
+    window_pa : width (pA) of the f-I fit window above the onset.
     onset_spread_ms : the onset of the k-th seed's run is ``onset_ms + onset_spread_ms *
         frac(k * 0.618...)`` (times stay relative to each run's own onset). The cells of one
         input level start firing together at the input's onset and stay partly in phase, so
@@ -538,10 +568,11 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
                               "input_value": input_values[li], "rate_hz": float(r[b]), "seed": seed})
         per_level = np.array(per_level)   # levels x bins
         for b in range(n_bins):
-            slope, rheo = analysis.fi_slope_rheobase(input_values, per_level[:, b], min_rate_hz)
+            fit = analysis.fi_shape_fit(input_values, per_level[:, b], min_rate_hz, window_pa)
             rows.append({"time_ms": float(centres0[b] - onset_ms), "bin_start_ms": float(edges0[b] - onset_ms),
-                         "bin_stop_ms": float(edges0[b + 1] - onset_ms), "gain_hz_per_pa": slope,
-                         "rheobase_pa": rheo, "mean_rate_hz": float(per_level[:, b].mean()),
+                         "bin_stop_ms": float(edges0[b + 1] - onset_ms), "gain_hz_per_pa": fit.slope_hz_per_pa,
+                         "gain_se_hz_per_pa": fit.slope_se, "rheobase_pa": fit.rheobase_pa,
+                         "r2": fit.r2, "one_line_ok": fit.one_line_ok, "mean_rate_hz": float(per_level[:, b].mean()),
                          "modulator_level": float(level[b]), "pulse_amplitude": float(amplitude),
                          "seed": seed})
     from .simulation import run_metadata
@@ -551,6 +582,7 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
                  "tau_ms": float(tau_ms), "shape": shape, "onset_ms": float(onset_ms), "bin_ms": float(bin_ms),
                  "baseline_ms": float(baseline_ms), "input_key": input_key, "input_values": input_values,
                  "population": pop, "neurons_per_level": neurons_per_level, "min_rate_hz": min_rate_hz,
+                 "window_pa": window_pa,
                  "tonic_level": tonic, "onset_spread_ms": float(onset_spread_ms), "onsets_ms": onsets,
                  "time_origin": "time_ms is the bin centre relative to the pulse onset; bins before 0 are the baseline"})
     return PulseResult(rows, rates, meta)

@@ -20,7 +20,8 @@ def _cmd_gain(args) -> int:
     vkey, vvals = X.parse_grid(args.vary, "--vary")
     ikey, ivals = X.parse_grid(args.input, "--input")
     res = X.gain_sweep(spec, vkey, vvals, ikey, ivals, seeds=range(args.seed, args.seed + args.seeds),
-                       duration_ms=args.duration, population=args.population, progress=args.progress or None)
+                       duration_ms=args.duration, population=args.population, window_pa=args.window,
+                       progress=args.progress or None)
     out = Path(args.out)
     X.write_csv(out / "gain.csv", res.rows)
     X.write_csv(out / "curves.csv", res.curves)
@@ -29,8 +30,17 @@ def _cmd_gain(args) -> int:
     if not args.quiet:
         print(f"gain: {len(vvals)} conditions x {len(ivals)} levels x {args.seeds} seeds -> {out}")
         for c in res.curves:
-            print(f"  {c['condition']:>28s}  slope={c['slope_hz_per_pa']:.4f} Hz/pA  rheobase={c['rheobase_pa']:.1f} pA"
-                  f"  burst_fraction={c['mean_burst_fraction']:.3f}")
+            burst = (f"  burst_reset_fraction={c['mean_burst_reset_fraction']:.3f}"
+                     if "mean_burst_reset_fraction" in c else "")
+            print(f"  {c['condition']:>28s}  slope={c['slope_hz_per_pa']:.4f} +- {c['slope_se']:.4f} Hz/pA"
+                  f"  rheobase={c['rheobase_pa']:.1f} +- {c['rheobase_se_pa']:.1f} pA  onset={c['onset_pa']:g} pA"
+                  f"  R2={c['r2']:.3f}  isi_burst_excess={c['mean_isi_burst_excess']:.3f}{burst}")
+    for c in res.curves:
+        if not c["one_line_ok"]:
+            import sys
+
+            print(f"warning: {c['condition']}: one line does not describe the f-I curve: {c['fit_note']}",
+                  file=sys.stderr)
     return 0
 
 
@@ -39,7 +49,7 @@ def _cmd_pulse(args) -> int:
 
     from . import experiments as X
     from .cli import _parse_sets
-    from .plotting import _plt, save_figure
+    from .plotting import pulse_gain, save_figure
     from .recording import write_json
     from .spec import load_circuit
 
@@ -50,25 +60,17 @@ def _cmd_pulse(args) -> int:
                            bin_ms=args.bin, duration_ms=args.duration, baseline_ms=args.baseline,
                            seeds=range(args.seed, args.seed + args.seeds), population=args.population,
                            neurons_per_level=args.neurons, onset_spread_ms=args.onset_spread,
-                           progress=args.progress or None)
+                           window_pa=args.window, progress=args.progress or None)
     out = Path(args.out)
     X.write_csv(out / "pulse.csv", res.rows)
     X.write_csv(out / "pulse_rates.csv", res.rates)
     write_json(out / "metadata.json", res.metadata)
-    t, g, sd = res.mean_time_course()
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.fill_between(t, g - sd, g + sd, color="#1f4e9c", alpha=0.25, lw=0)
-    ax.plot(t, g, color="#1f4e9c", lw=1.4, label=f"{args.modulator} pulse {args.amplitude:g}, tau {args.tau:g} ms")
-    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
-    ax.set_xlabel("time from pulse onset (ms)")
-    ax.set_ylabel("f-I gain (Hz/pA)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig = pulse_gain(res, label=f"{args.modulator} pulse {args.amplitude:g}, tau {args.tau:g} ms")
     save_figure(fig, out / "pulse.png")
     if not args.quiet:
         import numpy as np
 
+        t, g, _ = res.mean_time_course()
         base = float(np.nanmean(g[t < 0]))
         post = g[t >= 0]
         print(f"pulse: {len(ivals)} levels x {args.seeds} seeds, {len(t)} bins of {args.bin:g} ms -> {out}")
@@ -84,7 +86,7 @@ def _cmd_stdp(args) -> int:
 
     from . import experiments as X
     from .cli import _parse_sets
-    from .plotting import _plt, save_figure
+    from .plotting import save_figure, stdp_summary
     from .recording import write_json
     from .spec import load_circuit
 
@@ -96,26 +98,22 @@ def _cmd_stdp(args) -> int:
     meta = dict(res.metadata, summary=res.summary)
     write_json(out / "metadata.json", meta)
     write_json(out / "summary.json", res.summary)
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, (t, w) in res.weights.items():
-        a1.plot(np.asarray(t) / 1000, w, label=name)
-    a1.set_xlabel("time (s)")
-    a1.set_ylabel("weight (mean over synapses)")
-    a1.legend(fontsize=7)
-    names = list(res.summary)
-    a2.bar(names, [res.summary[n]["dw_per_s_mean"] for n in names],
-           yerr=[res.summary[n]["dw_per_s_sd"] for n in names], color="#1f4e9c", capsize=3)
-    a2.set_ylabel("weight change per second of pairing")
-    a2.tick_params(axis="x", rotation=20)
-    fig.tight_layout()
+    fig = stdp_summary(res)
     save_figure(fig, out / "stdp.png")
     if not args.quiet:
         for n, s in res.summary.items():
             ratio = [v for k, v in s.items() if k.startswith("ratio_to_")][0]
             print(f"  {n:>16s}  dw/s={s['dw_per_s_mean']:.5f} +- {s['dw_per_s_sd']:.5f}  ratio={ratio:.2f}"
-                  f"  burst_fraction={s['burst_fraction']:.2f}")
+                  f"  isi_burst_excess={s['isi_burst_excess']:.2f}"
+                  + (f"  burst_reset_fraction={s['burst_reset_fraction']:.2f}" if "burst_reset_fraction" in s else ""))
     return 0
+
+
+def _add_window(p) -> None:
+    from .analysis import FI_WINDOW_PA
+
+    p.add_argument("--window", type=float, default=FI_WINDOW_PA, metavar="PA",
+                   help=f"width of the threshold-linear f-I fit window above the firing onset ({FI_WINDOW_PA:g} pA)")
 
 
 def _add_run_options(p, population: bool = False, progress: bool = False) -> None:
@@ -134,8 +132,12 @@ def register_gain(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "gain", help="f-I gain families across a varied parameter (rate, bursts, slope, rheobase)",
         description="Simulate f-I curves (rate vs --input) for each value of --vary, all trials in one compiled "
-                    "run, and write gain.csv (one row per condition x level x seed), curves.csv (slope and "
-                    "rheobase per condition), metadata.json and gain.png.",
+                    "run, and write gain.csv (one row per condition x level x seed: rate_hz, isi_burst_excess, "
+                    "spikes_per_isi_burst, burst_reset_fraction for L5 cells), curves.csv (per condition the "
+                    "threshold-linear fit of the seed-mean curve in --window pA above the onset: rheobase_pa, "
+                    "rheobase_se_pa, slope_hz_per_pa, slope_se, r2, onset_pa, max_local_slope_hz_per_pa, "
+                    "max_local_slope_at_pa, one_line_ok, fit_note; SDs of per-seed fits), metadata.json and "
+                    "gain.png. A warning is printed for every curve that one line does not describe.",
         epilog="example: l5sim gain circuits/l5_cell.toml --vary inputs.dend_step.amplitude_pA=0:500:9 "
                "--input inputs.soma_step.amplitude_pA=500:1600:12 --out out/gain",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,6 +147,7 @@ def register_gain(sub) -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="KEY=START:STOP:N", help="input of each f-I curve")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--duration", type=float, default=2000.0, metavar="MS", help="simulated time per trial (2000)")
+    _add_window(p)
     _add_run_options(p, population=True, progress=True)
     p.set_defaults(func=_cmd_gain)
     return p
@@ -173,7 +176,8 @@ def register_pulse(sub) -> argparse.ArgumentParser:
         "pulse", help="gain time course after a phasic neuromodulator pulse (f-I slope per time bin)",
         description="Simulate the f-I curve (rate vs --input, one circuit copy per level, all in one compiled run) "
                     "around a phasic pulse of --modulator at --onset, and write pulse.csv (time_ms from onset, "
-                    "gain_hz_per_pa, rheobase_pa, mean_rate_hz, modulator_level, pulse_amplitude, seed; the format "
+                    "gain_hz_per_pa and gain_se_hz_per_pa (threshold-linear slope per bin), rheobase_pa, r2, "
+                    "one_line_ok, mean_rate_hz, modulator_level, pulse_amplitude, seed; the format "
                     "`l5sim fit` reads from a gain directory), pulse_rates.csv (rate per bin, level and seed), "
                     "metadata.json (pulse_amplitude, modulator, tau) and pulse.png.",
         epilog="example: l5sim pulse circuits/l5_na.toml --modulator NA --amplitude 1.6 --tau 1000 "
@@ -193,6 +197,7 @@ def register_pulse(sub) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, metavar="MS", help="simulated time (onset + 5 tau)")
     p.add_argument("--neurons", type=int, default=None, metavar="N", help="cells per input level (default: "
                    "the circuit's population size)")
+    _add_window(p)
     _add_run_options(p, population=True, progress=True)
     p.set_defaults(func=_cmd_pulse)
     return p

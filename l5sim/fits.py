@@ -4,18 +4,20 @@ Three fits feed the bridge to the ANN side (:mod:`l5sim.bridge`):
 
 (a) **f-I curves** -- :func:`fit_fi_curve`: somatic rate (Hz) against injected current (pA) with a
     threshold (pA), a slope at threshold = the gain (Hz/pA) and, when the data show it, a
-    saturation rate (Hz); then :func:`fit_linear` of the gain against the neuromodulator level
-    (:func:`fit_gain_table` does both from a ``gain.csv`` table).
+    saturation rate (Hz), in the window of :func:`l5sim.analysis.fi_shape_fit` (from the level
+    below the firing onset to 400 pA above it, so that the upward kink of the L5 curve where
+    bursts begin does not shift the threshold); then :func:`fit_linear` of the gain against the
+    neuromodulator level (:func:`fit_gain_table` does both from a ``gain.csv`` table).
 (b) **gain time course after a phasic pulse** -- :func:`fit_pulse_response`:
     ``gain(t) = baseline + amplitude * exp(-t / tau_decay_ms)`` for t >= 0 (t from pulse onset).
-(c) **STDP speed-up** -- :func:`fit_stdp_speedup`: weight change per second against burst fraction
-    or modulator level, linear, reported as the relative speed-up per unit of x.
+(c) **STDP speed-up** -- :func:`fit_stdp_speedup`: weight change per second against the
+    burst-reset fraction (share of spikes in the burst reset) or modulator level, linear, reported as the relative speed-up per unit of x.
 
 Every fitted parameter comes with its standard error (from the covariance of the least-squares
 fit, scaled by the residual variance unless stated) and every fit with its goodness of fit
 (R^2, RMSE, degrees of freedom; reduced chi^2 when per-point errors are known). A failed,
 degenerate or ill-conditioned fit raises :class:`~l5sim.errors.FitError` saying why; no fit ever
-returns a silent default. Science: science.md sections 6 (gain = supra-threshold f-I slope) and 7
+returns a silent default. Science: science.md sections 6 (gain = f-I slope above the onset, fitted to the curve's shape) and 7
 (the bridge); Rodriguez-Garcia et al. (2025) arXiv 2507.03222 and 2507.14056.
 """
 from __future__ import annotations
@@ -355,33 +357,52 @@ def linear_at(fit: FitResult, x0: float) -> tuple[float, float]:
             float(math.sqrt(max(J @ fit.cov @ J, 0.0))))
 
 
-def fit_gain_table(table: dict, model: str = "auto") -> dict:
+def fit_gain_table(table: dict, model: str = "auto", window_pa: float | None = None,
+                   min_rate_hz: float = 1.0) -> dict:
     """Fit every condition's f-I curve of a ``gain.csv`` table, then the gain against the modulator.
+
+    Each curve is fitted in the window of :func:`l5sim.analysis.fi_shape_fit` (the level
+    below the sustained-firing onset up to ``window_pa`` above it), so that an upward kink
+    higher up (plateau bursts) does not shift the threshold; the shape (onset, steepest local
+    slope, whether one line fits) is kept with each fit.
 
     Parameters
     ----------
     table : dict of str to numpy.ndarray
         Columns of ``gain.csv``: ``condition``, ``vary_key``, ``vary_value``, ``input_value``
-        (pA), ``rate_hz``, ``burst_fraction`` (others ignored); one row per (condition, input
-        level, seed).
+        (pA), ``rate_hz``, optional ``burst_reset_fraction`` (others ignored); one row per
+        (condition, input level, seed).
     model : str
         f-I model (see :func:`fit_fi_curve`).
+    window_pa : float, optional
+        Fit window above the onset, pA (default :data:`l5sim.analysis.FI_WINDOW_PA`).
+    min_rate_hz : float
+        Rate that counts as firing (onset), Hz.
 
     Returns
     -------
     dict
         ``vary_key``; ``fi``: list of ``{"condition", "vary_value", "fit": FitResult}`` sorted by
-        vary_value; ``gain_vs_modulator``: :func:`fit_linear` of the fitted slopes (Hz/pA)
-        against vary_value, weighted by their standard errors; ``burst_vs_modulator``: linear
-        fit of the mean burst fraction of supra-threshold points against vary_value, or None if
-        the column is absent or has no variation.
+        vary_value, with ``shape`` (:class:`l5sim.analysis.FIShape` of the seed-pooled points)
+        and ``burst_reset_fraction``; ``gain_vs_modulator``: :func:`fit_linear` of the fitted
+        slopes (Hz/pA) against vary_value, weighted by their standard errors;
+        ``burst_vs_modulator``: linear fit of the mean burst-reset fraction of supra-threshold
+        points against vary_value, or None if the column is absent or has no variation.
 
     Raises
     ------
     FitError
-        If a column is missing, several vary_keys are mixed, fewer than 3 modulator levels are
+        If a column is missing or has an old name (``burst_fraction``), several vary_keys are
+        mixed, fewer than 3 modulator levels are
         present, or any per-condition fit fails (the message names the condition).
     """
+    from .analysis import FI_WINDOW_PA, RENAMED, fi_shape_fit, renamed_columns
+
+    old = renamed_columns(table)
+    if old:
+        raise FitError(f"gain table: column {old[0]!r} was renamed ({old[0]} -> {RENAMED[old[0]]}); "
+                       "regenerate gain.csv with `l5sim gain`")
+    window_pa = FI_WINDOW_PA if window_pa is None else float(window_pa)
     for col in ("condition", "vary_key", "vary_value", "input_value", "rate_hz"):
         if col not in table:
             raise FitError(f"gain table: column {col!r} missing; expected the gain.csv columns")
@@ -399,18 +420,24 @@ def fit_gain_table(table: dict, model: str = "auto") -> dict:
         if levels.size != 1:
             raise FitError(f"gain table: condition {c!r} has vary_value {levels.tolist()}; expected "
                            "one value per condition")
+        cur = np.asarray(table["input_value"], float)[m]
+        rate = np.asarray(table["rate_hz"], float)[m]
+        shape = fi_shape_fit(cur, rate, min_rate_hz, window_pa)
+        if not np.isfinite(shape.slope_hz_per_pa):
+            raise FitError(f"condition {c!r} ({keys[0]} = {levels[0]:g}): {shape.note}")
+        win = (cur >= shape.window_pa[0]) & (cur <= shape.window_pa[1])
         try:
-            f = fit_fi_curve(np.asarray(table["input_value"], float)[m],
-                             np.asarray(table["rate_hz"], float)[m], model=model)
+            f = fit_fi_curve(cur[win], rate[win], model=model)
         except FitError as exc:
-            raise FitError(f"condition {c!r} ({keys[0]} = {levels[0]:g}): {exc}") from exc
+            raise FitError(f"condition {c!r} ({keys[0]} = {levels[0]:g}), window {shape.window_pa[0]:g}-"
+                           f"{shape.window_pa[1]:g} pA: {exc}") from exc
         burst = None
-        if "burst_fraction" in table:
-            bf = np.asarray(table["burst_fraction"], float)[m]
-            sup = np.asarray(table["rate_hz"], float)[m] > 0
-            burst = float(np.nanmean(bf[sup])) if sup.any() else None
-        fi.append({"condition": c, "vary_value": float(levels[0]), "fit": f,
-                   "burst_fraction": burst})
+        if "burst_reset_fraction" in table:
+            bf = np.asarray(table["burst_reset_fraction"], float)[m]
+            sup = (rate > 0) & np.isfinite(bf)
+            burst = float(np.mean(bf[sup])) if sup.any() else None
+        fi.append({"condition": c, "vary_value": float(levels[0]), "fit": f, "shape": shape,
+                   "burst_reset_fraction": burst})
     if len(fi) < 3:
         raise FitError(f"gain table: {len(fi)} modulator levels ({keys[0]}); expected at least 3 "
                        "to fit the gain against the modulator with a residual")
@@ -421,9 +448,9 @@ def fit_gain_table(table: dict, model: str = "auto") -> dict:
     gvm = fit_linear(xs, slopes, sigma, x_name=keys[0], y_name="gain", x_unit="level",
                      y_unit="Hz/pA")
     bvm = None
-    bfs = [e["burst_fraction"] for e in fi]
+    bfs = [e["burst_reset_fraction"] for e in fi]
     if all(b is not None and math.isfinite(b) for b in bfs) and np.ptp(bfs) > 0:
-        bvm = fit_linear(xs, np.array(bfs), x_name=keys[0], y_name="burst_fraction",
+        bvm = fit_linear(xs, np.array(bfs), x_name=keys[0], y_name="burst_reset_fraction",
                          x_unit="level", y_unit="1")
     return {"vary_key": keys[0], "fi": fi, "gain_vs_modulator": gvm, "burst_vs_modulator": bvm}
 
@@ -496,9 +523,9 @@ def fit_pulse_response(time_ms, gain_hz_per_pa) -> FitResult:
 
 
 # -- (c) STDP speed-up ---------------------------------------------------------------------------
-def fit_stdp_speedup(x, dw_per_s, *, x_name: str = "burst_fraction",
+def fit_stdp_speedup(x, dw_per_s, *, x_name: str = "burst_reset_fraction",
                      x_ref: float | None = None) -> FitResult:
-    """Fit the STDP weight-change rate against burst fraction or modulator level.
+    """Fit the STDP weight-change rate against the burst-reset fraction or modulator level.
 
     ``dw(x) = intercept + slope x`` (linear least squares over all rows, one per (condition,
     seed)); the speed-up relative to the reference ``x_ref`` is ``S(x) = dw(x) / dw(x_ref)``, and
@@ -507,11 +534,12 @@ def fit_stdp_speedup(x, dw_per_s, *, x_name: str = "burst_fraction",
     Parameters
     ----------
     x : array_like
-        Burst fraction (0..1) or modulator level of each row.
+        Burst-reset fraction (share of spikes in the burst reset, 0..1) or modulator level of
+        each row.
     dw_per_s : array_like
         Mean weight change per second of pairing (weight units / s).
     x_name : str
-        ``"burst_fraction"`` or ``"modulator_level"`` (for units and messages).
+        ``"burst_reset_fraction"`` or ``"modulator_level"`` (for units and messages).
     x_ref : float, optional
         Reference x (default: the smallest x, e.g. the single-spike condition).
 

@@ -125,11 +125,28 @@ def save_figure(fig, path) -> None:
         _plt().close(fig)
 
 
+def _input_label(key: str) -> str:
+    """Axis label in words for an f-I input key (``inputs.soma_step.amplitude_pA``)."""
+    parts = key.split(".")
+    if len(parts) >= 3 and parts[0] == "inputs":
+        unit = " (pA)" if parts[-1].endswith("_pA") else ""
+        return f"{parts[1].replace('_', ' ')} input{unit}"
+    return key
+
+
+#: Words and units of the burst measures drawn by :func:`gain_curves`.
+BURST_LABELS = {"burst_reset_fraction": "share of spikes in burst reset",
+                "isi_burst_excess": "short-ISI excess over Poisson (0-1)"}
+
+
 def gain_curves(result, ax=None, errorbars: bool = True):
-    """Gain-curve family: rate and burst fraction vs input, one line per condition.
+    """Gain-curve family: rate and a burst measure vs input, one line per condition.
 
     ``result`` is a :class:`l5sim.experiments.GainResult` (or anything with ``rows``,
-    ``input_key`` and ``vary_key``). Returns the figure (two panels when ``ax`` is None).
+    ``input_key`` and ``vary_key``; ``curves`` adds the threshold-linear fits as dashed lines).
+    The burst panel shows ``burst_reset_fraction`` for L5 pyramidal cells, else
+    ``isi_burst_excess`` (:mod:`l5sim.analysis`). Means over seeds, error bars one SD across
+    seeds. Returns the figure (two panels when ``ax`` is None).
     """
     plt = _plt()
     if ax is None:
@@ -137,25 +154,76 @@ def gain_curves(result, ax=None, errorbars: bool = True):
     else:
         axes = np.atleast_1d(ax)
         fig = axes[0].figure
+    burst_key = "burst_reset_fraction" if result.rows and "burst_reset_fraction" in result.rows[0] \
+        else "isi_burst_excess"
     conds = list(dict.fromkeys(r["condition"] for r in result.rows))
+    fits = {c["condition"]: c for c in getattr(result, "curves", [])}
     cmap = plt.get_cmap("viridis")
+    n_seeds = len(set(r["seed"] for r in result.rows))
     for k, cond in enumerate(conds):
         rr = [r for r in result.rows if r["condition"] == cond]
         xs = sorted(set(r["input_value"] for r in rr))
         col = cmap(k / max(len(conds) - 1, 1))
-        for a, key in zip(axes, ("rate_hz", "burst_fraction")):
-            m = [np.mean([r[key] for r in rr if r["input_value"] == x]) for x in xs]
-            sd = [np.std([r[key] for r in rr if r["input_value"] == x]) for x in xs]
-            if errorbars and len(set(r["seed"] for r in rr)) > 1:
+        for a, key in zip(axes, ("rate_hz", burst_key)):
+            m = [np.nanmean([r[key] for r in rr if r["input_value"] == x]) for x in xs]
+            sd = [np.nanstd([r[key] for r in rr if r["input_value"] == x]) for x in xs]
+            if errorbars and n_seeds > 1:
                 a.errorbar(xs, m, yerr=sd, color=col, lw=1.2, capsize=2, label=cond)
             else:
                 a.plot(xs, m, color=col, lw=1.2, marker=".", label=cond)
+        f = fits.get(cond)
+        if f and np.isfinite(f.get("slope_hz_per_pa", np.nan)):
+            grid = np.linspace(min(xs), max(xs), 200)
+            axes[0].plot(grid, f["slope_hz_per_pa"] * np.maximum(0.0, grid - f["rheobase_pa"]),
+                         color=col, lw=0.8, ls="--")
     axes[0].set_ylabel("rate (Hz)")
+    axes[0].set_title(f"mean over {n_seeds} seeds" + (" (+- SD)" if errorbars and n_seeds > 1 else "")
+                      + ("; dashed: threshold-linear fit" if fits else ""), fontsize=8)
     if len(axes) > 1:
-        axes[1].set_ylabel("burst fraction (bursts / events)")
+        axes[1].set_ylabel(BURST_LABELS[burst_key])
     for a in axes:
-        a.set_xlabel(result.input_key)
+        a.set_xlabel(_input_label(result.input_key))
     axes[0].legend(fontsize=7, title=result.vary_key, title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def pulse_gain(result, label: str = "", ax=None):
+    """Gain time course after a neuromodulator pulse (:class:`l5sim.experiments.PulseResult`):
+    mean f-I slope over seeds (Hz/pA) with a band of one SD across seeds; onset dashed."""
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+    else:
+        fig = ax.figure
+    t, g, sd = result.mean_time_course()
+    n = len(set(r["seed"] for r in result.rows))
+    ax.fill_between(t, g - sd, g + sd, color=POP_COLORS[0], alpha=0.25, lw=0, label=f"SD across {n} seeds")
+    ax.plot(t, g, color=POP_COLORS[0], lw=1.4, label=label or "mean gain")
+    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel("time from pulse onset (ms)")
+    ax.set_ylabel("f-I gain, threshold-linear slope (Hz/pA)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def stdp_summary(result):
+    """STDP protocol (:class:`l5sim.experiments.STDPResult`): mean weight over time per
+    condition (first seed) and the weight change per second of pairing (mean +- SD over seeds)."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, (t, w) in result.weights.items():
+        a1.plot(np.asarray(t) / 1000, w, label=name)
+    a1.set_xlabel("time (s)")
+    a1.set_ylabel("weight (mean over synapses)")
+    a1.legend(fontsize=7)
+    names = list(result.summary)
+    a2.bar(names, [result.summary[n]["dw_per_s_mean"] for n in names],
+           yerr=[result.summary[n]["dw_per_s_sd"] for n in names], color=POP_COLORS[0], capsize=3)
+    a2.set_ylabel("weight change per second of pairing (1/s)")
+    a2.set_title("mean +- SD over seeds", fontsize=8)
+    a2.tick_params(axis="x", rotation=20)
     fig.tight_layout()
     return fig
 

@@ -91,7 +91,7 @@ class Recording:
         return self.spike_i[m] - lo, self.spike_t_ms[m], self.spike_burst[m]
 
     def summary(self, burst_isi_ms: float = 16.0) -> dict:
-        """Per-population rate, CV of ISIs and burst fraction (see :mod:`l5sim.analysis`)."""
+        """Per-population rate, CV of ISIs and burst measures (:func:`l5sim.analysis.summarize`)."""
         from . import analysis
 
         return analysis.summarize(self, burst_isi_ms=burst_isi_ms)

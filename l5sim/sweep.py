@@ -455,6 +455,18 @@ def record_row(rec: dict, axes: list, base: dict | None = None) -> dict:
     return row
 
 
+def _check_renamed(out, rows) -> None:
+    """Old run files carry burst statistics that were renamed: say so instead of mixing them."""
+    from .analysis import RENAMED, renamed_columns
+
+    for row in rows:
+        old = renamed_columns(c for c in row if "." in c)
+        if old:
+            name = old[0].rsplit(".", 1)[-1]
+            raise SweepError(f"{out}: column {old[0]!r} was renamed ({name} -> {RENAMED[name]}); these runs "
+                             f"were written by an older l5sim: rerun the sweep into a new directory")
+
+
 def collect_rows(out, plans=None, records=None) -> tuple:
     """Assemble the results table from the run files of every grid in ``DIR/sweep.json``.
 
@@ -490,6 +502,7 @@ def collect_rows(out, plans=None, records=None) -> tuple:
                 missing += 1
                 continue
             rows.append(record_row(rec, axes, m["circuit"]))
+    _check_renamed(out, rows)
     rows.sort(key=lambda row: tuple(_sort_value(row[k]) for k in axes) + (_sort_value(row["seed"]),))
     head = ["run", *axes, "seed", "status", "error"]
     stats = []
@@ -510,7 +523,7 @@ def _cell(v):
 
 
 #: Per-population statistics of :meth:`l5sim.Recording.summary` (floats; NaN when undefined).
-_STAT_NAMES = ("rate_hz", "cv_isi", "burst_fraction", "spikes_per_burst", "burst_reset_spike_fraction")
+_STAT_NAMES = ("rate_hz", "cv_isi", "isi_burst_excess", "spikes_per_isi_burst", "burst_reset_fraction")
 
 
 def write_table(out, rows, columns) -> list:
@@ -1276,7 +1289,7 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
     rows : table rows (``collect_rows`` / ``load_results``); failed runs are skipped.
     x : the axis on the horizontal; ``y`` : a second axis (heat maps of the mean over seeds and
         of the seed standard deviation, one row of panels per population).
-    stats : statistic names (``rate_hz``, ``burst_fraction``, ``cv_isi``, ...).
+    stats : statistic names (``rate_hz``, ``isi_burst_excess``, ``burst_reset_fraction``, ``cv_isi``, ...).
     populations : populations to draw (default: every one in the table).
     axes : matplotlib axes to draw into (default: a new figure).
     title : figure title (default: what is drawn; failed runs are counted there).
@@ -1299,7 +1312,11 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
     stats = list(stats)
     if ok:
         known = sorted({c.split(".", 1)[1] for c in ok[0] if c.split(".", 1)[0] in populations and "." in c})
+        from .analysis import RENAMED
+
         for s in stats:
+            if s in RENAMED and s not in known:
+                raise SpecError("--stat", s, f"its new name: {s} was renamed to {RENAMED[s]}")
             if s not in known:
                 raise SpecError("--stat", s, f"a statistic of the table, one of {known}")
 

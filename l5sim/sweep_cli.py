@@ -21,7 +21,7 @@ before any run starts.
 
 outputs (in DIR):
   results.csv       one row per run: run key, the grid keys, seed, status (done/failed), error,
-                    POP.STAT statistics (n, n_spikes, rate_hz, cv_isi, burst_fraction, ...),
+                    POP.STAT statistics (n, n_spikes, rate_hz, cv_isi, isi_burst_excess, ...),
                     duration_ms, timing (wall_s, build_s, simulate_s), attempts, worker;
                     empty cells are missing values. results.parquet too if pyarrow is installed.
   runs/KEY.json     one file per finished run, written atomically as it ends
@@ -161,10 +161,11 @@ def register_plot(sub) -> argparse.ArgumentParser:
         "plot", help="plot a sweep directory (lines over one axis, heat maps over two, seed spread)",
         description="Draw DIR/sweep.png from the runs of a sweep: a statistic against one grid axis (mean and "
                     "SD over seeds, each seed a dot), or heat maps of its mean and seed SD over two axes.",
-        epilog="example: l5sim plot out/fi --stat rate_hz --stat burst_fraction")
+        epilog="example: l5sim plot out/fi --stat rate_hz --stat isi_burst_excess")
     p.add_argument("dir", metavar="DIR", help="a directory written by l5sim sweep")
     p.add_argument("--stat", action="append", default=[], metavar="NAME",
-                   help="statistic (rate_hz, burst_fraction, cv_isi, spikes_per_burst, ...; repeatable; "
+                   help="statistic (rate_hz, isi_burst_excess, burst_reset_fraction, cv_isi, spikes_per_isi_burst, ...; "
+                        "repeatable; "
                         "default rate_hz)")
     p.add_argument("--x", default=None, metavar="KEY", help="grid key on the horizontal (default: the first)")
     p.add_argument("--y", default=None, metavar="KEY", help="second grid key: heat maps (default: the second)")

@@ -83,10 +83,15 @@ print("inputs:", {{name: inp.kind for name, inp in spec.inputs.items()}})
 
 
 def table(res):
-    """One line per curve: gain (slope of the supra-threshold f-I points), rheobase, bursts."""
+    """One line per curve: threshold-linear fit in 400 pA above the onset (gain = slope,
+    rheobase), the steepest local slope and where it sits, and the share of spikes in the
+    burst reset; a note where one line does not describe the curve."""
     for c in res.curves:
-        print(f"{{c['condition']:>30s}}  gain {{c['slope_hz_per_pa']:.4f}} Hz/pA"
-              f"  rheobase {{c['rheobase_pa']:6.1f}} pA  burst fraction {{c['mean_burst_fraction']:.3f}}")
+        print(f"{{c['condition']:>30s}}  gain {{c['slope_hz_per_pa']:.4f}} Hz/pA  rheobase {{c['rheobase_pa']:6.1f}} pA"
+              f"  steepest {{c['max_local_slope_hz_per_pa']:.4f}} Hz/pA at {{c['max_local_slope_at_pa']:.0f}} pA"
+              f"  burst-reset spikes {{c['mean_burst_reset_fraction']:.3f}}")
+        if not c["one_line_ok"]:
+            print(f"{{'':>30s}}  one line does not fit: {{c['fit_note']}}")
 '''),
         md(r"""
 ## 1. One cell: single spikes versus BAC bursts
@@ -121,10 +126,15 @@ fig.tight_layout()
 
 `gain_sweep` replicates the circuit once per (condition, input level) into one larger circuit
 of independent copies and simulates them together, once per seed (2 s per trial, measured from
-the step onset at 100 ms). Left: rate; right: burst fraction (bursts / events, ISI < 16 ms).
+the step onset at 100 ms). Left: rate (dashed: the threshold-linear fit from the onset to
+400 pA above it); right: share of spikes fired in the burst reset (the dendrite's plateau).
+The table gives the fit (gain, rheobase) and the steepest local slope of each curve: the L5
+curve kinks upward where bursts begin, so one line over the whole range would invent
+rheobase shifts (science.md section 6).
 
 *Look for*: 250 pA, far below the threshold, changes nothing; 500 pA bends the curve upward
-above ~1200 pA of somatic input (gain +15-20 %) and raises the burst fraction several-fold.
+above ~1200 pA of somatic input (the steepest local slope rises, the rheobase stays) and
+raises the share of burst-reset spikes several-fold.
 """),
         code('''
 res_dend = gain_sweep(spec, DEND, [0.0, 250.0, 500.0], SOMA, SOMA_PA, seeds=SEEDS)
@@ -135,7 +145,8 @@ table(res_dend)
 ## 3. Tighter coupling: kappa
 
 With 475 pA of dendritic drive, open the gate from 0 (no bAP reaches the dendrite, no burst
-switch) to 1. *Look for*: gain and burst fraction rise together with kappa.
+switch) to 1. *Look for*: the steepest local slope and the share of burst-reset spikes rise
+together with kappa; the onset does not move.
 """),
         code('''
 res_kappa = gain_sweep(spec.with_overrides({DEND: 475.0}), "populations.pyr.params.kappa", [0.0, 0.5, 1.0],
@@ -203,7 +214,7 @@ print("reset:"); table(res_na_r)
         md(r"""
 *Look for*: both hypotheses raise the gain, but differently. Under `coupling` the extra rate
 comes from dendritic plateaus and appears at high input; under `reset` almost every spike is
-part of a burst (burst fraction near 0.9) and the rheobase moves down.
+part of a burst (most spikes have a short neighbouring ISI) and the rheobase moves down.
 
 ## 6. A phasic NA pulse: raster with the modulator time course
 
@@ -401,7 +412,8 @@ for name, s in res.summary.items():
     rows = [r for r in res.rows if r["condition"] == name]
     spp = np.mean([r["spikes_per_pairing"] for r in rows])
     print(f"{name:>15s}  dw/s {s['dw_per_s_mean']:.4f} +- {s['dw_per_s_sd']:.4f} nS/s  "
-          f"ratio {s['ratio_to_single']:.2f}  spikes per pairing {spp:.1f}  burst fraction {s['burst_fraction']:.2f}")
+          f"ratio {s['ratio_to_single']:.2f}  spikes per pairing {spp:.1f}  "
+          f"burst-reset spikes {s['burst_reset_fraction']:.2f}")
 
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
 for name, (t, w) in res.weights.items():

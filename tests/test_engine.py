@@ -281,7 +281,7 @@ def test_test_circuits_cover_their_features(kernel_and_naive):
         assert s["n_spikes"] > 0, f"{name}: population {pop} silent"
     if name == "l5_mix":
         for pop in ("pyr_s", "pyr_p", "pyr_d", "pyr_n"):
-            assert summ[pop]["burst_reset_spike_fraction"] > 0, pop
+            assert summ[pop]["burst_reset_fraction"] > 0, pop
             assert rk.traces[pop]["vd"].max() >= -30.0, pop
         assert rk.traces["pyr_s"]["I_bap"].max() == 2600.0
         kap = rk.traces["pyr_d"]["kappa"]

@@ -23,11 +23,13 @@ L5_CELL = CIRCUITS / "l5_cell.toml"
 L5_STDP = CIRCUITS / "l5_stdp.toml"
 
 GAIN_COLUMNS = ["condition", "vary_key", "vary_value", "input_key", "input_value", "seed", "rate_hz",
-                "burst_fraction", "spikes_per_burst", "n_spikes", "duration_ms"]
-CURVE_COLUMNS = ["condition", "vary_key", "vary_value", "slope_hz_per_pa", "slope_sd", "rheobase_pa",
-                 "rheobase_sd", "mean_burst_fraction", "n_seeds"]
-STDP_COLUMNS = ["condition", "seed", "dw_per_s", "dw_total", "burst_fraction", "spikes_per_pairing",
-                "modulator_level", "duration_ms"]
+                "isi_burst_excess", "spikes_per_isi_burst", "n_spikes", "burst_reset_fraction", "duration_ms"]
+CURVE_COLUMNS = ["condition", "vary_key", "vary_value", "rheobase_pa", "rheobase_se_pa", "slope_hz_per_pa",
+                 "slope_se", "r2", "rms_hz", "onset_pa", "max_local_slope_hz_per_pa", "max_local_slope_at_pa",
+                 "one_line_ok", "r2_full", "fit_note", "rheobase_sd", "slope_sd", "mean_isi_burst_excess",
+                 "mean_burst_reset_fraction", "n_seeds"]
+STDP_COLUMNS = ["condition", "seed", "dw_per_s", "dw_total", "isi_burst_excess", "burst_reset_fraction",
+                "spikes_per_pairing", "modulator_level", "duration_ms"]
 
 
 def read_csv(path):

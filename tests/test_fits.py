@@ -110,8 +110,8 @@ def test_pulse_refuses_flat_or_short_records():
 def test_stdp_speedup_recovered(tmp_path):
     t = write_synthetic_stdp_dir(str(tmp_path), seeds=(0, 1, 2, 3))
     tab = read_stdp_dir(str(tmp_path))["table"]
-    f = fit_stdp_speedup(tab["burst_fraction"], tab["dw_per_s"], x_name="burst_fraction")
-    bf = t["burst_fractions"]
+    f = fit_stdp_speedup(tab["burst_reset_fraction"], tab["dw_per_s"], x_name="burst_reset_fraction")
+    bf = t["burst_reset_fractions"]
     rel_true = t["speedup_per_bf"] / (1 + t["speedup_per_bf"] * bf[0])
     s_true = (1 + t["speedup_per_bf"] * bf[-1]) / (1 + t["speedup_per_bf"] * bf[0])
     assert _pull(f["relative_slope_per_unit"], rel_true) < N_SE

@@ -63,7 +63,8 @@ def test_serial_sweep_table(serial_sweep):
     rows = _csv_rows(res.table)
     assert len(rows) == 24
     assert list(rows[0])[:6] == ["run", SOMA, DEND, "seed", "status", "error"]
-    assert "pyr.rate_hz" in rows[0] and "pyr.burst_fraction" in rows[0]
+    assert "pyr.rate_hz" in rows[0] and "pyr.isi_burst_excess" in rows[0]
+    assert "pyr.burst_reset_fraction" in rows[0]
     # sorted by axis values then seed, every combination present once
     keys = [(float(r[SOMA]), float(r[DEND]), int(r["seed"])) for r in rows]
     assert keys == sorted(keys) and len(set(keys)) == 24
@@ -482,7 +483,7 @@ def test_cli_registration_imports_nothing_heavy():
 # ------------------------------------------------------------------------------------- plots
 def test_plot_one_and_two_axes(serial_sweep, tmp_path, capsys):
     out = serial_sweep.out
-    assert cli_main(["plot", str(out), "--stat", "rate_hz", "--stat", "burst_fraction", "--quiet"]) == 0
+    assert cli_main(["plot", str(out), "--stat", "rate_hz", "--stat", "isi_burst_excess", "--quiet"]) == 0
     png = out / "sweep.png"
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert cli_main(["plot", str(out), "--x", SOMA, "--where", f"{DEND}=300", "--out", str(tmp_path / "a.png"),

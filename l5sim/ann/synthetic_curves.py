@@ -31,7 +31,7 @@ GAIN_TRUTH = dict(theta0_pa=100.0, dtheta_pa=20.0, s0_hz_per_pa=0.2, k_per_level
                   tau_ms=950.0, pulse_noise=0.004, pulse_t_ms=tuple(range(0, 5001, 50)),
                   burst0=0.1, burst_per_level=0.4)
 #: Default ground truth of :func:`write_synthetic_stdp_dir`.
-STDP_TRUTH = dict(dw0_per_s=0.01, speedup_per_bf=3.0, burst_fractions=(0.05, 0.3, 0.6),
+STDP_TRUTH = dict(dw0_per_s=0.01, speedup_per_bf=3.0, burst_reset_fractions=(0.05, 0.3, 0.6),
                   noise_per_s=0.001)
 
 
@@ -93,7 +93,7 @@ def write_synthetic_gain_dir(path: str, seeds=(0, 1, 2), pulse: bool = True, **t
         curves.append([cond, "modulators.NA.tonic", m, s, theta])
     _write_csv(os.path.join(path, "gain.csv"),
                ["condition", "vary_key", "vary_value", "input_key", "input_value", "seed",
-                "rate_hz", "burst_fraction", "spikes_per_burst", "n_spikes", "duration_ms"], rows)
+                "rate_hz", "burst_reset_fraction", "spikes_per_isi_burst", "n_spikes", "duration_ms"], rows)
     _write_csv(os.path.join(path, "curves.csv"),
                ["condition", "vary_key", "vary_value", "slope_hz_per_pa", "rheobase_pa"], curves)
     extra = {"tonic_level": float(min(t["levels"]))}
@@ -132,14 +132,14 @@ def write_synthetic_stdp_dir(path: str, seeds=(0, 1, 2), **truth) -> dict:
     t = {**STDP_TRUTH, **truth}
     os.makedirs(path, exist_ok=True)
     rows = []
-    for i, bf in enumerate(t["burst_fractions"]):
-        cond = "single" if i == 0 else ("burst" if i == len(t["burst_fractions"]) - 1 else f"bf={bf:g}")
+    for i, bf in enumerate(t["burst_reset_fractions"]):
+        cond = "single" if i == 0 else ("burst" if i == len(t["burst_reset_fractions"]) - 1 else f"bf={bf:g}")
         for seed in seeds:
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), i, 5]))
             dw = t["dw0_per_s"] * (1 + t["speedup_per_bf"] * bf) + rng.normal(0, t["noise_per_s"])
             rows.append([cond, bf, 0.0, seed, f"{dw:.6g}", 10000.0])
     _write_csv(os.path.join(path, "stdp.csv"),
-               ["condition", "burst_fraction", "modulator_level", "seed", "dw_per_s", "duration_ms"],
+               ["condition", "burst_reset_fraction", "modulator_level", "seed", "dw_per_s", "duration_ms"],
                rows)
     with open(os.path.join(path, "metadata.json"), "w") as fh:
         json.dump(_metadata(seeds), fh, indent=1)
