@@ -30,7 +30,8 @@ ALLOWED = {
     "plotting": {"analysis", "recording"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top
-    "sweep": {"_io", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build", "simulate",
+    "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build",
+              "simulate",
               "save_recording"},
 }
 
