@@ -456,7 +456,8 @@ def _shape_doc(shape) -> dict:
 def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
                 ms_per_iteration: float | None = None, modulator_per_nat: float | None = None,
                 n_classes: int = 10, tonic_level: float | None = None,
-                tau_decay_ms: float | None = None, fi_model: str = "auto") -> dict:
+                tau_decay_ms: float | None = None, fi_model: str = "auto",
+                fi_window_pa: float | None = None) -> dict:
     """Fit an ``l5sim gain`` (and optionally ``l5sim stdp``) directory and build a bridge document.
 
     Parameters
@@ -479,6 +480,9 @@ def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
         Decay time of the gain, ms, overriding (or replacing a missing) pulse fit.
     fi_model : str
         f-I model for :func:`l5sim.fits.fit_fi_curve`.
+    fi_window_pa : float, optional
+        f-I fit window above the firing onset, pA (default
+        :data:`l5sim.analysis.FI_WINDOW_PA`; see :func:`l5sim.fits.fit_gain_table`).
 
     Returns
     -------
@@ -493,7 +497,7 @@ def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
     from l5sim.fits import fit_gain_table, fit_pulse_response, fit_stdp_speedup
 
     g = read_gain_dir(gain_dir)
-    gain_fits = fit_gain_table(g["table"], model=fi_model)
+    gain_fits = fit_gain_table(g["table"], model=fi_model, window_pa=fi_window_pa)
     levels = [e["vary_value"] for e in gain_fits["fi"]]
     if tonic_level is None:
         if "tonic_level" in g["metadata"]:

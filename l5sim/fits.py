@@ -393,8 +393,8 @@ def fit_gain_table(table: dict, model: str = "auto", window_pa: float | None = N
     ------
     FitError
         If a column is missing or has an old name (``burst_fraction``), several vary_keys are
-        mixed, fewer than 3 modulator levels are
-        present, or any per-condition fit fails (the message names the condition).
+        mixed, fewer than 3 modulator levels are present, or any per-condition fit fails (the
+        message names the condition).
     """
     from .analysis import FI_WINDOW_PA, RENAMED, fi_shape_fit, renamed_columns
 

@@ -165,8 +165,10 @@ def gain_curves(result, ax=None, errorbars: bool = True):
         xs = sorted(set(r["input_value"] for r in rr))
         col = cmap(k / max(len(conds) - 1, 1))
         for a, key in zip(axes, ("rate_hz", burst_key)):
-            m = [np.nanmean([r[key] for r in rr if r["input_value"] == x]) for x in xs]
-            sd = [np.nanstd([r[key] for r in rr if r["input_value"] == x]) for x in xs]
+            vals = [np.array([r[key] for r in rr if r["input_value"] == x], float) for x in xs]
+            vals = [v[np.isfinite(v)] for v in vals]          # burst measures are NaN where silent
+            m = [v.mean() if v.size else np.nan for v in vals]
+            sd = [v.std() if v.size else np.nan for v in vals]
             if errorbars and n_seeds > 1:
                 a.errorbar(xs, m, yerr=sd, color=col, lw=1.2, capsize=2, label=cond)
             else:

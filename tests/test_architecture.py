@@ -31,7 +31,8 @@ ALLOWED = {
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top
-    "sweep": {"_io", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build", "simulate",
+    "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build",
+              "simulate",
               "save_recording"},
 }
 

@@ -160,3 +160,26 @@ def test_column_run_summary(tmp_path):
     assert "burst_reset_fraction" not in summ["pv"] and "burst_fraction" not in summ["pv"]
     _, _, b = rec.spikes("pyr")
     assert summ["pyr"]["burst_reset_fraction"] == pytest.approx(b.mean(), abs=1e-12)
+
+
+def test_old_burst_fraction_files_give_a_renamed_error(tmp_path):
+    """Tables written before the rename say what happened and what to regenerate."""
+    import json
+
+    from l5sim import sweep as S
+    from l5sim.bridge import read_gain_dir, read_stdp_dir
+    from l5sim.errors import BridgeFileError, FitError
+    from l5sim.fits import fit_gain_table
+
+    (tmp_path / "metadata.json").write_text(json.dumps({"seed": [0]}))
+    (tmp_path / "gain.csv").write_text("condition,vary_key,vary_value,input_value,rate_hz,seed,burst_fraction\n"
+                                       "a,k,0,500,1.0,0,0.1\n")
+    with pytest.raises(BridgeFileError, match="'burst_fraction' was renamed.*l5sim gain"):
+        read_gain_dir(str(tmp_path))
+    (tmp_path / "stdp.csv").write_text("condition,burst_fraction,modulator_level,seed,dw_per_s\nsingle,0,0,0,1\n")
+    with pytest.raises(BridgeFileError, match="'burst_fraction' was renamed.*l5sim stdp"):
+        read_stdp_dir(str(tmp_path))
+    with pytest.raises(FitError, match="'burst_fraction' was renamed"):
+        fit_gain_table({"condition": np.array(["a"]), "burst_fraction": np.array([0.1])})
+    with pytest.raises(S.SweepError, match="'pyr.burst_fraction' was renamed.*rerun the sweep"):
+        S._check_renamed(tmp_path, [{"run": "x", "pyr.rate_hz": 1.0, "pyr.burst_fraction": 0.1}])

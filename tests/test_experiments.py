@@ -201,7 +201,7 @@ def test_gain_sweep_rows_curves_and_metadata():
     recorded spikes give: a cell at 0 pA extra current does not fire."""
     spec = load_circuit(L5_CELL)
     res = X.gain_sweep(spec, "inputs.dend_step.amplitude_pA", [0.0, 500.0], "inputs.soma_step.amplitude_pA",
-                       [0.0, 800.0, 1400.0], seeds=(0, 1), duration_ms=600.0)
+                       [0.0, 800.0, 1400.0], seeds=(0, 1), duration_ms=600.0, window_pa=600.0)
     assert len(res.rows) == 2 * 3 * 2
     assert all(list(r)[:10] == GAIN_COLUMNS[:10] and "duration_ms" in r for r in res.rows)
     assert {r["condition"] for r in res.rows} == {"dend_step.amplitude_pA=0", "dend_step.amplitude_pA=500"}

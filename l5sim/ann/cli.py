@@ -156,6 +156,8 @@ def register_fit(subparsers) -> argparse.ArgumentParser:
                    help="gain decay time constant, ms, if the gain directory has no pulse.csv")
     p.add_argument("--fi-model", default="auto", choices=("auto", "threshold_linear", "saturating"),
                    help="f-I model (default auto: saturating if the saturation is identifiable)")
+    p.add_argument("--window", type=float, default=None, metavar="PA",
+                   help="f-I fit window above the firing onset, pA (default 400; see l5sim.analysis.fi_shape_fit)")
     p.set_defaults(func=fit_main)
     return p
 
@@ -169,7 +171,7 @@ def fit_main(args) -> int:
         doc = make_bridge(args.gain_dir, args.stdp_dir, ms_per_iteration=args.ms_per_iteration,
                           modulator_per_nat=args.modulator_per_nat, n_classes=args.n_classes,
                           tonic_level=args.tonic_level, tau_decay_ms=args.tau_decay_ms,
-                          fi_model=args.fi_model)
+                          fi_model=args.fi_model, fi_window_pa=args.window)
         write_bridge(doc, args.out)
     except (L5SimError, OSError) as exc:
         print(f"l5sim fit: {exc}", file=sys.stderr)
