@@ -31,8 +31,7 @@ ALLOWED = {
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top
-    "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build",
-              "simulate",
+    "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build", "simulate",
               "save_recording"},
 }
 
