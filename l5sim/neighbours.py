@@ -92,7 +92,7 @@ def neighbour_fi(spec: CircuitSpec, pv_scales=(0.5, 1.0, 2.0), som_scales=(0.0, 
                  seeds=(1, 2, 3, 4, 5), duration_ms: float = 1500.0, settle_ms: float = 300.0,
                  population: str = "pyr", pv_pathway: str = "pv_pyr", som_pathway: str = "som_pyr",
                  reference=(1.0, 1.0), min_rate_hz: float = 1.0, window_pa: float = 800.0,
-                 progress: bool | None = False) -> NeighbourResult:
+                 progress: bool | None = False, parallel: bool | None = None) -> NeighbourResult:
     """Neighbours' f-I curves by distance, over a grid of PV and SOM pathway strengths.
 
     Parameters
@@ -109,6 +109,7 @@ def neighbour_fi(spec: CircuitSpec, pv_scales=(0.5, 1.0, 2.0), som_scales=(0.0, 
     duration_ms, settle_ms : simulated time and the initial transient left out (ms).
     reference : the (pv_scale, som_scale) condition the others are compared with.
     min_rate_hz, window_pa : passed to :func:`l5sim.analysis.fi_shape_fit`.
+    progress, parallel : passed to :func:`l5sim.simulate`.
 
     Returns
     -------
@@ -161,7 +162,8 @@ def neighbour_fi(spec: CircuitSpec, pv_scales=(0.5, 1.0, 2.0), som_scales=(0.0, 
     rows, curves = [], []
     groups = [("all", np.ones(probes.size, bool))] + [(bin_names[b], dbin == b) for b in range(len(bin_names))]
     for seed in seeds:
-        rec = simulate(build(big, seed=int(seed)), duration_ms, seed=int(seed), progress=progress)
+        rec = simulate(build(big, seed=int(seed)), duration_ms, seed=int(seed), progress=progress,
+                       parallel=parallel)
         for (p, s), tag in zip(conds, tags):
             i, t, b = rec.spikes(f"{tag}{SEP}{population}")
             m = t >= settle_ms
@@ -218,11 +220,12 @@ def _summarize(curves, conds, bins, reference, i_top):
                 row[k + "_sd"] = float(np.nanstd(x)) if np.isfinite(x).any() else float("nan")
             i0, sl = col("rheobase_pa"), col("slope_hz_per_pa")
             i0r, slr = col("rheobase_pa", ref), col("slope_hz_per_pa", ref)
-            d_i0 = i0 - i0r
-            ratio = sl / slr
-            shift = np.abs(slr * d_i0)
-            gain = np.abs((sl - slr) * (i_top - i0))
-            share = shift / (shift + gain)
+            with np.errstate(invalid="ignore", divide="ignore"):   # NaN fits; 0 / 0 for the reference
+                d_i0 = i0 - i0r
+                ratio = sl / slr
+                shift = np.abs(slr * d_i0)
+                gain = np.abs((sl - slr) * (i_top - i0))
+                share = shift / (shift + gain)
             for k, x in (("d_rheobase_pa", d_i0), ("slope_ratio", ratio), ("subtractive_share", share)):
                 ok = np.isfinite(x)
                 row[k] = float(x[ok].mean()) if ok.any() else float("nan")
