@@ -29,6 +29,7 @@ ALLOWED = {
     "analysis": set(),
     "plotting": {"analysis", "recording"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
+    "column_stdp": {"builder", "errors", "simulation", "spec"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top
     "sweep": {"_io", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build", "simulate",
               "save_recording"},
