@@ -115,6 +115,7 @@ def _cmd_stdp(args) -> int:
         for n, s in res.summary.items():
             ratio = [v for k, v in s.items() if k.startswith("ratio_to_")][0]
             print(f"  {n:>16s}  dw/s={s['dw_per_s_mean']:.5f} +- {s['dw_per_s_sd']:.5f}  ratio={ratio:.2f}"
+                  f"  spikes/pairing={s['spikes_per_pairing']:.2f}  burst_reset_fraction={s['burst_reset_fraction']:.2f}"
                   f"  burst_fraction={s['burst_fraction']:.2f}")
     return 0
 
