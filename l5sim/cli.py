@@ -1,4 +1,4 @@
-"""Command-line interface: ``l5sim run | gain | stdp | sweep | plot | fit | stability-gap``.
+"""Command-line interface: ``l5sim run | gain | stdp | column-stdp | sweep | plot | fit | stability-gap``.
 
 Thin glue over the public API. ``make_parser()`` builds the parser without importing
 NumPy, Numba or matplotlib, so that ``l5sim --help`` is instant; each command imports
@@ -106,7 +106,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     run.set_defaults(func=_cmd_run)
 
-    for module, names in (("l5sim.experiments_cli", ("register_gain", "register_stdp", "register_pulse")),
+    for module, names in (("l5sim.experiments_cli", ("register_gain", "register_stdp", "register_pulse",
+                                                    "register_column_stdp")),
                           ("l5sim.neighbours_cli", ("register_neighbours",)),
                           ("l5sim.sweep_cli", ("register_sweep", "register_plot")),
                           ("l5sim.ann.cli", ("register_fit", "register_stability_gap"))):

@@ -395,5 +395,43 @@ def neighbour_fi(result, distance_bin: str = "all"):
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle(f"neighbours of a driven group ({meta['group_size']} cells, {meta['group_drive_pA']:g} pA), "
                  f"distance bin {distance_bin} (ring radii)", fontsize=10)
+
+
+def column_stdp(result, axes=None):
+    """Column STDP under a phasic NA pulse (:func:`l5sim.column_stdp.column_stdp`).
+
+    Left: change of the plastic pathway's mean weight since the first sample (nS) vs time,
+    pulse and control, mean over seeds with a band of +- 1 SD across seeds. Right: share of
+    the population's spikes fired in burst-reset mode per time bin, same statistics. The NA
+    pulse window is shaded.
+    """
+    plt = _plt()
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig = axes[0].figure
+    rows = result.rows
+    seeds = sorted({r["seed"] for r in rows})
+    colors = {"control": "0.35", "pulse": "#d68910"}
+    for cond in ("control", "pulse"):
+        sel = [r for r in rows if r["condition"] == cond]
+        t = np.array(sorted({r["t_end_ms"] for r in sel}))
+        w = np.array([[r["mean_weight"] for r in sel if r["seed"] == s] for s in seeds])
+        w = w - w[:, :1]
+        share = np.array([[r["burst_reset_share"] for r in sel if r["seed"] == s] for s in seeds])
+        for ax, y in ((axes[0], w), (axes[1], share)):
+            m, sd = y.mean(axis=0), y.std(axis=0)
+            ax.plot(t / 1000.0, m, color=colors[cond], label=f"{'NA pulse' if cond == 'pulse' else 'no pulse'}")
+            ax.fill_between(t / 1000.0, m - sd, m + sd, color=colors[cond], alpha=0.25, lw=0)
+    lo, hi = result.summary["paired"]["window_ms"]
+    for ax in axes:
+        ax.axvspan(lo / 1000.0, hi / 1000.0, color="#f5cba7", alpha=0.35, lw=0)
+        ax.set_xlabel("time (s)")
+    pw = result.metadata.get("pathway", "pathway")
+    axes[0].set_ylabel(f"mean weight change of {pw} synapses (nS)")
+    axes[1].set_ylabel("share of spikes in burst-reset mode")
+    axes[0].set_title(f"mean +- SD over n = {len(seeds)} seeds; shaded: NA pulse", fontsize=9)
+    axes[1].set_title(f"{result.metadata.get('population', '')} spikes per {result.metadata.get('bin_ms', 0):g} ms bin; "
+                      f"mean +- SD, n = {len(seeds)} seeds", fontsize=9)
+    axes[0].legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig

@@ -30,6 +30,7 @@ ALLOWED = {
     "plotting": {"analysis", "recording"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
+    "column_stdp": {"builder", "errors", "simulation", "spec"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top
     "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "__init__", "build", "simulate",
               "save_recording"},

@@ -40,8 +40,8 @@ slope                                                                  lower
 PV on soma 0 -> 2 -> 4 nS, rheobase    558 -> 642 -> 709 pA (+15, +27%) relative rheobase change
   slope                                0.0348 -> 0.0339 -> 0.0314      > 2 x |relative slope
                                        (-3, -10%)                      change|; rheobase +10%
-STDP, burst vs single (l5_stdp.toml)   dw/s ratio 1.68 (SD 0.01),      each seed ratio > 1.4
-                                       4.4 vs 1 spikes per pairing
+STDP, burst vs single (l5_stdp.toml,  dw/s ratio 1.37 (SD < 0.01),     each seed ratio > 1.3
+default LVPA cell)                     3 vs 2 spikes per pairing
 =====================================  ==============================  ==========================
 """
 from __future__ import annotations
@@ -173,23 +173,25 @@ def test_pv_inhibition_on_soma_shifts_rheobase_more_than_slope():
 
 
 def test_bursting_accelerates_stdp():
-    """``stdp_protocol`` on ``circuits/l5_stdp.toml``: 30 pairings (pre spike, then a 3 ms
-    somatic pulse 5 ms later), the same in every condition. When apical drive (300 pA) or an
-    NA pulse opening the coupling gate lets the bAP trigger a plateau, the cell answers each
-    pairing with a burst (4.4 spikes vs 1) and the weight grows 1.68 times faster (every
-    seed within 0.02). With the gate closed (kappa 0) the same apical drive gives single
-    spikes and the single-spike rate of change (ratio 1.00)."""
+    """``stdp_protocol`` on ``circuits/l5_stdp.toml`` (the default LVPA cell): 30 pairings
+    (pre spike, then 5 ms later a 2500 pA 6 ms pulse plus a 1300 pA 10 ms hold), the same in
+    every condition. When apical drive (500 pA) or an NA pulse opening the coupling gate lets
+    the first spike's bAP trigger a plateau, the second spike resets in burst mode and the
+    hold adds a third (3 vs 2 spikes per pairing): the weight grows 1.37 times faster (every
+    seed within 0.01). With the gate closed (kappa 0) the same apical drive gives the
+    no-plateau rate (ratio 1.00). tests/test_stdp.py checks the weight change against the
+    pair rule evaluated on the recorded spikes."""
     res = stdp_protocol(load_circuit(CIRCUITS / "l5_stdp.toml"), seeds=SEEDS)
     rows = {(r["condition"], r["seed"]): r for r in res.rows}
     for s in SEEDS:
         single = rows[("single", s)]
-        assert single["dw_per_s"] > 0 and single["spikes_per_pairing"] == pytest.approx(1.0)
+        assert single["dw_per_s"] > 0 and single["spikes_per_pairing"] == pytest.approx(2.0)
         for cond in ("burst_dendrite", "burst_NA"):
             r = rows[(cond, s)]
-            assert r["dw_per_s"] / single["dw_per_s"] > 1.4, (cond, s, r["dw_per_s"] / single["dw_per_s"])
-            assert r["spikes_per_pairing"] > 3.0 and r["burst_reset_fraction"] > 0.3
+            assert r["dw_per_s"] / single["dw_per_s"] > 1.3, (cond, s, r["dw_per_s"] / single["dw_per_s"])
+            assert r["spikes_per_pairing"] > 2.8 and r["burst_reset_fraction"] > 0.5
         ctrl = rows[("single_kappa0", s)]
-        assert ctrl["dw_per_s"] / single["dw_per_s"] == pytest.approx(1.0, abs=0.05)
+        assert ctrl["dw_per_s"] / single["dw_per_s"] == pytest.approx(1.0, abs=0.02)
         assert ctrl["burst_reset_fraction"] == 0.0
-    assert res.summary["burst_dendrite"]["ratio_to_single"] > 1.5
-    assert res.summary["burst_NA"]["ratio_to_single"] > 1.5
+    assert res.summary["burst_dendrite"]["ratio_to_single"] > 1.3
+    assert res.summary["burst_NA"]["ratio_to_single"] > 1.3

@@ -233,7 +233,7 @@ def test_gain_sweep_rejects_unknown_keys_and_populations():
 def test_stdp_protocol_rows_summary_and_trajectories():
     """3 pairings, two conditions: rows per condition and seed; ratio to the reference;
     weight trajectories of the first seed sampled once per pairing period."""
-    conds = {"single": {}, "burst": {"inputs.dend_drive.amplitude_pA": 300.0}}
+    conds = {"single": {}, "burst": {"inputs.dend_drive.amplitude_pA": X.STDP_APICAL_PA}}
     res = X.stdp_protocol(load_circuit(L5_STDP), conditions=conds, n_pairs=3, seeds=(0, 1))
     assert [(r["condition"], r["seed"]) for r in res.rows] == [("single", 0), ("burst", 0), ("single", 1),
                                                                ("burst", 1)]
@@ -296,7 +296,7 @@ def test_stdp_command_writes_documented_files(stdp_dir):
     assert set(summary) == set(X.STDP_CONDITIONS)
     assert summary["single"]["ratio_to_single"] == 1.0
     for name in ("burst_dendrite", "burst_NA"):
-        assert summary[name]["ratio_to_single"] > 1.3       # measured 1.9 for 3 pairings
+        assert summary[name]["ratio_to_single"] > 1.2       # measured 1.37 for 3 pairings (2 vs 3 spikes)
     meta = json.loads((stdp_dir / "metadata.json").read_text())
     assert meta["seed"] == [0, 1] and meta["circuit_hash"] == load_circuit(L5_STDP).hash
     assert meta["summary"] == summary and meta["n_pairs"] == 3
