@@ -553,3 +553,13 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
     tr_out = {p: {k: np.asarray(cols, float).T for k, cols in vs.items()} for p, vs in tr_out.items()}
     return NaiveRecording(np.asarray(out_i, np.int32), np.asarray(out_t, np.int64) * dt,
                           np.asarray(out_b, np.uint8), tr_out)
+
+
+def saddle_node_rheobase(g_nS: float, E_mV: float, p) -> float:
+    """Rheobase (pA) of an Izhikevich 2007 soma (parameters ``p``: k, vr_mV, vt_mV, b_nS) with
+    a tonic conductance ``g_nS`` reversing at ``E_mV``, u at its steady state b (v - vr):
+    the saddle-node current I* = max over v of -(k (v - vr)(v - vt) - b (v - vr) - g (v - E)),
+    by a dense grid between vr and vt + 20 mV (an independent expectation for the tests)."""
+    v = np.linspace(p.vr_mV, p.vt_mV + 20.0, 200001)
+    f = p.k * (v - p.vr_mV) * (v - p.vt_mV) - p.b_nS * (v - p.vr_mV) - g_nS * (v - E_mV)
+    return float(-f.min())

@@ -18,12 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize_scalar
 
 from l5sim import neighbours as NB
 from l5sim.errors import SpecError
 from l5sim.models.l5pyramidal import LVPA
 from l5sim.spec import load_circuit
+
+try:
+    import naive
+except ImportError:  # pragma: no cover
+    from tests import naive
 
 COLUMN = Path(__file__).resolve().parents[1] / "circuits" / "l5_column.toml"
 E_GABA = -75.0
@@ -31,9 +35,7 @@ E_GABA = -75.0
 
 def _rheobase(g_nS, p=LVPA):
     """Saddle-node rheobase (pA) of the L5 soma with a tonic conductance g_nS to E_GABA."""
-    f = lambda v: p.k * (v - p.vr_mV) * (v - p.vt_mV) - p.b_nS * (v - p.vr_mV) - g_nS * (v - E_GABA)  # noqa: E731
-    res = minimize_scalar(f, bounds=(p.vr_mV, p.vt_mV + 20.0), method="bounded")
-    return -float(res.fun)
+    return naive.saddle_node_rheobase(g_nS, E_GABA, p)
 
 
 def test_analytic_rheobase_rises_with_somatic_inhibition():
