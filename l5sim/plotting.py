@@ -395,6 +395,8 @@ def neighbour_fi(result, distance_bin: str = "all"):
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle(f"neighbours of a driven group ({meta['group_size']} cells, {meta['group_drive_pA']:g} pA), "
                  f"distance bin {distance_bin} (ring radii)", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def column_stdp(result, axes=None):

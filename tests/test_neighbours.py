@@ -98,3 +98,21 @@ def test_rows_curves_and_metadata(small_run):
 def test_bad_arguments_name_the_field(kw, field):
     with pytest.raises(SpecError, match=field):
         NB.neighbour_fi(load_circuit(COLUMN), **kw)
+
+
+def test_figure_draws_curves_and_maps(small_run):
+    from l5sim.plotting import neighbour_fi
+    fig = neighbour_fi(small_run)
+    assert len(fig.axes) >= 5 and len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines) == 2
+    assert "pA" in fig.axes[0].get_xlabel()
+
+
+def test_cli_writes_its_files(tmp_path):
+    from l5sim.cli import main
+    out = tmp_path / "nb"
+    assert main(["neighbours", str(COLUMN), "--out", str(out), "--seeds", "1", "--pv-scales", "1,2",
+                 "--som-scales", "1", "--levels", "0", "400", "3", "--duration", "400", "--settle", "100",
+                 "--quiet"]) == 0
+    for f in ("neighbour_rates.csv", "neighbour_curves.csv", "neighbour_summary.csv", "metadata.json",
+              "neighbours.png"):
+        assert (out / f).stat().st_size > 0, f
