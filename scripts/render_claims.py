@@ -133,8 +133,8 @@ def main(out: Path) -> str:
           f"{num(hi_som['burst_reset_fraction']):.2f}: divisive, and bursting collapses.", "",
           "Where the model disagrees or the effects turn into one another: SOM's effect on gain is small (its "
           "divisive action is on bursts, which add little rate in this column); at the strongest PV factor the "
-          "PV effect gains a divisive part (slope ratio below 1), and without enough PV the column leaves its "
-          "regime (with PV off, not in the grid, pyramidal cells fire 25-50 Hz and any added inhibition divides). "
+          "PV effect gains a divisive part (slope ratio below 1); PV off is left out of the grid because the "
+          "column then leaves its regime (runaway excitation). "
           "An earlier protocol that stepped *every* pyramidal cell (Dec 2026, science.md 8.4) found PV divisive: "
           "there the neighbours' own step recruits their own feedback inhibition, which grows with the input. "
           "The tests (tests/test_neighbours.py) check the directions against the saddle-node rheobase of the "
@@ -165,7 +165,7 @@ def main(out: Path) -> str:
           f"x{cs['dw_ratio_mean']:.2f} +- {cs['dw_ratio_sd']:.2f} (paired by seed, {len(cs['seeds'])} seeds): "
           "**not reproduced in the column**. Why: burst resets speed STDP only when they add spikes; at the column's "
           "5 Hz irregular firing a cell rarely fires again within the 20-40 ms plateau its own bAP starts, and the "
-          "thalamic input already holds kappa near 0.7, so the pulse has little room.", ""]
+          "thalamic input already holds the gate well open, so the pulse has little room.", ""]
 
     # (e) NA pulse on two time scales
     pulse = read_csv(ROOT / "docs" / "bridge" / "pulse" / "pulse.csv")
