@@ -117,10 +117,11 @@ def _add_window(p) -> None:
                    help=f"width of the threshold-linear f-I fit window above the firing onset ({FI_WINDOW_PA:g} pA)")
 
 
-def _add_run_options(p, population: bool = False, progress: bool = False) -> None:
+def _add_run_options(p, population: bool = False, progress: bool = False, seeds: int = 3,
+                     first_seed: int = 0) -> None:
     """Options shared by the experiment commands: seeds, overrides, output verbosity."""
-    p.add_argument("--seeds", type=int, default=3, metavar="N", help="number of seeds (3)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="first seed (0)")
+    p.add_argument("--seeds", type=int, default=seeds, metavar="N", help=f"number of seeds ({seeds})")
+    p.add_argument("--seed", type=int, default=first_seed, metavar="N", help=f"first seed ({first_seed})")
     if population:
         p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")

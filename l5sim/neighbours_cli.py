@@ -54,6 +54,8 @@ def _cmd_neighbours(args) -> int:
 
 def register_neighbours(sub) -> argparse.ArgumentParser:
     """Register ``l5sim neighbours``."""
+    from .experiments_cli import _add_run_options
+
     p = sub.add_parser(
         "neighbours", help="f-I curves of the neighbours of a driven group, over PV and SOM pathway strengths",
         description="Drive a group of pyramidal cells and measure the f-I curves of sparse probe cells around "
@@ -74,10 +76,6 @@ def register_neighbours(sub) -> argparse.ArgumentParser:
     p.add_argument("--probe-every", type=int, default=2, metavar="K", help="every K-th other cell is a probe (2)")
     p.add_argument("--duration", type=float, default=1500.0, metavar="MS", help="simulated time (1500)")
     p.add_argument("--settle", type=float, default=300.0, metavar="MS", help="initial transient left out (300)")
-    p.add_argument("--seeds", type=int, default=5, metavar="N", help="number of seeds (5)")
-    p.add_argument("--seed", type=int, default=1, metavar="N", help="first seed (1)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    _add_run_options(p, progress=True, seeds=5, first_seed=1)
     p.set_defaults(func=_cmd_neighbours)
     return p
