@@ -32,7 +32,7 @@ def raster(rec, ax=None, rate_ax=None, bin_ms: float = 5.0, max_spikes: int = 40
     bin_ms : bin of the population-rate panel (ms).
     max_spikes : at most this many spikes are drawn (evenly thinned beyond, stated in the title).
     """
-    from . import analysis
+    from ..analysis import population_rate
 
     plt = _plt()
     if ax is None:
@@ -57,7 +57,7 @@ def raster(rec, ax=None, rate_ax=None, bin_ms: float = 5.0, max_spikes: int = 40
         yticks.append((lo + hi) / 2)
         ylabels.append(name)
         if rate_ax is not None:
-            centres, r = analysis.population_rate(t, hi - lo, dur, bin_ms)
+            centres, r = population_rate(t, hi - lo, dur, bin_ms)
             rate_ax.plot(centres, r, color=col, lw=1, label=name)
     if np.any(rec.spike_burst):
         ax.scatter([], [], s=6, facecolors="none", edgecolors="k", label="burst-reset spike")
@@ -115,7 +115,7 @@ def save_figure(fig, path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120)
-        from .recording import _FILE_MODE
+        from ..recording import _FILE_MODE
 
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
