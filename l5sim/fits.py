@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from l5sim.errors import FitError
+from .errors import FitError
 
 __all__ = [
     "FitParam",
@@ -40,7 +40,6 @@ __all__ = [
     "fi_threshold_linear",
     "fi_saturating",
     "FI_MODELS",
-    "plot_fi_fits",
 ]
 
 #: f-I models accepted by :func:`fit_fi_curve`.
@@ -584,46 +583,3 @@ def fit_stdp_speedup(x, dw_per_s, *, x_name: str = "burst_reset_fraction",
     return FitResult("linear_speedup", params, C, lin.gof,
                      note=f"S(x) = dw(x)/dw(x_ref), x = {x_name}, x_ref = {xr:g}",
                      extra={"x_name": x_name, "x_ref": xr, "x_max": xm})
-
-
-# -- plotting ------------------------------------------------------------------------------------
-def plot_fi_fits(table: dict, gain_fits: dict, ax=None):
-    """Plot measured f-I points (mean over seeds) and the fitted curves, one colour per condition.
-
-    Parameters
-    ----------
-    table : dict of str to numpy.ndarray
-        ``gain.csv`` columns (``condition``, ``input_value`` pA, ``rate_hz``).
-    gain_fits : dict
-        Output of :func:`fit_gain_table`.
-    ax : matplotlib Axes, optional
-        Created if None.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(4.5, 3.4))
-    else:
-        fig = ax.figure
-    cond = np.asarray(table["condition"]).astype(str)
-    cur = np.asarray(table["input_value"], float)
-    rate = np.asarray(table["rate_hz"], float)
-    grid = np.linspace(cur.min(), cur.max(), 200)
-    for e in gain_fits["fi"]:
-        m = cond == e["condition"]
-        levels = np.unique(cur[m])
-        means = [rate[m][cur[m] == c].mean() for c in levels]
-        f = e["fit"]
-        p = [f.params[k].value for k in f.params]
-        yfit = fi_saturating(grid, *p) if f.model == "saturating" else fi_threshold_linear(grid, *p)
-        line, = ax.plot(grid, yfit, lw=1.2,
-                        label=f"{e['condition']}: {f['slope_hz_per_pa'].value:.3f} Hz/pA")
-        ax.plot(levels, means, "o", ms=3, color=line.get_color())
-    ax.set_xlabel("injected current (pA)")
-    ax.set_ylabel("rate (Hz)")
-    ax.legend(fontsize=7, title=f"{gain_fits['vary_key']}: gain", title_fontsize=7)
-    return fig

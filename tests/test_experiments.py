@@ -359,7 +359,8 @@ def test_plots_return_figures(small_results):
     gain, rec = small_results
     fig = plotting.gain_curves(gain)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert len(fig.axes[0].get_legend().get_texts()) == 2                   # one entry per condition
+    entries = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert len([e for e in entries if e != "threshold-linear fit"]) == 2    # one entry per condition
     w = rec.weights["pre_post"]
     figs = [fig,
             plotting.weight_trajectories(rec.weight_t_ms, w),

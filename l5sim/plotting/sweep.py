@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from ..errors import SpecError
-from .style import POP_COLORS, pyplot
+from .labels import label, spread_caption, words
+from .style import CMAP_MEAN, CMAP_SPREAD, color, line_style, pyplot
 
 
 def _canonical(v) -> str:
@@ -78,6 +79,7 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
         return sorted(vs, key=_sort_value)
 
     plt = pyplot()
+    n_seeds = len({r.get("seed") for r in ok})
     xs = values(x)
     xnum = all(_num(v) is not None for v in xs)
     xpos = [(_num(v) if xnum else k) for k, v in enumerate(xs)]
@@ -95,18 +97,20 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
                 for k, xv in enumerate(xs):
                     v = np.array([_num(r.get(col)) if _num(r.get(col)) is not None else np.nan
                                   for r in ok if _canonical(r.get(x)) == _canonical(xv)], float)
-                    ax.plot(np.full(v.size, xpos[k]), v, ".", color=POP_COLORS[ci % len(POP_COLORS)], alpha=0.35, ms=4)
+                    ax.plot(np.full(v.size, xpos[k]), v, ".", color=color(ci), alpha=0.35, ms=4,
+                            label="one seed" if ci == 0 and k == 0 else None)
                     means.append(np.nanmean(v) if np.isfinite(v).any() else np.nan)
                     sds.append(np.nanstd(v) if np.isfinite(v).any() else np.nan)
                 m, sd = np.array(means), np.array(sds)
-                ax.plot(xpos, m, "-o", color=POP_COLORS[ci % len(POP_COLORS)], ms=3, label=p)
-                ax.fill_between(xpos, m - sd, m + sd, color=POP_COLORS[ci % len(POP_COLORS)], alpha=0.2, lw=0)
-            ax.set_ylabel(s)
+                ax.plot(xpos, m, ms=3.5, label=words(p), **line_style(ci))
+                ax.fill_between(xpos, m - sd, m + sd, color=color(ci), alpha=0.2, lw=0)
+            ax.set_ylabel(label(s))
             if not xnum:
                 ax.set_xticks(xpos, [str(v) for v in xs], rotation=20)
-        axes[-1].set_xlabel(x)
-        axes[0].legend(fontsize=7, title="mean ± SD over seeds", title_fontsize=7)
-        axes[0].set_title(f"{title or 'sweep over ' + x}{note}", fontsize=9)
+        axes[-1].set_xlabel(label(x))
+        axes[0].legend(fontsize=7, title=f"population\n{spread_caption(n_seeds)}", title_fontsize=7,
+                       loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        axes[0].set_title(f"{title or 'sweep over ' + label(x)}{note}", fontsize=9)
         fig.tight_layout()
         return fig
     ys = values(y)
@@ -123,17 +127,19 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
         for iy, yv in enumerate(ys):
             for ix, xv in enumerate(xs):
                 v = np.array([_num(r.get(col)) if _num(r.get(col)) is not None else np.nan for r in ok
-                              if _canonical(r.get(x)) == _canonical(xv) and _canonical(r.get(y)) == _canonical(yv)], float)
+                              if _canonical(r.get(x)) == _canonical(xv) and _canonical(r.get(y)) == _canonical(yv)],
+                             float)
                 if np.isfinite(v).any():
                     mean[iy, ix], sd[iy, ix] = np.nanmean(v), np.nanstd(v)
-        for ax, data, what in ((a_mean, mean, "mean"), (a_sd, sd, "SD over seeds")):
-            im = ax.imshow(data, origin="lower", aspect="auto", cmap="viridis" if what == "mean" else "magma")
+        for ax, data, what, cmap in ((a_mean, mean, f"mean over n = {n_seeds} seeds", CMAP_MEAN),
+                                     (a_sd, sd, "SD over seeds", CMAP_SPREAD)):
+            im = ax.imshow(data, origin="lower", aspect="auto", cmap=cmap)
             ax.set_xticks(range(len(xs)), [f"{v:g}" if xnum else str(v) for v in xs], fontsize=7, rotation=30)
             ax.set_yticks(range(len(ys)), [f"{v:g}" if ynum else str(v) for v in ys], fontsize=7)
-            ax.set_xlabel(x, fontsize=8)
-            ax.set_ylabel(y, fontsize=8)
-            ax.set_title(f"{p}: {s} ({what})", fontsize=9)
-            fig.colorbar(im, ax=ax)
+            ax.set_xlabel(label(x), fontsize=8)
+            ax.set_ylabel(label(y), fontsize=8)
+            ax.set_title(f"{words(p)}: {what}", fontsize=9)
+            fig.colorbar(im, ax=ax).set_label(label(s), fontsize=8)
     if note or title:
         fig.suptitle(f"{title or ''}{note}".strip(), fontsize=9)
     fig.tight_layout()
