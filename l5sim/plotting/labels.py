@@ -58,10 +58,11 @@ WORDS = {
     "pre": "presynaptic",
     "NA": "noradrenaline", "ACh": "acetylcholine", "DA": "dopamine", "5HT": "serotonin",
     "kappa": "coupling gate kappa", "kappa_rest": "resting coupling gate kappa",
+    "GABA_A": "GABA-A", "GABA_B": "GABA-B",
 }
 
 #: Unit suffixes of key names -> the unit in a label.
-UNIT_SUFFIXES = (("_pA_sqrt_ms", "pA ms^1/2"), ("_pA", "pA"), ("_nS", "nS"), ("_mV", "mV"), ("_pF", "pF"),
+UNIT_SUFFIXES = (("_pA_sqrt_ms", "pA ms^1/2"), ("_pA", "pA"), ("_pa", "pA"), ("_nS", "nS"), ("_mV", "mV"), ("_pF", "pF"),
                  ("_ms", "ms"), ("_hz", "Hz"), ("_Hz", "Hz"))
 
 #: Fields of inputs and pathways without a unit suffix.
@@ -99,6 +100,8 @@ def label(key: str) -> str:
         return f"{words(parts[1])} (model units)"
     if parts[0] == "modulators" and len(parts) >= 3:
         return f"{words(parts[2])} {words(parts[1])} (a.u.)"
+    if parts[0] in ("inputs", "pathways") and len(parts) == 4 and parts[2] == "receptors":
+        return f"{parts[3].replace('_', '-')} share of the {words(parts[1])} weight (fraction)"
     if parts[0] == "inputs" and len(parts) >= 3:
         field, unit = _split_unit(parts[-1])
         field = {"amplitude": "current", "rate": "rate", "start": "onset", "stop": "offset"}.get(field, words(field))

@@ -67,7 +67,7 @@ def raster(rec, ax=None, rate_ax=None, bin_ms: float = 5.0, max_spikes: int = 40
         handles.append(ax.scatter([], [], s=7, facecolors="none", edgecolors="k", label="burst-reset spike"))
     ax.set_ylim(-0.5, rec.pop_start[-1] - 0.5)
     ax.set_xlim(0, dur)
-    ax.set_ylabel("neuron (index, populations stacked)")
+    ax.set_ylabel("neuron (index; populations stacked)")
     ax.legend(handles=handles, title="population: size, mean rate", fontsize=7, title_fontsize=7,
               markerscale=4, **OUTSIDE_RIGHT)
     t_ = title or rec.metadata.get("circuit_name", "")
@@ -76,7 +76,7 @@ def raster(rec, ax=None, rate_ax=None, bin_ms: float = 5.0, max_spikes: int = 40
     ax.set_title(t_)
     if rate_ax is not None:
         rate_ax.set_xlabel("time (ms)")
-        rate_ax.set_ylabel(f"population rate (Hz, {bin_ms:g} ms bins)")
+        rate_ax.set_ylabel(f"population rate\n(Hz, {bin_ms:g} ms bins)")
         rate_ax.legend(fontsize=7, **OUTSIDE_RIGHT)
     else:
         ax.set_xlabel("time (ms)")

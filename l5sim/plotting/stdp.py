@@ -17,9 +17,10 @@ def _condition_label(name: str) -> str:
 def stdp_summary(result, weight_unit: str = "nS"):
     """STDP protocol (:class:`l5sim.experiments.STDPResult`).
 
-    Left: mean weight of the plastic pathway over time per condition (first seed). Each
-    condition has its own colour, marker and dash, so that conditions whose weights coincide
-    (e.g. single spikes with the gate open or closed) all stay visible. Right: weight change per
+    Left: mean weight of the plastic pathway over time per condition (first seed). Conditions
+    whose weights coincide (e.g. single spikes with the gate open or closed) all stay visible:
+    each has its own colour, marker and dash, earlier lines are drawn wider beneath later ones,
+    and the markers of different conditions fall on different samples. Right: weight change per
     second of pairing, mean ± SD over seeds, with each seed as a dot.
 
     Parameters
@@ -29,34 +30,36 @@ def stdp_summary(result, weight_unit: str = "nS"):
         ``circuits/l5_stdp.toml``).
     """
     plt = pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.25, 1]})
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.2, 1]})
     names = list(result.summary)
+    n_lines = len(result.weights)
     for k, name in enumerate(result.weights):
         t, w = result.weights[name]
         t = np.asarray(t) / 1000.0
-        st = line_style(k)
-        a1.plot(t, w, lw=1.3, ms=4, markevery=max(1, len(t) // 12), markerfacecolor="none",
-                label=_condition_label(name), **st)
+        step = max(n_lines, len(t) // 10)
+        a1.plot(t, w, lw=1.2 + 1.4 * (n_lines - 1 - k) / max(n_lines - 1, 1), ms=5, markevery=(k % step, step),
+                markerfacecolor="none", label=_condition_label(name), **line_style(k))
     a1.set_xlabel("time (s)")
     a1.set_ylabel(f"mean synaptic weight ({weight_unit})")
     seed0 = min(r["seed"] for r in result.rows) if result.rows else 0
     a1.set_title(f"one run per condition (seed {seed0})", fontsize=8)
-    n = len({r["seed"] for r in result.rows})
-    x = np.arange(len(names))
-    a2.bar(x, [result.summary[c]["dw_per_s_mean"] for c in names],
-           yerr=[result.summary[c]["dw_per_s_sd"] for c in names], color=[line_style(k)["color"] for k in
-                                                                           range(len(names))],
-           alpha=0.75, capsize=3, label=spread_caption(n))
-    for k, c in enumerate(names):
-        v = [r["dw_per_s"] for r in result.rows if r["condition"] == c]
-        a2.plot(np.full(len(v), x[k]) + np.linspace(-0.15, 0.15, len(v)), v, "o", ms=3, color="k",
-                label="one seed" if k == 0 else None)
-    a2.axhline(0.0, color="0.4", lw=0.6)
-    a2.set_xticks(x, [_condition_label(c) for c in names], rotation=25, ha="right", fontsize=7)
-    a2.set_ylabel(f"weight change per second of pairing ({weight_unit}/s)")
     a1.legend(fontsize=7, title="condition", title_fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16),
               ncol=2, frameon=False)
-    a2.legend(fontsize=7, **OUTSIDE_RIGHT)
+    n = len({r["seed"] for r in result.rows})
+    y = np.arange(len(names))[::-1]
+    a2.barh(y, [result.summary[c]["dw_per_s_mean"] for c in names],
+            xerr=[result.summary[c]["dw_per_s_sd"] for c in names], color=[line_style(k)["color"] for k in
+                                                                            range(len(names))],
+            alpha=0.75, capsize=3, label=spread_caption(n))
+    for k, c in enumerate(names):
+        v = [r["dw_per_s"] for r in result.rows if r["condition"] == c]
+        a2.plot(v, np.full(len(v), y[k]) + np.linspace(-0.15, 0.15, len(v)), "o", ms=3, color="k",
+                label="one seed" if k == 0 else None)
+    a2.axvline(0.0, color="0.4", lw=0.6)
+    a2.set_yticks(y, [_condition_label(c) for c in names], fontsize=7)
+    a2.set_ylabel("protocol condition")
+    a2.set_xlabel(f"weight change per second of pairing ({weight_unit}/s)")
+    a2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -86,7 +86,8 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
     note = f" ({n_failed} failed runs not shown)" if n_failed else ""
     if y is None:
         if axes is None:
-            fig, axes = plt.subplots(len(stats), 1, figsize=(6.5, 2.8 * len(stats) + 0.4), squeeze=False)
+            fig, axes = plt.subplots(len(stats), 1, figsize=(7.5, 2.8 * len(stats) + 0.4), sharex=True,
+                                     squeeze=False)
             axes = axes[:, 0]
         axes = list(np.atleast_1d(axes))
         fig = axes[0].figure
@@ -97,7 +98,7 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
                 for k, xv in enumerate(xs):
                     v = np.array([_num(r.get(col)) if _num(r.get(col)) is not None else np.nan
                                   for r in ok if _canonical(r.get(x)) == _canonical(xv)], float)
-                    ax.plot(np.full(v.size, xpos[k]), v, ".", color=color(ci), alpha=0.35, ms=4,
+                    ax.plot(np.full(v.size, xpos[k]), v, ".", color=color(ci), alpha=0.6, ms=4, zorder=3,
                             label="one seed" if ci == 0 and k == 0 else None)
                     means.append(np.nanmean(v) if np.isfinite(v).any() else np.nan)
                     sds.append(np.nanstd(v) if np.isfinite(v).any() else np.nan)
