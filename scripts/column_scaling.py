@@ -7,6 +7,7 @@ the largest size without the scaling rule (``n_ref = 0`` and fixed pockets, the 
 rules of the 400-cell column at every size) for comparison.
 
     python scripts/column_scaling.py [--scales 1 4 20 100] [--seeds 3] [--duration 400]
+    python scripts/column_scaling.py --figure-only     # redraw the figure from the committed json
 
 The first ``--transient`` ms are excluded from the rates. Runs one simulation at a time on
 the serial kernel (set NUMBA_NUM_THREADS to use more threads).
@@ -64,8 +65,14 @@ def main(argv=None) -> int:
     ap.add_argument("--unscaled-at", type=float, default=10.0,
                     help="also run this scale once without the scaling rule (0: skip)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "results" / "column_scaling.json"))
-    ap.add_argument("--figure", default=str(ROOT / "docs" / "figures" / "column_scaling.png"))
+    ap.add_argument("--figure", default=str(ROOT / "docs" / "figures" / "column_scaling.png"),
+                    help="figure path; its suffix (.png, .svg, .pdf) sets the format")
+    ap.add_argument("--figure-only", action="store_true", help="simulate nothing: redraw --figure from --out")
     args = ap.parse_args(argv)
+    if args.figure_only:
+        plotting.save_figure(plotting.column_scaling(json.loads(Path(args.out).read_text())), args.figure)
+        print(f"wrote {args.figure} from {args.out}")
+        return 0
 
     table = {"circuit": "circuits/l5_column.toml", "rule": "fixed expected in-degree (n_ref, pocket_fraction)",
              "duration_ms": args.duration, "transient_ms": args.transient, "n_seeds": args.seeds,
@@ -101,9 +108,7 @@ def main(argv=None) -> int:
               + ", ".join(f"{p} {r[p]:.1f} Hz" for p in POPS), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(table, indent=1) + "\n")
-    fig = plotting.column_scaling(table)
-    Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.figure, dpi=120, bbox_inches="tight")
+    plotting.save_figure(plotting.column_scaling(table), args.figure)
     print(f"wrote {args.out} and {args.figure}")
     return 0
 
