@@ -54,11 +54,11 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 
 import numpy as np
 
-from l5sim.errors import BridgeFileError, FitError, L5SimError
+from ._io import atomic_write
+from .errors import BridgeFileError, FitError, L5SimError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -89,21 +89,10 @@ _METADATA_REQUIRED = ("seed", "circuit_hash", "l5sim_version", "dt_ms")
 
 
 def l5sim_version() -> str:
-    """The installed l5sim version (``l5sim.__version__``, else package metadata, else "unknown")."""
-    try:
-        import l5sim
+    """The version of this l5sim (``l5sim.__version__``)."""
+    from . import __version__
 
-        v = getattr(l5sim, "__version__", None)
-        if v:
-            return str(v)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        return version("l5sim")
-    except (ImportError, PackageNotFoundError):
-        return "unknown"
+    return __version__
 
 
 def schema() -> dict:
@@ -494,7 +483,7 @@ def make_bridge(gain_dir: str, stdp_dir: str | None = None, *,
     FitError, BridgeFileError, L5SimError
         If a fit fails (the message says which and why) or an input is missing.
     """
-    from l5sim.fits import fit_gain_table, fit_pulse_response, fit_stdp_speedup
+    from .fits import fit_gain_table, fit_pulse_response, fit_stdp_speedup
 
     g = read_gain_dir(gain_dir)
     gain_fits = fit_gain_table(g["table"], model=fi_model, window_pa=fi_window_pa)
@@ -672,20 +661,10 @@ def validate_bridge(doc: dict) -> None:
 
 
 def write_bridge(doc: dict, path: str) -> None:
-    """Validate ``doc`` and write it as JSON, atomically (temporary file + ``os.replace``)."""
+    """Validate ``doc`` and write it as JSON, atomically (:func:`l5sim._io.atomic_write`)."""
     validate_bridge(doc)
-    text = json.dumps(doc, indent=1, allow_nan=False)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-bridge-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def read_bridge(path) -> dict:

@@ -25,7 +25,7 @@ from . import analysis
 from .builder import build
 from .errors import SpecError
 from .simulation import simulate
-from .spec import CircuitSpec, apply_overrides, from_dict, parse_value
+from .spec import CircuitSpec, from_dict, parse_value
 
 SEP = "__"
 

@@ -136,7 +136,7 @@ def _keys(table, allowed, path):
             raise SpecError(f"{path}.{k}", table[k], f"no such key; allowed keys: {sorted(allowed)}")
 
 
-def _pulse(table, path, need_onset=True):
+def _pulse(table, path):
     _keys(table, Pulse.__dataclass_fields__, path)
     kw = {}
     for k, v in table.items():

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import _FILE_MODE, atomic_write  # noqa: F401  (_FILE_MODE: used by plotting)
+from ._io import atomic_write
 
 
 @dataclass
@@ -97,18 +97,15 @@ class Recording:
         return analysis.summarize(self, burst_isi_ms=burst_isi_ms)
 
 
-_atomic_write = atomic_write
-
-
 def write_json(path, data) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True, default=_json_default)
-    _atomic_write(Path(path), lambda fh: fh.write(text.encode()))
+    atomic_write(Path(path), lambda fh: fh.write(text.encode()))
 
 
 def write_text(path, text: str) -> None:
     """Write a text file atomically."""
-    _atomic_write(Path(path), lambda fh: fh.write(text.encode()))
+    atomic_write(Path(path), lambda fh: fh.write(text.encode()))
 
 
 def _json_default(o):
@@ -146,7 +143,7 @@ def save(rec: Recording, directory) -> Path:
         for var, arr in vars_.items():
             arrays[f"trace__{pop}__{var}"] = np.asarray(arr, np.float64)
     out = directory / "recording.npz"
-    _atomic_write(out, lambda fh: np.savez_compressed(fh, **arrays))
+    atomic_write(out, lambda fh: np.savez_compressed(fh, **arrays))
     write_json(directory / "metadata.json", rec.metadata)
     return out
 

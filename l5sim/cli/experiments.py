@@ -83,8 +83,6 @@ def _cmd_pulse(args) -> int:
 def _cmd_stdp(args) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     from .. import experiments as X
     from ..plotting import save_figure, stdp_summary
     from ..recording import write_json

@@ -162,9 +162,8 @@ def register_plot(sub) -> argparse.ArgumentParser:
         epilog="example: l5sim plot out/fi --stat rate_hz --stat isi_burst_excess")
     p.add_argument("dir", metavar="DIR", help="a directory written by l5sim sweep")
     p.add_argument("--stat", action="append", default=[], metavar="NAME",
-                   help="statistic (rate_hz, isi_burst_excess, burst_reset_fraction, cv_isi, spikes_per_isi_burst, ...; "
-                        "repeatable; "
-                        "default rate_hz)")
+                   help="statistic (rate_hz, isi_burst_excess, burst_reset_fraction, cv_isi, spikes_per_isi_burst, "
+                        "...; repeatable; default rate_hz)")
     p.add_argument("--x", default=None, metavar="KEY", help="grid key on the horizontal (default: the first)")
     p.add_argument("--y", default=None, metavar="KEY", help="second grid key: heat maps (default: the second)")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .labels import LABELS, label, spread_caption, value_text
-from .raster import OUTSIDE_RIGHT
+from .style import OUTSIDE_RIGHT
 from .style import CMAP_MEAN, MARKERS, PALETTE, pyplot
 
 #: Words and units of the burst measures drawn by :func:`gain_curves`.

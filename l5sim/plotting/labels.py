@@ -62,7 +62,8 @@ WORDS = {
 }
 
 #: Unit suffixes of key names -> the unit in a label.
-UNIT_SUFFIXES = (("_pA_sqrt_ms", "pA ms^1/2"), ("_pA", "pA"), ("_pa", "pA"), ("_nS", "nS"), ("_mV", "mV"), ("_pF", "pF"),
+UNIT_SUFFIXES = (("_pA_sqrt_ms", "pA ms^1/2"), ("_pA", "pA"), ("_pa", "pA"), ("_nS", "nS"), ("_mV", "mV"),
+                 ("_pF", "pF"),
                  ("_ms", "ms"), ("_hz", "Hz"), ("_Hz", "Hz"))
 
 #: Fields of inputs and pathways without a unit suffix.

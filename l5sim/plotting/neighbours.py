@@ -33,8 +33,8 @@ def neighbour_fi(result, distance_bin: str = "all"):
         sd = np.array([np.nanstd(per[v]) for v in x])
         return x, y, sd
 
-    for ax, which, fixed, title in ((axes[0], "pv_scale", ("som_scale", som_ref), "PV -> soma scaled"),
-                                    (axes[1], "som_scale", ("pv_scale", pv_ref), "SOM -> dendrite scaled")):
+    for ax, which, title in ((axes[0], "pv_scale", "PV -> soma scaled"),
+                             (axes[1], "som_scale", "SOM -> dendrite scaled")):
         vals = meta["pv_scales"] if which == "pv_scale" else meta["som_scales"]
         for k, v in enumerate(vals):
             p, s = (v, som_ref) if which == "pv_scale" else (pv_ref, v)

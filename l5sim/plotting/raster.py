@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .labels import LABELS, label, words
-from .style import LINESTYLES, color, pyplot
-
-#: Where legends go: outside the axes, to the right of the data.
-OUTSIDE_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
+from .style import LINESTYLES, OUTSIDE_RIGHT, color, pyplot
 
 
 def _pop_rate_hz(n_spikes: int, n: int, duration_ms: float) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .labels import LABELS, spread_caption
-from .raster import OUTSIDE_RIGHT
+from .style import OUTSIDE_RIGHT
 from .style import PALETTE, line_style, pyplot
 
 

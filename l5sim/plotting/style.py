@@ -31,6 +31,8 @@ LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1
 CMAP_MEAN = "viridis"
 CMAP_SPREAD = "cividis"
 CMAP_DIVERGING = "RdBu_r"
+#: Legend placement off the data: outside the axes, to the right (``ax.legend(**OUTSIDE_RIGHT)``).
+OUTSIDE_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 #: Resolution of raster (png) output and of rasterised layers in vector output (dots per inch).
 DPI = 150
 
