@@ -105,15 +105,30 @@ def check_legends_off_data(fig, r=None):
                 raise AssertionError(f"legend {leg.get_title().get_text()!r} covers the label {t.get_text()!r}")
 
 
-def check_tick_labels_do_not_overlap(fig, r=None):
+def _drawn_ticklabels(ax):
+    """Tick labels matplotlib draws: visible, non-empty, at a tick inside the view limits."""
+    out = []
+    for axis, k in ((ax.xaxis, 0), (ax.yaxis, 1)):
+        lo, hi = sorted(axis.get_view_interval())
+        tol = 1e-9 * max(1.0, abs(hi - lo))
+        out += [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()
+                and lo - tol <= t.get_position()[k] <= hi + tol]
+    return out
+
+
+def check_texts_do_not_overlap(fig, r=None):
+    """Titles, axis labels and tick labels of the whole figure do not overlap one another
+    (e.g. population names on the raster, titles of neighbouring panels)."""
     r = r or _renderer(fig)
+    texts = [fig._suptitle] if fig._suptitle is not None else []
     for ax in fig.axes:
-        for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
-            boxes = [t.get_window_extent(r) for t in ticks if t.get_visible() and t.get_text()]
-            for i in range(len(boxes)):
-                for j in range(i + 1, len(boxes)):
-                    assert not boxes[i].overlaps(boxes[j]), \
-                        f"tick labels {ticks[i].get_text()!r} and {ticks[j].get_text()!r} overlap"
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        texts += _drawn_ticklabels(ax)
+    texts = [t for t in texts if t.get_visible() and t.get_text().strip()]
+    boxes = [t.get_window_extent(r) for t in texts]
+    clashes = [(texts[i].get_text(), texts[j].get_text()) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+               if boxes[i].overlaps(boxes[j])]
+    assert not clashes, f"overlapping texts: {clashes[:5]}"
 
 
 def _lines_image(fig, lines):
@@ -157,7 +172,7 @@ def check_all(fig, n_seeds=None):
     r = _renderer(fig)
     check_axis_labels(fig, r)
     check_legends_off_data(fig, r)
-    check_tick_labels_do_not_overlap(fig, r)
+    check_texts_do_not_overlap(fig, r)
     check_every_line_visible(fig, r)
     if n_seeds:
         check_legend_states_spread(fig, n_seeds)

@@ -21,7 +21,7 @@ def neighbour_fi(result, distance_bin: str = "all"):
     meta = result.metadata
     pv_ref, som_ref = meta["reference"]
     n_seeds = len(meta["seed"]) if isinstance(meta.get("seed"), list) else 1
-    fig, axes = plt.subplots(1, 5, figsize=(17, 4.8))
+    fig, axes = plt.subplots(1, 5, figsize=(18, 4.8))
 
     def curve(p, s, key):
         per = {}
@@ -66,13 +66,15 @@ def neighbour_fi(result, distance_bin: str = "all"):
         for a in range(len(pvs)):
             for b in range(len(soms)):
                 if np.isfinite(grid[a, b]):
+                    # dark cells get white numbers: |value - centre| beyond 60 % of the colour range
+                    dark = abs(grid[a, b] - centre) > 0.6 * span
                     ax.text(b, a, f"{grid[a, b]:.0f}" if key == "d_rheobase_pa" else f"{grid[a, b]:.2f}",
-                            ha="center", va="center", fontsize=7)
+                            ha="center", va="center", fontsize=7, color="white" if dark else "black")
         ax.set_xticks(range(len(soms)), [f"{v:g}" for v in soms])
         ax.set_yticks(range(len(pvs)), [f"{v:g}" for v in pvs])
         ax.set_xlabel("SOM -> dendrite weight factor (x reference)")
         ax.set_ylabel("PV -> soma weight factor (x reference)")
-        ax.set_title(f"{title}, mean of n = {n_seeds} seeds", fontsize=9)
+        ax.set_title(f"{title}\nmean of n = {n_seeds} seeds", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046).set_label(title, fontsize=8)
     fig.suptitle(f"neighbours of a driven group ({meta['group_size']} cells, {meta['group_drive_pA']:g} pA), "
                  f"distance bin {distance_bin} (ring radii)", fontsize=10)
