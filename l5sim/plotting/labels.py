@@ -40,6 +40,11 @@ LABELS = {
     "traces.u": "recovery variable u (model units)",
     "traces.burst": "burst-reset state (0/1)",
     "traces.kappa": "coupling gate kappa (0-1)",
+    # the ANN side (l5sim.ann; l5sim.plotting.stability_gap)
+    "ann.accuracy": "test accuracy (fraction)",
+    "ann.iteration": "training iteration (count)",
+    "ann.stability_gap": "accuracy drop after a task switch (fraction)",
+    "ann.gain": "gain of a layer g (a.u.)",
     # conditions of the STDP-acceleration protocol (l5sim.experiments.STDP_CONDITIONS)
     "stdp.single": "single spikes (kappa 1, no apical drive)",
     "stdp.burst_dendrite": "bursts from apical drive",

@@ -59,6 +59,29 @@ class SweepResult:
         return s + (f", {self.n_missing} missing (re-run to finish)" if self.n_missing else "")
 
 
+def _check_run_options(scheduler, workers, max_attempts) -> None:
+    """Refuse a bad scheduler, worker count or attempt limit before anything starts."""
+    if not isinstance(scheduler, str) or not (scheduler in ("processes", "serial", "local") or "://" in scheduler):
+        raise SpecError("--scheduler", scheduler, "processes, serial, local or a Dask address like tcp://HOST:8786")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise SpecError("--workers", workers, "an integer >= 1")
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise SpecError("max_attempts", max_attempts, "an integer >= 1")
+
+
+def _finished_runs(out: Path, plan: SweepPlan, retry_failed: bool):
+    """``(records, todo)``: the plan's runs already on disk (failed ones only unless
+    ``retry_failed``) by key, and the runs still to compute, in plan order."""
+    records, todo = {}, []
+    for r in plan.runs:
+        rec = read_run(out / RUNS_DIR / f"{r['key']}.json", r["key"])
+        if rec is not None and not (retry_failed and rec["status"] == "failed"):
+            records[r["key"]] = rec
+        else:
+            todo.append(r)
+    return records, todo
+
+
 def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="sweep", *, overrides=None,
               first_seed: int = 0, keep: str = "summary", scheduler: str | None = None,
               workers: int | None = None, batch_size: int | None = None, progress: bool | None = None,
@@ -100,12 +123,7 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
     """
     t_start = time.perf_counter()
     scheduler = scheduler or "processes"
-    if not isinstance(scheduler, str) or not (scheduler in ("processes", "serial", "local") or "://" in scheduler):
-        raise SpecError("--scheduler", scheduler, "processes, serial, local or a Dask address like tcp://HOST:8786")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise SpecError("--workers", workers, "an integer >= 1")
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        raise SpecError("max_attempts", max_attempts, "an integer >= 1")
+    _check_run_options(scheduler, workers, max_attempts)
     plan = plan_sweep(circuit, grid, seeds, duration_ms, overrides=overrides, first_seed=first_seed, keep=keep)
     if batch_size is not None:
         make_batches([], 1, batch_size)  # validate early
@@ -123,13 +141,7 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
         for p in (out / RUNS_DIR).glob(".*.tmp"):   # debris of a killed writer (we hold the lock)
             p.unlink(missing_ok=True)
         clear_inflight(out)
-        records, todo = {}, []
-        for r in plan.runs:
-            rec = read_run(out / RUNS_DIR / f"{r['key']}.json", r["key"])
-            if rec is not None and not (retry_failed and rec["status"] == "failed"):
-                records[r["key"]] = rec
-            else:
-                todo.append(r)
+        records, todo = _finished_runs(out, plan, retry_failed)
         n_reused = len(records)
         n_workers = 1 if scheduler == "serial" else (workers or default_workers())
         if todo and scheduler not in ("processes", "serial"):
