@@ -341,8 +341,12 @@ def test_plot_sweep(rng, two_axes):
     rows = _sweep_rows(rng)
     y = "inputs.dend_step.amplitude_pA" if two_axes else None
     where = rows if two_axes else [r for r in rows if r["inputs.dend_step.amplitude_pA"] == 0.0]
-    fig = plotting.plot_sweep(where, "inputs.soma_step.amplitude_pA", y, stats=("rate_hz", "isi_burst_excess"))
+    fixed = None if two_axes else {"inputs.dend_step.amplitude_pA": 0.0}
+    fig = plotting.plot_sweep(where, "inputs.soma_step.amplitude_pA", y, stats=("rate_hz", "isi_burst_excess"),
+                              title="sweep", fixed=fixed)
     check_all(fig, n_seeds=len(SEEDS))
+    if fixed:
+        assert fig.axes[0].get_title() == "sweep at dendritic step current (pA) = 0"
 
 
 def test_column_scaling():

@@ -87,7 +87,7 @@ def _cmd_plot(args) -> int:
     from ..sweep import load_results, plot_sweep
 
     m, rows, _ = load_results(args.dir)
-    axes = []
+    axes, fixed = [], {}
     for g in m["grids"]:
         axes += [k for k, _ in g["axes"] if k not in axes]
     for item in args.where:
@@ -100,6 +100,7 @@ def _cmd_plot(args) -> int:
         rows = [r for r in rows if r.get(k) == v or (isinstance(v, (int, float)) and isinstance(r.get(k), (int, float))
                                                      and abs(r[k] - v) <= 1e-9 * max(1.0, abs(v)))]
         axes.remove(k)
+        fixed[k] = v
     x = args.x or (axes[0] if axes else None)
     y = args.y or (axes[1] if len(axes) > 1 and not args.x else None)
     for name, k in (("--x", x), ("--y", y)):
@@ -110,8 +111,8 @@ def _cmd_plot(args) -> int:
     rest = [k for k in axes if k not in (x, y)]
     if rest:
         raise SpecError("--where", None, f"a value for each other grid key {rest} (e.g. --where {rest[0]}=...)")
-    title = f"{Path(args.dir).name}: {len(rows)} runs" + (f" ({', '.join(args.where)})" if args.where else "")
-    fig = plot_sweep(rows, x, y, stats=args.stat or ("rate_hz",), populations=args.population or None, title=title)
+    fig = plot_sweep(rows, x, y, stats=args.stat or ("rate_hz",), populations=args.population or None,
+                     title=f"{Path(args.dir).name}: {len(rows)} runs", fixed=fixed)
     out = Path(args.out) if args.out else figure_path(args.dir, "sweep", args)
     save_figure(fig, out)
     if not args.quiet:

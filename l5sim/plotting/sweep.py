@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from ..errors import SpecError
-from .labels import label, spread_caption, words
+from .labels import label, spread_caption, value_text, words
 from .style import CMAP_MEAN, CMAP_SPREAD, color, line_style, pyplot
 
 
@@ -35,7 +35,7 @@ def _num(v):
 
 
 def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populations=None, axes=None,
-               title: str | None = None):
+               title: str | None = None, fixed: dict | None = None):
     """Draw a sweep: lines over one axis (mean and seed spread), heat maps over two.
 
     Parameters
@@ -47,6 +47,8 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
     populations : populations to draw (default: every one in the table).
     axes : matplotlib axes to draw into (default: a new figure).
     title : figure title (default: what is drawn; failed runs are counted there).
+    fixed : ``{grid key: value}`` the rows were selected at (``l5sim plot --where``), added to
+        the title in words.
 
     Returns
     -------
@@ -84,6 +86,8 @@ def plot_sweep(rows, x: str, y: str | None = None, stats=("rate_hz",), populatio
     xnum = all(_num(v) is not None for v in xs)
     xpos = [(_num(v) if xnum else k) for k, v in enumerate(xs)]
     note = f" ({n_failed} failed runs not shown)" if n_failed else ""
+    if fixed:
+        title = (title or "") + " at " + ", ".join(f"{label(k)} = {value_text(v)}" for k, v in fixed.items())
     if y is None:
         if axes is None:
             fig, axes = plt.subplots(len(stats), 1, figsize=(7.5, 2.8 * len(stats) + 0.4), sharex=True,
