@@ -266,7 +266,7 @@ DELIVERY_BLOCKS = 16
 
 def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
              chunk_ms: float = 100.0, progress: bool | None = None, parallel: bool | None = None,
-             kernel: str = "auto", on_divergence: str = "stop") -> Recording:
+             kernel: str = "auto", on_divergence: str | None = None) -> Recording:
     """Run a built circuit for ``duration_ms`` of biological time.
 
     Parameters
@@ -301,7 +301,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         kernel of :mod:`l5sim.kernels.point`, which gives bitwise the general kernel's
         results faster; ``"general"`` forces the general kernel, ``"point"`` refuses a
         circuit the point kernel cannot run.
-    on_divergence : ``"stop"`` (default) or ``"warn"``: what to do when a state variable
+    on_divergence : ``"stop"`` or ``"warn"`` (default: the environment variable
+        ``L5SIM_ON_DIVERGENCE``, else ``"stop"``): what to do when a state variable
         leaves its physical range (:mod:`l5sim.divergence`: checked on the whole state after
         every chunk and on the recorded traces): raise
         :class:`~l5sim.errors.DivergenceError`, or warn once per population and variable
@@ -320,6 +321,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         raise SpecError("duration_ms", duration_ms, "a finite number of milliseconds > 0")
     if not (isinstance(chunk_ms, (int, float)) and chunk_ms > 0):
         raise SpecError("chunk_ms", chunk_ms, "a number of milliseconds > 0")
+    if on_divergence is None:
+        on_divergence = os.environ.get("L5SIM_ON_DIVERGENCE") or "stop"
     guard = guard_for(built, on_divergence)
     seed = built.seed if seed is None else int(seed)
     spec = built.spec
