@@ -30,7 +30,7 @@ ALLOWED = {
     "simulation": {"errors", "kernels", "recording", "builder", "__init__", "divergence", "sizing"},
     "recording": {"analysis", "_io"},
     "analysis": set(),
-    "plotting": {"analysis", "recording"},
+    "plotting": {"_io", "analysis", "errors"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     "column_stdp": {"builder", "errors", "simulation", "spec"},
