@@ -25,6 +25,7 @@ from . import analysis
 from .builder import build
 from .errors import SpecError
 from .simulation import simulate
+from .sizing import check_sweep
 from .spec import CircuitSpec, apply_overrides, from_dict, parse_value
 
 SEP = "__"
@@ -64,6 +65,7 @@ def parse_grid(text: str, what: str = "--vary"):
             raise SpecError(what, text, "numbers START and STOP and an integer N") from None
         if n < 1 or not (math.isfinite(a) and math.isfinite(b)):
             raise SpecError(what, text, "finite START, STOP and N >= 1")
+        check_sweep(n, 1, f"{what} {key}")        # before N values are made (l5sim.sizing)
         return key, [float(x) for x in np.linspace(a, b, n)]
     vals = [parse_value(v.strip()) for v in rhs.split(",") if v.strip()]
     if not vals:
