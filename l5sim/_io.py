@@ -64,6 +64,8 @@ def _check_common(path, option) -> Path:
     if path is None or not str(path).strip():
         raise _path_error(option, "" if path is None else path, "expected a path (an empty one would mean the "
                                                                 "current directory)")
+    if "\x00" in str(path):
+        raise _path_error(option, path, "expected a path without a NUL character")
     p = Path(os.path.abspath(os.path.expanduser(str(path))))
     for root in VIRTUAL_ROOTS:
         if str(p) == root or str(p).startswith(root + os.sep):
@@ -71,6 +73,25 @@ def _check_common(path, option) -> Path:
     return p
 
 
+def _os_guard(check):
+    """Turn the OSError of a path that the OS refuses to look at (too long, ...) into a
+    PathError naming the option."""
+    def guarded(path, option: str = "--out") -> Path:
+        try:
+            return check(path, option)
+        except OSError as e:
+            from .errors import PathError
+
+            if isinstance(e, PathError):
+                raise
+            raise _path_error(option, str(path)[:80] + ("..." if len(str(path)) > 80 else ""),
+                              f"expected a usable path ({e.strerror or e})") from None
+    guarded.__doc__ = check.__doc__
+    guarded.__name__ = check.__name__
+    return guarded
+
+
+@_os_guard
 def check_dir(path, option: str = "--out") -> Path:
     """The absolute directory ``path`` if l5sim can create or write it, else a
     :class:`~l5sim.errors.PathError` naming ``option`` (empty, under /proc, /sys or /dev, an
@@ -86,6 +107,7 @@ def check_dir(path, option: str = "--out") -> Path:
     return p
 
 
+@_os_guard
 def check_file(path, option: str = "--out") -> Path:
     """The absolute file ``path`` if l5sim can write it, else a PathError (empty, virtual
     file system, an existing directory, a file as its folder, not writable)."""
