@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format_option, add_set_option, figure_path, parse_sets
+from .common import add_format_option, add_set_option, figure_path, fresh_outputs, parse_sets
 
 RUN_EPILOG = """\
 outputs (in DIR):
@@ -30,8 +30,8 @@ beside a new recording after --no-plot).
 units: ms, mV, pF, nS, pA, Hz.
 """
 
-#: Every file ``l5sim run`` may write into DIR (cleared before a run writes its own).
-RUN_OUTPUTS = ("recording.npz", "metadata.json", "summary.json", "raster.png", "raster.svg", "raster.pdf")
+#: Every file ``l5sim run`` may write into DIR besides raster.FORMAT (cleared before a run writes its own).
+RUN_OUTPUTS = ("recording.npz", "metadata.json", "summary.json")
 
 
 def _cmd_run(args) -> int:
@@ -39,7 +39,6 @@ def _cmd_run(args) -> int:
     from pathlib import Path
 
     from .. import build, load_circuit, save_recording, simulate
-    from .._io import clear_outputs
     from ..recording import write_json
 
     t0 = time.perf_counter()
@@ -53,7 +52,7 @@ def _cmd_run(args) -> int:
     out = Path(args.out)
     rec.metadata["timing_s"].update({"load": t1 - t0, "build": t2 - t1, "simulate_total": t3 - t2})
     # an earlier run's files are removed before any is written: DIR never mixes two runs
-    clear_outputs(out, RUN_OUTPUTS)
+    fresh_outputs(out, RUN_OUTPUTS, "raster")
     save_recording(rec, out)
     summary = rec.summary()
     summary["timing_s"] = rec.metadata["timing_s"]
