@@ -134,12 +134,36 @@ class Guard:
     mode : ``"stop"`` (raise :class:`DivergenceError`) or ``"warn"``.
     """
 
+    #: Biological time between two checks of the state (ms): chunks can be much shorter
+    #: (they end at every pulse edge), and a diverged state stays diverged.
+    STATE_INTERVAL_MS = 10.0
+    #: Spikes are counted over windows of at least this long before rates are judged (ms).
+    RATE_WINDOW_MS = 100.0
+
     def __init__(self, populations, dt_ms: float, mode: str = "stop"):
         self.populations = list(populations)
         self.dt_ms = float(dt_ms)
         self.mode = check_mode(mode)
         self.warned = set()
         self.n_checks = 0
+        self._last_state_ms = -math.inf
+        self._acc = np.zeros(len(self.populations), np.int64)
+        self._acc_ms = 0.0
+
+    def after_chunk(self, arrays, counts, window_ms: float, time_ms: float, final: bool = False) -> None:
+        """The check between two kernel calls: the state (``arrays``, see
+        :meth:`check_state`) at most every :attr:`STATE_INTERVAL_MS` and at the end
+        (``final``), and the spikes of the call (``counts`` per population over
+        ``window_ms``), judged over windows of :attr:`RATE_WINDOW_MS`."""
+        if final or time_ms - self._last_state_ms >= self.STATE_INTERVAL_MS:
+            self._last_state_ms = time_ms
+            self.check_state(arrays, time_ms)
+        self._acc += np.asarray(counts, np.int64)
+        self._acc_ms += window_ms
+        if self._acc_ms >= self.RATE_WINDOW_MS or (final and self._acc_ms > 0):
+            self.check_rates(self._acc, self._acc_ms, time_ms)
+            self._acc[:] = 0
+            self._acc_ms = 0.0
 
     def _report(self, pop, neuron, time_ms, bound, value, where="") -> None:
         err = DivergenceError(pop, neuron, time_ms, bound.variable, float(value),
@@ -171,9 +195,11 @@ class Guard:
                     self._report(name, k, time_ms, bound, x[k], where)
 
     def check_rates(self, counts, window_ms: float, time_ms: float) -> None:
-        """Warn (:class:`RateWarning`) when a population's mean rate over the last
-        ``window_ms`` (``counts[p]`` spikes, populations in order) exceeds
-        :func:`max_rate_hz`; once per population."""
+        """Warn (:class:`RateWarning`) when a population fired more spikes in the last
+        ``window_ms`` (``counts[p]``, populations in order) than cells with a refractory
+        period of 1 / :func:`max_rate_hz` can: at most ``limit x window + 1`` per cell (the
+        +1 for a spike at each edge, so that short windows never warn by chance); once per
+        population."""
         if window_ms <= 0:
             return
         for (name, model, lo, hi, _, _), c in zip(self.populations, counts):
@@ -182,7 +208,7 @@ class Guard:
                 continue
             rate = c / (n * window_ms * 1e-3)
             limit = max_rate_hz(model, self.dt_ms)
-            if rate > limit:
+            if c > n * (limit * window_ms * 1e-3 + 1.0):
                 self.warned.add(("rate", name))
                 warnings.warn(RateWarning(
                     f"population {name!r} ({model}) fired at {rate:.4g} Hz on average over "
