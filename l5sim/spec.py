@@ -486,11 +486,12 @@ _CONDUCTANCE_WHY = ("a conductance weight >= 0 (nS): the sign of a conductance s
 
 
 def _check_multipliers(path, receptors):
+    """Conductance receptors' multipliers are >= 0 (a CURRENT synapse's sign is free)."""
     for name, m in receptors.items():
-        if m < 0:
-            why = ("the sign of a CURRENT synapse goes into its weight" if name == "CURRENT" else
-                   f"a negative multiplier makes the {name} conductance negative, reversing its effect")
-            raise SpecError(f"{path}.receptors.{name}", m, f"a multiplier >= 0 ({why})")
+        if name != "CURRENT" and m < 0:
+            raise SpecError(f"{path}.receptors.{name}", m,
+                            f"a multiplier >= 0 (a negative multiplier makes the {name} conductance negative, "
+                            "reversing its effect; signed synapses are for receptors = { CURRENT = ... })")
 
 
 def _check_signs(path, receptors, c, target):
