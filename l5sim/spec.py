@@ -927,20 +927,30 @@ def _toml_loads(text: str, path: str, what: str):
 
 def check_depth(data, path: str = "<root>", limit: int = MAX_DEPTH) -> None:
     """Raise :class:`SpecError` when ``data`` (dicts and lists) nests deeper than ``limit``
-    (checked without recursion, so any depth is safe to check)."""
-    stack = [(data, 0, path)]
+    (checked without recursion, so any depth is safe to check; key paths are formed only for
+    the error)."""
+    stack = [(data, 0, None)]          # (value, depth, (parent entry, key)) -- a linked path
     while stack:
-        x, d, where = stack.pop()
+        entry = stack.pop()
+        x, d, _ = entry
         if isinstance(x, (dict, MappingProxyType)):
-            items = [(f"{where}.{k}" if where != "<root>" else str(k), v) for k, v in x.items()]
+            children = x.items()
         elif isinstance(x, (list, tuple)):
-            items = [(f"{where}[{i}]", v) for i, v in enumerate(x)]
+            children = enumerate(x)
         else:
             continue
         if d >= limit:
-            short = where if len(where) <= 60 else where[:57] + "..."
-            raise SpecError(short, "<nested data>", f"tables or arrays nested at most {limit} deep")
-        stack.extend((v, d + 1, w) for w, v in items)
+            parts = []
+            e = entry
+            while e[2] is not None:
+                e, k = e[2]
+                parts.append(f"[{k}]" if isinstance(k, int) else f".{k}")
+            where = ("" if path == "<root>" else path) + "".join(reversed(parts))
+            where = where.lstrip(".") or path
+            where = where if len(where) <= 60 else where[:57] + "..."
+            raise SpecError(where, "<nested data>", f"tables or arrays nested at most {limit} deep")
+        stack.extend((v, d + 1, (entry, k)) for k, v in children if isinstance(v, (dict, list, tuple,
+                                                                                    MappingProxyType)))
 
 
 def parse_value(text: str):
