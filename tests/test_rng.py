@@ -45,10 +45,11 @@ def _chi2_pvalue(x, lam):
     expects at least 5 draws (Cochran's rule); returns (statistic, dof, p-value)."""
     n = x.size
     lo, hi = int(stats.poisson.ppf(1e-9, lam)), int(stats.poisson.isf(1e-9, lam)) + 1
+    expected = n * stats.poisson.pmf(np.arange(lo, hi), lam)
     edges = [lo]
     acc = 0.0
-    for k in range(lo, hi):
-        acc += n * stats.poisson.pmf(k, lam)
+    for k, e in zip(range(lo, hi), expected.tolist()):
+        acc += e
         if acc >= 5.0:
             edges.append(k + 1)
             acc = 0.0
