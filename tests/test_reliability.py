@@ -437,3 +437,12 @@ def test_every_test_named_in_docs_reliability_exists():
             assert current is not None and re.search(rf"def {name}\b", current.read_text()), (current, name)
             cited += 1
     assert cited >= 30, cited
+
+
+@pytest.mark.parametrize("argv", [["run"], ["run", "x.toml", "--out", "o", "--duration", "abc"], ["nosuch"],
+                                  ["gain", "x.toml", "--out", "o", "--seeds"]])
+def test_usage_errors_are_one_line_with_status_2(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "error:" in err and "--help" in err, err

@@ -33,6 +33,13 @@ REGISTRARS = (register_run, register_gain, register_stdp, register_pulse, regist
               register_neighbours, register_sweep, register_plot, register_fit, register_stability_gap)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line too (status 2, as argparse's)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 #: Commands whose ``--out`` names a file (every other ``--out`` is a directory).
 FILE_OUT = ("plot", "fit")
 
@@ -41,7 +48,7 @@ def make_parser() -> argparse.ArgumentParser:
     """The ``l5sim`` argument parser with every subcommand of :data:`REGISTRARS`."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="l5sim", description="Fast, faithful simulator of cortical layer-5 microcircuits.",
         epilog="errors: one line on stderr and exit status 2 (--debug shows the traceback); "
                "warnings: one line each.")
