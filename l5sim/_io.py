@@ -38,3 +38,117 @@ def atomic_write(path, writer, fsync: bool = True) -> None:
         except OSError:
             pass
         raise
+
+
+# --------------------------------------------------------------------------------------
+# Output and cache paths, checked before any work starts (issue 13).
+
+#: Kernel-provided file systems: nothing an l5sim run writes belongs there.
+VIRTUAL_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def _path_error(option, path, why):
+    from .errors import PathError
+
+    return PathError(f"{option}: got {str(path)!r}; {why}")
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _check_common(path, option) -> Path:
+    if path is None or not str(path).strip():
+        raise _path_error(option, "" if path is None else path, "expected a path (an empty one would mean the "
+                                                                "current directory)")
+    if "\x00" in str(path):
+        raise _path_error(option, path, "expected a path without a NUL character")
+    p = Path(os.path.abspath(os.path.expanduser(str(path))))
+    for root in VIRTUAL_ROOTS:
+        if str(p) == root or str(p).startswith(root + os.sep):
+            raise _path_error(option, path, f"expected a path outside {root} (a virtual file system of the kernel)")
+    return p
+
+
+def _os_guard(check):
+    """Turn the OSError of a path that the OS refuses to look at (too long, ...) into a
+    PathError naming the option."""
+    def guarded(path, option: str = "--out") -> Path:
+        try:
+            return check(path, option)
+        except OSError as e:
+            from .errors import PathError
+
+            if isinstance(e, PathError):
+                raise
+            raise _path_error(option, str(path)[:80] + ("..." if len(str(path)) > 80 else ""),
+                              f"expected a usable path ({e.strerror or e})") from None
+    guarded.__doc__ = check.__doc__
+    guarded.__name__ = check.__name__
+    return guarded
+
+
+@_os_guard
+def check_dir(path, option: str = "--out") -> Path:
+    """The absolute directory ``path`` if l5sim can create or write it, else a
+    :class:`~l5sim.errors.PathError` naming ``option`` (empty, under /proc, /sys or /dev, an
+    existing file, below a file, or not writable). Creates nothing."""
+    p = _check_common(path, option)
+    if p.exists() and not p.is_dir():
+        raise _path_error(option, path, "expected a directory, but this is an existing file")
+    base = _nearest_existing(p)
+    if not base.is_dir():
+        raise _path_error(option, path, f"expected a directory, but {str(base)!r} is a file")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise _path_error(option, path, f"expected a writable directory ({str(base)!r} is not writable)")
+    return p
+
+
+@_os_guard
+def check_file(path, option: str = "--out") -> Path:
+    """The absolute file ``path`` if l5sim can write it, else a PathError (empty, virtual
+    file system, an existing directory, a file as its folder, not writable)."""
+    p = _check_common(path, option)
+    if p.is_dir():
+        raise _path_error(option, path, "expected a file name, but this is a directory")
+    base = _nearest_existing(p.parent)
+    if not base.is_dir():
+        raise _path_error(option, path, f"expected a file in a directory, but {str(base)!r} is a file")
+    if not os.access(base, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise _path_error(option, path, "expected a writable location")
+    return p
+
+
+def remove_stale_temporaries(directory, names) -> list[str]:
+    """Remove the temporary files that an interrupted :func:`atomic_write` of any of
+    ``names`` left in ``directory`` (``.NAME.*.tmp``); returns the names removed."""
+    d = Path(directory)
+    gone = []
+    if not d.is_dir():
+        return gone
+    for name in names:
+        for tmp in d.glob(f".{name}.*.tmp"):
+            try:
+                tmp.unlink()
+                gone.append(tmp.name)
+            except OSError:
+                pass
+    return gone
+
+
+def clear_outputs(directory, names) -> list[str]:
+    """Before a command writes its outputs into ``directory``: remove every file of
+    ``names`` (the command's own outputs, from an earlier run) and their stale
+    temporaries, so that the directory never mixes two runs (an old raster.png beside a new
+    recording after ``--no-plot``); returns the names removed."""
+    d = Path(directory)
+    gone = remove_stale_temporaries(d, names)
+    for name in names:
+        f = d / name
+        if f.is_file() or f.is_symlink():
+            f.unlink()
+            gone.append(name)
+    return gone

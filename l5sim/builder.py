@@ -26,6 +26,7 @@ from .kernels import engine as E
 from .kernels.rng import ZIG_F, ZIG_K, ZIG_W, seed_streams
 from .models import izhikevich as _izh
 from .models.synapses import COMPARTMENTS, RECEPTOR_NAMES, channel
+from .sizing import check_build
 
 #: Registered integration schemes: name -> kernel code.
 INTEGRATORS = {"euler": E.I_EULER, "semi_implicit": E.I_SEMI, "izh2003": E.I_IZH03, "none": E.I_EULER}
@@ -245,6 +246,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SpecError("seed", seed, "a non-negative integer")
     seed = int(seed)
+    check_build(spec)          # memory and time estimated before anything is drawn (l5sim.sizing)
     if wiring_cache is None:
         wiring_cache = os.environ.get("L5SIM_WIRING_CACHE") or None
     dt = spec.dt_ms

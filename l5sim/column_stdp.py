@@ -99,6 +99,9 @@ def column_stdp(spec: CircuitSpec, seeds=(0, 1, 2), pathway: str = "ee", populat
     bin_ms : time bin of the rows and weight sampling interval (ms); ``onset_ms`` and
         ``onset_ms + pulse_ms`` must be multiples of it.
     """
+    seeds = list(seeds)
+    if not seeds or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
+        raise SpecError("seeds", seeds, "a non-empty list of non-negative integer seeds (--seeds N needs N >= 1)")
     if pathway not in spec.pathways:
         raise SpecError("pathway", pathway, f"a name in [pathways]: {sorted(spec.pathways)}")
     if population not in spec.populations or spec.populations[population].model != "l5_pyramidal":

@@ -31,17 +31,29 @@ class SpecError(L5SimError, ValueError):
 class DivergenceError(L5SimError, FloatingPointError):
     """A simulation became numerically unstable (NaN, infinity or a runaway value)."""
 
-    def __init__(self, population: str, neuron: int, time_ms: float, variable: str, value: float):
+    def __init__(self, population: str, neuron: int, time_ms: float, variable: str, value: float,
+                 bound: str | None = None):
         self.population = population
         self.neuron = neuron
         self.time_ms = time_ms
         self.variable = variable
         self.value = value
+        self.bound = bound
+        outside = f" outside its physical range {bound}" if bound else ""
         super().__init__(
             f"numerical divergence in population {population!r}, neuron {neuron}, "
-            f"variable {variable!r} = {value!r} at t = {time_ms:.3f} ms; "
+            f"variable {variable!r} = {value!r} at t = {time_ms:.3f} ms{outside}; "
             "reduce dt_ms, check the input currents and synaptic weights"
         )
+
+
+class SizeError(L5SimError, MemoryError):
+    """A run would need more memory or time than the machine or a stated limit allows
+    (the message gives the estimate, the limit and how to override it)."""
+
+
+class PathError(L5SimError, OSError):
+    """An output or cache path cannot be used (the message names the option and why)."""
 
 
 class FitError(L5SimError, RuntimeError):

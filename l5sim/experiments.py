@@ -25,10 +25,28 @@ from . import analysis
 from .builder import build
 from .errors import SpecError
 from .simulation import simulate
+from .sizing import check_sweep
 from .spec import CircuitSpec, from_dict, parse_value
 
 SEP = "__"
 
+
+
+def check_seeds(seeds, name: str = "seeds") -> list[int]:
+    """``seeds`` as a non-empty list of distinct non-negative integers, or a SpecError
+    naming ``name`` (``--seeds 0`` used to end in an IndexError)."""
+    try:
+        out = list(seeds)
+    except TypeError:
+        raise SpecError(name, seeds, "a list of seeds (non-negative integers)") from None
+    if not out:
+        raise SpecError(name, out, "at least one seed (--seeds N needs N >= 1)")
+    for x in out:
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0:
+            raise SpecError(name, x, "a non-negative integer seed")
+    if len(set(int(x) for x in out)) != len(out):
+        raise SpecError(name, out, "distinct seeds (a repeated seed repeats the same run)")
+    return [int(x) for x in out]
 
 def parse_grid(text: str, what: str = "--vary"):
     """``KEY=START:STOP:N`` (N evenly spaced values) or ``KEY=V1,V2,...`` -> (key, values)."""
@@ -47,6 +65,7 @@ def parse_grid(text: str, what: str = "--vary"):
             raise SpecError(what, text, "numbers START and STOP and an integer N") from None
         if n < 1 or not (math.isfinite(a) and math.isfinite(b)):
             raise SpecError(what, text, "finite START, STOP and N >= 1")
+        check_sweep(n, 1, f"{what} {key}")        # before N values are made (l5sim.sizing)
         return key, [float(x) for x in np.linspace(a, b, n)]
     vals = [parse_value(v.strip()) for v in rhs.split(",") if v.strip()]
     if not vals:
@@ -254,6 +273,7 @@ def gain_sweep(spec: CircuitSpec, vary_key: str, vary_values, input_key: str, in
         (``rheobase_sd``, ``slope_sd``), the mean burst measures over all levels and seeds
         (``mean_isi_burst_excess``, ``mean_burst_reset_fraction`` for L5), ``n_seeds``.
     """
+    seeds = check_seeds(seeds)
     vary_values = list(vary_values)
     input_values = list(input_values)
     if not vary_values or not input_values:
@@ -365,6 +385,7 @@ def stdp_protocol(spec: CircuitSpec, conditions: dict | None = None, n_pairs: in
     pair rule (each post spike reads the pre trace exp(-dt / tau+)) about 1.35 times the
     weight change (seeds 0-4: see tests/test_stdp_acceleration.py).
     """
+    seeds = check_seeds(seeds)
     conditions = dict(STDP_CONDITIONS if conditions is None else conditions)
     if reference not in conditions:
         raise SpecError("reference", reference, f"one of the conditions {sorted(conditions)}")
@@ -557,7 +578,7 @@ def pulse_response(spec: CircuitSpec, modulator: str = "NA", amplitude: float = 
         raise SpecError("duration_ms", duration, "at least one bin after the pulse onset")
     if not (onset_spread_ms >= 0 and math.isfinite(onset_spread_ms)):
         raise SpecError("onset_spread_ms", onset_spread_ms, "a finite number >= 0 (ms)")
-    seeds = [int(x) for x in seeds]
+    seeds = check_seeds(seeds)
     edges0 = lo + bin_ms * np.arange(n_bins + 1)
     centres0 = 0.5 * (edges0[:-1] + edges0[1:])
     mod_table = spec.to_dict()["modulators"][modulator]

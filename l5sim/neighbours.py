@@ -40,7 +40,7 @@ import numpy as np
 from . import analysis
 from .builder import build
 from .errors import SpecError
-from .experiments import SEP, replicate
+from .experiments import SEP, check_seeds, replicate
 from .simulation import run_metadata, simulate
 from .spec import CircuitSpec
 
@@ -115,6 +115,7 @@ def neighbour_fi(spec: CircuitSpec, pv_scales=(0.5, 1.0, 2.0), som_scales=(0.0, 
     -------
     NeighbourResult
     """
+    seeds = check_seeds(seeds)
     pv_scales = [float(x) for x in pv_scales]
     som_scales = [float(x) for x in som_scales]
     levels = np.asarray(input_values, float)

@@ -15,7 +15,9 @@ import time
 
 import numpy as np
 
+from .divergence import check_arrays, guard_for
 from .errors import DivergenceError, SpecError
+from .sizing import check_run
 from .kernels import engine as E
 from .kernels import point as P
 from .kernels.rng import seed_streams
@@ -26,6 +28,25 @@ _TRACE_CODES = {"v": E.T_V, "u": E.T_U, "vd": E.T_VD, "wd": E.T_WD, "kappa": E.T
                 "g_AMPA": E.T_G0 + 0, "g_NMDA": E.T_G0 + 2, "g_GABA_A": E.T_G0 + 4,
                 "g_AMPA_d": E.T_G0 + 1, "g_NMDA_d": E.T_G0 + 3, "g_GABA_A_d": E.T_G0 + 5}
 _VAR_NAMES = {0: "v", 1: "u", 2: "vd"}
+
+
+def _state_arrays(st) -> dict:
+    """The state arrays by their trace names (views, not copies), for l5sim.divergence."""
+    arrays = {"v": st.v, "u": st.u, "vd": st.vd, "wd": st.wd, "kappa": st.kap, "g_adapt": st.gad}
+    for name, code in _TRACE_CODES.items():
+        if name.startswith("g_") and code >= E.T_G0:
+            arrays[name] = st.g[code - E.T_G0]
+    arrays["g_GABA_B"], arrays["g_GABA_B_d"] = st.g[2 * E.R_GABA_B], st.g[2 * E.R_GABA_B + 1]
+    return arrays
+
+
+def _pop_counts(spike_i, pop_start) -> np.ndarray:
+    """Spikes per population among the global neuron indices ``spike_i``."""
+    n_pop = len(pop_start) - 1
+    if spike_i.size == 0:
+        return np.zeros(n_pop, np.int64)
+    pop = np.searchsorted(pop_start, spike_i, side="right") - 1
+    return np.bincount(pop, minlength=n_pop)[:n_pop]
 
 
 def initial_state(built, seed: int) -> E.State:
@@ -245,7 +266,7 @@ DELIVERY_BLOCKS = 16
 
 def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
              chunk_ms: float = 100.0, progress: bool | None = None, parallel: bool | None = None,
-             kernel: str = "auto") -> Recording:
+             kernel: str = "auto", on_divergence: str | None = None) -> Recording:
     """Run a built circuit for ``duration_ms`` of biological time.
 
     Parameters
@@ -280,6 +301,14 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         kernel of :mod:`l5sim.kernels.point`, which gives bitwise the general kernel's
         results faster; ``"general"`` forces the general kernel, ``"point"`` refuses a
         circuit the point kernel cannot run.
+    on_divergence : ``"stop"`` or ``"warn"`` (default: the environment variable
+        ``L5SIM_ON_DIVERGENCE``, else ``"stop"``): what to do when a state variable
+        leaves its physical range (:mod:`l5sim.divergence`: checked on the whole state after
+        every chunk and on the recorded traces): raise
+        :class:`~l5sim.errors.DivergenceError`, or warn once per population and variable
+        (:class:`l5sim.divergence.DivergenceWarning`) and go on. A population firing
+        faster than its model can gets a :class:`l5sim.divergence.RateWarning` either
+        way. NaN, infinities and the kernel's own bound (1e8 mV) always stop the run.
 
     Returns
     -------
@@ -292,6 +321,9 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         raise SpecError("duration_ms", duration_ms, "a finite number of milliseconds > 0")
     if not (isinstance(chunk_ms, (int, float)) and chunk_ms > 0):
         raise SpecError("chunk_ms", chunk_ms, "a number of milliseconds > 0")
+    if on_divergence is None:
+        on_divergence = os.environ.get("L5SIM_ON_DIVERGENCE") or "stop"
+    guard = guard_for(built, on_divergence)
     seed = built.seed if seed is None else int(seed)
     spec = built.spec
     dt = built.dt_ms
@@ -339,6 +371,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         run_kernel = E.run_chunk_parallel if parallel else E.run_chunk
         if parallel:
             net = net._replace(blk=np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64))
+    # ---- sizes before allocation (l5sim.sizing): state, ring, traces, snapshots, time
+    check_run(built, duration_ms, recording)
     t_start = time.perf_counter()
     st = initial_state(built, seed)
     keys, tr = _trace_plan(built, recording, n_steps)
@@ -401,6 +435,12 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
                     st = st._replace(mod_delta=_mod_delta(built, triggers, t, n, dt))
                 status, done = run_kernel(net, st, out, t, n)
                 k = int(out.n_spk[0])
+                # ---- divergence check (l5sim.divergence): the whole state against each model's
+                # physical bounds, and each population's rate over this call against its model's
+                # (a divergence the kernel itself flagged, status 2, is reported below at its step)
+                if status != 2:
+                    guard.after_chunk(_state_arrays(st), _pop_counts(out.spk_i[:k], built.net.pop_start),
+                                      int(done) * dt, (t + int(done)) * dt, final=t + int(done) >= n_steps)
                 if k:
                     spk_i.append(out.spk_i[:k].copy())
                     spk_t.append(out.spk_t[:k].copy())
@@ -440,6 +480,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
             trace_t[pop] = (np.arange(1, tr_ptr[k] + 1) * tr_every[k]) * dt
     traces = {p: {v: np.stack(cols, axis=1) for v, cols in vs.items()} for p, vs in traces.items()}
     trace_n = {p: np.asarray(v, np.int64) for p, v in trace_n.items()}
+    # ---- divergence check of the recorded traces (exact sample times; l5sim.divergence)
+    check_arrays(traces, trace_t, trace_n, spec, guard)
     meta = run_metadata(built, seed, duration_ms, sim_s)
     meta["kernel"] = {"name": "point" if use_point else "general", "parallel": bool(parallel),
                       "threads": _threads() if parallel else 1}

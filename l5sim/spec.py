@@ -316,6 +316,9 @@ class PopulationSpec:
                     clean[k] = _coerce(v, float, {"allow_inf": k in ("u_max_pA", "nmda_cap_nS")}, f"{path}.params.{k}")
             object.__setattr__(self, "params", MappingProxyType(clean))
             p = self.cell_params()
+            for name, what in NONNEGATIVE_CELL_PARAMS.items():
+                if hasattr(p, name) and not getattr(p, name) >= 0:
+                    raise SpecError(f"{path}.params.{name}", getattr(p, name), f"a number >= 0 ({what})")
             for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV", "reset_margin_mV"):
                 if hasattr(p, name) and not getattr(p, name) > 0:
                     raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number > 0")
@@ -466,7 +469,64 @@ class PathwaySpec:
     def _check(self, path):
         if self.target != "gate" and not self.receptors:
             raise SpecError(f"{path}.receptors", {}, "at least one receptor")
+        _check_signs(path, self.receptors, self.connectivity, self.target)
 
+
+# --------------------------------------------------------------------------------------
+# Signed quantities. A synaptic conductance is >= 0 by definition (g = weight x receptor
+# multiplier x kinetics; Dayan & Abbott 2001, eq. 5.46): whether a synapse excites or
+# inhibits is set by its receptor's reversal potential (GABA_A at -70 mV, Whyte et al.
+# 2025), so a negative weight or multiplier would silently turn inhibition into excitation.
+# Only voltage-jump (CURRENT) synapses carry their sign in the weight (Izhikevich 2003).
+
+_CONDUCTANCE_WHY = ("a conductance weight >= 0 (nS): the sign of a conductance synapse is set by its "
+                    "receptor's reversal potential, so a negative weight would turn inhibition into "
+                    "excitation (and excitation into inhibition); signed weights are for receptors = "
+                    "{ CURRENT = ... }")
+
+
+def _check_multipliers(path, receptors):
+    """Conductance receptors' multipliers are >= 0 (a CURRENT synapse's sign is free)."""
+    for name, m in receptors.items():
+        if name != "CURRENT" and m < 0:
+            raise SpecError(f"{path}.receptors.{name}", m,
+                            f"a multiplier >= 0 (a negative multiplier makes the {name} conductance negative, "
+                            "reversing its effect; signed synapses are for receptors = { CURRENT = ... })")
+
+
+def _check_signs(path, receptors, c, target):
+    """Weights of conductance and gate pathways keep their sign (see above)."""
+    _check_multipliers(path, receptors)
+    if c.rule == "gaussian_weight":
+        used = (("A", c.A),)
+    elif c.weight_high > c.weight_low:
+        used = (("weight_low", c.weight_low), ("weight_high", c.weight_high))
+    else:
+        used = (("weight", c.weight),)
+    for key, w in used:
+        if target == "gate":
+            if not 0.0 <= w <= 1.0:
+                raise SpecError(f"{path}.connectivity.{key}", w,
+                                "a gate increment in [0, 1] (each spike moves kappa a fraction w of the way "
+                                "to 1, which keeps kappa in [0, 1])")
+        elif "CURRENT" not in receptors and w < 0:
+            raise SpecError(f"{path}.connectivity.{key}", w, _CONDUCTANCE_WHY)
+
+
+#: Cell parameters that are physically >= 0, and why (a negative value has no meaning).
+NONNEGATIVE_CELL_PARAMS = {
+    "dg_adapt_nS": "an adaptation conductance increment",
+    "nmda_cap_nS": "a conductance cap",
+    "gL_nS": "a leak conductance",
+    "G_nS": "a coupling conductance",
+    "gCa_pA": "the amplitude of the dendritic calcium (inward) current",
+    "bap_pA": "the amplitude of the back-propagating action potential's (depolarising) current",
+}
+
+#: Largest mean number of Poisson input events per step (rate_hz x dt_ms x 1e-3) accepted:
+#: the sampler is exact and equally fast at any mean (l5sim.kernels.rng, tests/test_rng.py
+#: up to 1e6), but a million synchronous events per step is no longer a spike train.
+MAX_EVENTS_PER_STEP = 1e6
 
 PROFILES = ("uniform", "gaussian_index", "gaussian_space", "neurons")
 
@@ -535,6 +595,10 @@ class InputSpec:
             raise SpecError(f"{path}.neurons", [], "a non-empty list of neuron indices for profile 'neurons'")
         if self.kind == "poisson" and not self.receptors:
             raise SpecError(f"{path}.receptors", {}, "at least one receptor")
+        if self.kind == "poisson":
+            _check_multipliers(path, self.receptors)
+            if "CURRENT" not in self.receptors and self.weight < 0:
+                raise SpecError(f"{path}.weight", self.weight, _CONDUCTANCE_WHY)
 
 
 TRACE_VARIABLES = ("v", "u", "vd", "wd", "kappa", "g_adapt", "I_bap", "burst",
@@ -654,6 +718,7 @@ def from_dict(data: Mapping[str, Any], source: str | None = None) -> CircuitSpec
 def _from_dict_inner(data, source):
     if not isinstance(data, dict):
         raise SpecError("<root>", data, "a table")
+    check_depth(data)
     data = copy.deepcopy(dict(data))
     for key in data:
         if key not in TOP_KEYS:
@@ -735,7 +800,17 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
                 raise SpecError(f"populations.{name}.params.bap_stop_ms", p.bap_stop_ms,
                                 f"a bAP window of at most {MAX_BAP_STEPS} steps after the spike "
                                 f"(<= {MAX_BAP_STEPS * meta.dt_ms:g} ms with dt_ms = {meta.dt_ms})")
+    for name, pop in pops.items():
+        if pop.model == "poisson" and pop.rate_hz * meta.dt_ms * 1e-3 > 1.0:
+            raise SpecError(f"populations.{name}.rate_hz", pop.rate_hz,
+                            f"a rate <= {1e3 / meta.dt_ms:g} Hz (1 / dt_ms: a poisson population fires at most "
+                            "one spike per neuron and step)")
     for name, inp in inputs.items():
+        if inp.kind == "poisson" and inp.rate_hz * meta.dt_ms * 1e-3 > MAX_EVENTS_PER_STEP:
+            raise SpecError(f"inputs.{name}.rate_hz", inp.rate_hz,
+                            f"a rate <= {MAX_EVENTS_PER_STEP * 1e3 / meta.dt_ms:g} Hz (at most "
+                            f"{MAX_EVENTS_PER_STEP:g} events per step of {meta.dt_ms} ms; for a stronger "
+                            "drive raise the weight)")
         for key in ("start_ms", "stop_ms", "ramp_ms"):
             t = getattr(inp, key)
             if math.isfinite(t) and not t / meta.dt_ms < MAX_STEPS:
@@ -793,6 +868,13 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
         if pw.plasticity and pw.plasticity not in plasticity:
             raise SpecError(f"pathways.{name}.plasticity", pw.plasticity,
                             f"a name in [plasticity]: {sorted(plasticity)}")
+        if pw.plasticity and pw.target != "gate" and "CURRENT" not in pw.receptors:
+            rule = plasticity[pw.plasticity]
+            w_min = rule.get("w_min", 0.0) if isinstance(rule, dict) else 0.0
+            if isinstance(w_min, (int, float)) and not isinstance(w_min, bool) and w_min < 0:
+                raise SpecError(f"plasticity.{pw.plasticity}.w_min", w_min,
+                                f"a bound >= 0 for a rule on conductance pathway {name!r} (learning must "
+                                "not turn its conductance negative)")
     for name, inp in inputs.items():
         if inp.population not in pops:
             raise SpecError(f"inputs.{name}.population", inp.population, f"a population name: {sorted(pops)}")
@@ -828,6 +910,49 @@ def _cross_check(meta, pops, paths, inputs, recording, plasticity):
             raise SpecError(f"recording.traces.{p}.interval_ms", tr.interval_ms, f"a number >= dt_ms ({meta.dt_ms})")
 
 
+#: Deepest nesting of tables and arrays accepted in a circuit or an override (the bundled
+#: circuits nest 4 deep: populations.NAME.spike_times_ms[i][j]); deeper data would exhaust
+#: Python's recursion limit in the TOML parser or in copying.
+MAX_DEPTH = 32
+#: Largest circuit file read (bytes); generator spike-time lists are the only large content.
+MAX_FILE_BYTES = 64 * 2 ** 20
+
+
+def _toml_loads(text: str, path: str, what: str):
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise SpecError(path, what, f"TOML nested at most {MAX_DEPTH} tables or arrays deep") from None
+
+
+def check_depth(data, path: str = "<root>", limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`SpecError` when ``data`` (dicts and lists) nests deeper than ``limit``
+    (checked without recursion, so any depth is safe to check; key paths are formed only for
+    the error)."""
+    stack = [(data, 0, None)]          # (value, depth, (parent entry, key)) -- a linked path
+    while stack:
+        entry = stack.pop()
+        x, d, _ = entry
+        if isinstance(x, (dict, MappingProxyType)):
+            children = x.items()
+        elif isinstance(x, (list, tuple)):
+            children = enumerate(x)
+        else:
+            continue
+        if d >= limit:
+            parts = []
+            e = entry
+            while e[2] is not None:
+                e, k = e[2]
+                parts.append(f"[{k}]" if isinstance(k, int) else f".{k}")
+            where = ("" if path == "<root>" else path) + "".join(reversed(parts))
+            where = where.lstrip(".") or path
+            where = where if len(where) <= 60 else where[:57] + "..."
+            raise SpecError(where, "<nested data>", f"tables or arrays nested at most {limit} deep")
+        stack.extend((v, d + 1, (entry, k)) for k, v in children if isinstance(v, (dict, list, tuple,
+                                                                                    MappingProxyType)))
+
+
 def parse_value(text: str):
     """Parse an override's value as a TOML value (number, bool, string, list, inline table);
     anything that is not valid TOML is taken as a plain string."""
@@ -848,7 +973,12 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
         if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
             raise SpecError(str(key), value, "a dotted key path such as populations.pyr.n")
         if isinstance(value, str):
-            value = parse_value(value)
+            try:
+                value = parse_value(value)
+            except RecursionError:
+                raise SpecError(key, value[:40] + ("..." if len(value) > 40 else ""),
+                                f"a TOML value nested at most {MAX_DEPTH} deep") from None
+        check_depth(value, key, MAX_DEPTH - len(key.split(".")))
         parts = key.split(".")
         node = data
         for i, part in enumerate(parts[:-1]):
@@ -876,13 +1006,22 @@ def load_circuit(path: str | Path, overrides: Mapping[str, Any] | None = None) -
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise SpecError("<file>", str(path), f"a readable circuit file ({e.strerror})") from None
+        raise SpecError("<file>", str(path), f"a readable circuit file ({e.strerror or e})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError("<file>", str(path), f"a circuit file of at most {MAX_FILE_BYTES // 2 ** 20} MiB")
     try:
-        data = tomllib.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError("<file>", str(path), f"a UTF-8 text file (TOML); byte {raw[e.start]:#04x} at offset "
+                                             f"{e.start} is not UTF-8: is this a binary file?") from None
+    try:
+        data = _toml_loads(text, "<file>", str(path))
     except tomllib.TOMLDecodeError as e:
         raise SpecError("<file>", str(path), f"valid TOML ({e})") from None
+    check_depth(data)
     if overrides:
         data = apply_overrides(data, overrides)
     return from_dict(data, source=str(path))

@@ -127,18 +127,38 @@ class Streams:
                 return hz * wn[iz]
 
     def poisson(self, j: int, lam: float) -> int:
-        """Poisson count by inversion of the cumulative distribution (cap 10 lam + 100)."""
+        """Poisson count: inversion of the cumulative distribution below a mean of 10 (cap
+        10 lam + 100), Hormann's (1993) transformed rejection PTRS from 10 on, as the
+        kernel (l5sim.kernels.rng.poisson), written out from the paper's steps."""
         if lam <= 0.0:
             return 0
-        u = self.uniform(j)
-        p = math.exp(-lam)
-        cdf = p
-        k = 0
-        while u > cdf and k < int(10.0 * lam) + 100:
-            k += 1
-            p *= lam / k
-            cdf += p
-        return k
+        if lam < 10.0:
+            u = self.uniform(j)
+            p = math.exp(-lam)
+            cdf = p
+            k = 0
+            while u > cdf and k < int(10.0 * lam) + 100:
+                k += 1
+                p *= lam / k
+                cdf += p
+            return k
+        # PTRS, Hormann (1993) steps 0-3
+        b = 0.931 + 2.53 * math.sqrt(lam)
+        a = -0.059 + 0.02483 * b
+        inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+        v_r = 0.9277 - 3.6224 / (b - 2.0)
+        while True:
+            u = self.uniform(j) - 0.5
+            v = self.uniform(j)
+            us = 0.5 - abs(u)
+            k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= v_r:
+                return int(k)
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            log_ratio = math.log(v) + math.log(inv_alpha) - math.log(a / (us * us) + b)
+            if log_ratio <= -lam + k * math.log(lam) - math.lgamma(k + 1.0):
+                return int(k)
 
 
 # ----------------------------------------------------------------------------------------

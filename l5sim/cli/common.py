@@ -95,3 +95,14 @@ def add_format_option(p) -> None:
 def figure_path(out_dir, stem: str, args) -> Path:
     """``OUT_DIR/STEM.FORMAT`` for the ``--format`` of ``args`` (png without the option)."""
     return Path(out_dir) / f"{stem}.{getattr(args, 'format', None) or 'png'}"
+
+
+def fresh_outputs(out_dir, files, figure: str | None = None) -> list[str]:
+    """Before a command writes into ``out_dir``: remove its own files of an earlier run
+    (``files``, and the figure ``figure`` in every format of :data:`FIGURE_FORMATS`) with
+    their stale temporaries, so that the directory never mixes two runs (an old
+    ``gain.png`` beside a new ``gain.svg``). Returns the names removed."""
+    from .._io import clear_outputs
+
+    names = list(files) + ([f"{figure}.{fmt}" for fmt in FIGURE_FORMATS] if figure else [])
+    return clear_outputs(out_dir, names)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format_option, add_run_options, add_window, figure_path, parse_sets, window_pa
+from .common import (add_format_option, add_run_options, add_window, figure_path, fresh_outputs, parse_sets,
+                     window_pa)
 
 
 def _cmd_gain(args) -> int:
@@ -25,6 +26,7 @@ def _cmd_gain(args) -> int:
                        duration_ms=args.duration, population=args.population, window_pa=window_pa(args),
                        progress=args.progress or None)
     out = Path(args.out)
+    fresh_outputs(out, ("gain.csv", "curves.csv", "metadata.json"), "gain")
     X.write_csv(out / "gain.csv", res.rows)
     X.write_csv(out / "curves.csv", res.curves)
     write_json(out / "metadata.json", res.metadata)
@@ -63,6 +65,7 @@ def _cmd_pulse(args) -> int:
                            neurons_per_level=args.neurons, onset_spread_ms=args.onset_spread,
                            window_pa=window_pa(args), progress=args.progress or None)
     out = Path(args.out)
+    fresh_outputs(out, ("pulse.csv", "pulse_rates.csv", "metadata.json"), "pulse")
     X.write_csv(out / "pulse.csv", res.rows)
     X.write_csv(out / "pulse_rates.csv", res.rates)
     write_json(out / "metadata.json", res.metadata)
@@ -92,6 +95,7 @@ def _cmd_stdp(args) -> int:
     res = X.stdp_protocol(spec, n_pairs=args.pairs, period_ms=args.period, delay_ms=args.delay,
                           seeds=range(args.seed, args.seed + args.seeds))
     out = Path(args.out)
+    fresh_outputs(out, ("stdp.csv", "metadata.json", "summary.json"), "stdp")
     X.write_csv(out / "stdp.csv", res.rows)
     meta = dict(res.metadata, summary=res.summary)
     write_json(out / "metadata.json", meta)
@@ -200,6 +204,7 @@ def _cmd_column_stdp(args) -> int:
                       population=args.population or "pyr", na_amplitude=args.na_amplitude, onset_ms=args.onset,
                       pulse_ms=args.pulse, duration_ms=args.duration, bin_ms=args.bin)
     out = Path(args.out)
+    fresh_outputs(out, ("column_stdp.csv", "summary.json", "metadata.json"), "column_stdp")
     X.write_csv(out / "column_stdp.csv", res.rows)
     write_json(out / "summary.json", res.summary)
     write_json(out / "metadata.json", dict(res.metadata, summary=res.summary))

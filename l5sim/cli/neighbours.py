@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format_option, add_run_options, figure_path, parse_floats, parse_sets
+from .common import add_format_option, add_run_options, figure_path, fresh_outputs, parse_floats, parse_sets
 
 
 def _cmd_neighbours(args) -> int:
@@ -28,6 +28,8 @@ def _cmd_neighbours(args) -> int:
                           seeds=range(args.seed, args.seed + args.seeds), duration_ms=args.duration,
                           settle_ms=args.settle, progress=args.progress or None)
     out = Path(args.out)
+    fresh_outputs(out, ("neighbour_rates.csv", "neighbour_curves.csv", "neighbour_summary.csv", "metadata.json"),
+                  "neighbours")
     write_csv(out / "neighbour_rates.csv", res.rows)
     write_csv(out / "neighbour_curves.csv", res.curves)
     write_csv(out / "neighbour_summary.csv", res.summary)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format_option, add_set_option, figure_path, parse_sets
+from .common import add_format_option, add_set_option, figure_path, fresh_outputs, parse_sets
 
 RUN_EPILOG = """\
 outputs (in DIR):
@@ -23,8 +23,15 @@ outputs (in DIR):
 (numbers, true/false, "strings", [lists], {inline = tables}) and validated like the file:
   l5sim run circuits/l5_column.toml --set populations.pyr.n=800 --set inputs.dend_drive.amplitude_pA=400
 
+files of an earlier run in DIR (any of the above, and temporaries of an interrupted write)
+are removed before the new ones are written, so DIR never mixes two runs (no old raster.png
+beside a new recording after --no-plot).
+
 units: ms, mV, pF, nS, pA, Hz.
 """
+
+#: Every file ``l5sim run`` may write into DIR besides raster.FORMAT (cleared before a run writes its own).
+RUN_OUTPUTS = ("recording.npz", "metadata.json", "summary.json")
 
 
 def _cmd_run(args) -> int:
@@ -40,10 +47,12 @@ def _cmd_run(args) -> int:
     net = build(spec, seed=args.seed, wiring_cache=args.wiring_cache)
     t2 = time.perf_counter()
     progress = True if args.progress else (False if args.no_progress else None)
-    rec = simulate(net, args.duration, seed=args.seed, progress=progress)
+    rec = simulate(net, args.duration, seed=args.seed, progress=progress, on_divergence=args.on_divergence)
     t3 = time.perf_counter()
     out = Path(args.out)
     rec.metadata["timing_s"].update({"load": t1 - t0, "build": t2 - t1, "simulate_total": t3 - t2})
+    # an earlier run's files are removed before any is written: DIR never mixes two runs
+    fresh_outputs(out, RUN_OUTPUTS, "raster")
     save_recording(rec, out)
     summary = rec.summary()
     summary["timing_s"] = rec.metadata["timing_s"]
@@ -86,5 +95,8 @@ def register_run(sub) -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar "
                      "(default: shown for runs longer than 5 s of biological time)")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.add_argument("--on-divergence", choices=("stop", "warn"), default=None,
+                     help="a state outside its physical range (l5sim.divergence) stops the run with an error "
+                          "(stop, default) or warns once per population and variable (warn)")
     run.set_defaults(func=_cmd_run)
     return run

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import SpecError
+from ..sizing import check_sweep
 
 #: What a run keeps: statistics only, or also its full recording.
 KEEP_MODES = ("summary", "recording")
@@ -215,6 +216,8 @@ def plan_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, *, over
     if n_steps < 1:
         raise SpecError("--duration", duration_ms, f"at least one step of {spec.dt_ms} ms")
     axes = parse_axes(grid)
+    # ---- size before the grid is expanded (l5sim.sizing): points x seeds within the limit
+    check_sweep(math.prod(len(v) for v in axes.values()), len(seed_list), "the sweep grid")
     base = spec.to_dict()
     for key, values in axes.items():
         _check_key_path(base, key, values[0], spec.path)
