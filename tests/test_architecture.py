@@ -28,6 +28,8 @@ ALLOWED = {
     "recording": {"analysis", "_io"},
     "analysis": set(),
     "plotting": {"analysis", "recording"},
+    # export translates recordings (spec -> ... -> recording -> export); _io for atomic writes
+    "export": {"_io"},
     "experiments": {"analysis", "builder", "errors", "simulation", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     "column_stdp": {"builder", "errors", "simulation", "spec"},
@@ -45,9 +47,10 @@ def _l5_imports(path: Path):
             if node.level >= 1:
                 parts = (node.module or "").split(".")
                 if node.level == 2 or path.parent != PKG:
-                    # from the kernels/ or models/ subpackage upward
+                    # from a subpackage (kernels/, models/, export/, ...) upward; its own
+                    # modules count as the subpackage
                     top = parts[0] if parts[0] else "__init__"
-                    if path.parent.name in ("kernels", "models") and node.level == 1:
+                    if node.level == 1:
                         top = path.parent.name
                 else:
                     top = parts[0] if parts[0] else "__init__"
