@@ -826,7 +826,7 @@ def _collect_inflight(out: Path, session: str) -> list:
 
 
 # --------------------------------------------------------------------------------- parent side
-def _default_workers() -> int:
+def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover
@@ -1065,7 +1065,7 @@ def run_sweep(circuit, grid=None, seeds=1, duration_ms: float = 1000.0, out="swe
             else:
                 todo.append(r)
         n_reused = len(records)
-        n_workers = 1 if scheduler == "serial" else (workers or _default_workers())
+        n_workers = 1 if scheduler == "serial" else (workers or default_workers())
         if todo and scheduler not in ("processes", "serial"):
             backend = _Dask(scheduler, n_workers)
             n_workers = backend.n_workers
