@@ -273,3 +273,32 @@ def test_elephant_and_l5sim_recover_known_rates_and_cvs(seed, shape):
         cv, m = 1 / np.sqrt(shape), rate * dur / 1000
         sd_cv = cv * np.sqrt((1 + 2 * cv ** 2) / (2 * m)) / np.sqrt(n)
         assert abs(lc - cv) < 5 * sd_cv, f"CV {lc:.4f} vs {cv:.4f} +- {sd_cv:.4f} (5 SE), n={n}, shape={shape}"
+
+
+# ---- the command ------------------------------------------------------------------------
+def test_l5sim_export_writes_files_that_read_back_equal(column, capsys):
+    from l5sim.cli import main
+
+    rec, nwb_path = column
+    run_dir = nwb_path.parent
+    assert main(["export", str(run_dir), "--format", "nwb"]) == 0
+    assert "recording.nwb" in capsys.readouterr().out
+    with pynwb.NWBHDF5IO(str(run_dir / "recording.nwb"), mode="r") as io:
+        u = io.read().units
+        t = np.concatenate([u["spike_times"][k] for k in range(len(u.id))])
+        assert np.array_equal(np.sort(t), np.sort(rec.spike_t_ms * 1e-3)) and len(u.id) == int(rec.pop_start[-1])
+    out = run_dir / "elsewhere" / "r.mat"
+    assert main(["export", str(run_dir / "recording.npz"), "--format", "neo", "--out", str(out), "--quiet"]) == 0
+    block = neo.NeoMatlabIO(str(out)).read_block()
+    assert sum(len(st) for st in block.segments[0].spiketrains) == rec.spike_i.size
+
+
+def test_l5sim_export_names_a_missing_recording(tmp_path, capsys):
+    from l5sim.cli import main
+
+    assert main(["export", str(tmp_path), "--format", "nwb"]) == 2
+    err = capsys.readouterr().err
+    assert "RUN_DIR" in err and "recording.npz" in err and str(tmp_path) in err, err
+    with pytest.raises(SystemExit):
+        main(["export", str(tmp_path), "--format", "csv"])
+    assert "invalid choice: 'csv'" in capsys.readouterr().err
