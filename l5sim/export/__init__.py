@@ -17,9 +17,7 @@ flow (spec -> build -> simulate -> recording -> analysis / export).
 """
 from __future__ import annotations
 
-from .neo import to_neo
-from .nwb import to_nwb
+from .neo import to_neo, write_mat
+from .nwb import build_nwbfile, to_nwb
 
-FORMATS = ("nwb", "neo")
-
-__all__ = ["FORMATS", "to_neo", "to_nwb"]
+__all__ = ["build_nwbfile", "to_neo", "to_nwb", "write_mat"]
