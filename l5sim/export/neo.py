@@ -74,8 +74,10 @@ def to_neo(rec):
     >>> es.time_histogram(pyr.spiketrains, 5 * pq.ms, output="rate")  # doctest: +SKIP
     """
     neo, pq = _neo()
+    from neo.core.spiketrainlist import SpikeTrainList
+
     meta = rec.metadata
-    t_stop = rec.duration_ms * pq.ms
+    t_stop, t_start = rec.duration_ms * pq.ms, 0.0 * pq.ms
     block = neo.Block(name=str(meta.get("circuit_name", "l5sim")), file_origin="l5sim",
                       seed=_json(meta.get("seed")), dt_ms=float(meta.get("dt_ms", float("nan"))),
                       duration_ms=rec.duration_ms, circuit_name=str(meta.get("circuit_name", "")),
@@ -87,6 +89,7 @@ def to_neo(rec):
     st = np.asarray(rec.spike_t_ms, np.float64)[order]
     sb = np.asarray(rec.spike_burst, np.uint8)[order]
     cuts = np.searchsorted(si, np.arange(int(rec.pop_start[-1]) + 1))
+    all_trains = []
     for k, pop in enumerate(rec.pop_names):
         lo, hi = int(rec.pop_start[k]), int(rec.pop_start[k + 1])
         model = _model_of(rec, pop)
@@ -96,12 +99,16 @@ def to_neo(rec):
         for j in range(lo, hi):
             a, b = cuts[j], cuts[j + 1]
             pos = [float("nan")] * 2 if xy is None else [float(x) for x in xy[j - lo]]
-            trains.append(neo.SpikeTrain(st[a:b] * pq.ms, t_stop=t_stop, t_start=0.0 * pq.ms,
-                                         name=f"{pop}[{j - lo}]", population=pop, local_index=j - lo,
-                                         global_index=j, model=model, position=pos,
-                                         array_annotations={"burst_reset": sb[a:b]}))
-        seg.spiketrains.extend(trains)
-        group.add(*trains)
+            train = neo.SpikeTrain(st[a:b], units="ms", t_stop=t_stop, t_start=t_start,
+                                   name=f"{pop}[{j - lo}]", population=pop, local_index=j - lo,
+                                   global_index=j, model=model, position=pos,
+                                   array_annotations={"burst_reset": sb[a:b]})
+            train.segment = seg
+            trains.append(train)
+        all_trains.extend(trains)
+        # a SpikeTrainList built at once: appending one by one checks membership against every
+        # train already there (quadratic in the number of neurons, minutes for 10^4 cells)
+        group.spiketrains = SpikeTrainList(items=trains)
         for var, arr in rec.traces.get(pop, {}).items():
             unit = _PQ_UNITS[_trace_unit(var, model)[2]]
             sig = _signal(neo, pq, f"{pop}__{var}", arr, rec.trace_t_ms[pop], unit, population=pop, variable=var,
@@ -109,6 +116,7 @@ def to_neo(rec):
             (seg.analogsignals if isinstance(sig, neo.AnalogSignal) else seg.irregularlysampledsignals).append(sig)
             group.add(sig)
         block.groups.append(group)
+    seg.spiketrains = SpikeTrainList(items=all_trains, parent=seg)
     for name, lv in rec.modulators.items():
         sig = _signal(neo, pq, f"modulator__{name}", lv, rec.modulator_t_ms, "dimensionless", modulator=name)
         (seg.analogsignals if isinstance(sig, neo.AnalogSignal) else seg.irregularlysampledsignals).append(sig)
