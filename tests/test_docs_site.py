@@ -75,3 +75,23 @@ def test_every_figure_of_docs_reaches_the_site(tmp_path):
 
     files = hooks.on_files(Files([]), {"site_dir": str(tmp_path), "use_directory_urls": True})
     assert sorted(f.src_uri for f in files) == sorted(p.as_posix() for p in figures)
+
+
+def _griffe_ext():
+    s = importlib.util.spec_from_file_location("docs_griffe", ROOT / "scripts" / "docs_griffe.py")
+    mod = importlib.util.module_from_spec(s)
+    pytest.importorskip("griffe")
+    s.loader.exec_module(mod)
+    return mod
+
+
+def test_rst_in_docstrings_becomes_markdown():
+    g = _griffe_ext()
+    assert g.sphinx_roles_to_code("see :func:`l5sim.build` and :class:`~l5sim.recording.Recording`.") == \
+        "see `l5sim.build` and `Recording`."
+    rst = "intro\n\n=====  =========\nkey    content\n=====  =========\n``a``  first\n       continued\n``b``  second\n" \
+          "=====  =========\n\nafter"
+    assert g.rst_tables_to_markdown(rst) == ("intro\n\n| key | content |\n|---|---|\n| ``a`` | first continued |\n"
+                                             "| ``b`` | second |\n\nafter")
+    # a lone rule (no table) is left alone
+    assert g.rst_tables_to_markdown("x\n=====  ===\ny") == "x\n=====  ===\ny"

@@ -26,7 +26,8 @@ where                              what
 ``notes``                          the recording's metadata as JSON (circuit as data,
                                    seed, dt, duration, circuit hash, versions, timing)
 ``was_generated_by``               (name, version) of l5sim, numpy, numba, python, pynwb
-``session_id``, ``experiment_description``  circuit name, sha256 and seed in words
+``session_id``                     circuit name and seed
+``experiment_description``         circuit name, sha256, seed, dt and duration in words
 =================================  ====================================================
 
 No ``subject``: the data come from no animal (nwbinspector's subject, experimenter and
