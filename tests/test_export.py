@@ -5,6 +5,12 @@ The recordings are a short run of the shipped column with every kind of data a r
 holds (spikes with burst-reset flags, traces, a phasic NA pulse, plastic ee weights), and
 synthetic recordings drawn with NumPy (Poisson and gamma trains, whose rate and CV of ISIs
 are known analytically).
+
+Elephant and l5sim.analysis share the definitions of the rate (spikes / duration), of the
+CV of ISIs (SD with ddof 0 over the mean, per train; l5sim averages over trains with >= 3
+spikes, and the tests apply that rule to Elephant's per-train values) and of the PSTH
+(count / (n trains x bin)) over whole bins; they differ in the partial last bin of a run
+that is not a whole number of bins (test_psth_definitions_differ_only_in_the_partial_last_bin).
 """
 import importlib
 import json
@@ -259,6 +265,37 @@ def test_elephant_agrees_with_l5sim_on_the_simulated_column(column):
         assert (np.isnan(ec) and np.isnan(lc)) or ec == pytest.approx(lc, rel=1e-9), (pop, ec, lc)
         np.testing.assert_allclose(ep, lp, rtol=1e-9, atol=1e-9, err_msg=f"{pop} PSTH")
         assert lp.size == int(round(rec.duration_ms / 5.0))
+
+
+def test_psth_definitions_differ_only_in_the_partial_last_bin(column):
+    """Where the run is not a whole number of bins, the two PSTHs differ by definition:
+    Elephant's time_histogram keeps floor(T / bin) bins and drops the spikes of the partial
+    last bin (with a warning), l5sim.analysis.population_rate adds a last bin that reaches
+    past the end of the run and divides its count by the whole bin width. Every whole bin
+    agrees."""
+    rec, _ = column
+    elephant_stats = _need("elephant.statistics", "neo")
+    bin_ms = 7.0                                     # 300 ms = 42 bins + 6 ms
+    n_whole = int(rec.duration_ms // bin_ms)
+    for group in to_neo(rec).groups:
+        pop = group.name
+        _, t, _ = rec.spikes(pop)
+        n = rec.pop_size(pop)
+        with pytest.warns(UserWarning, match="discarded") if np.any(t >= n_whole * bin_ms) else _no_warning():
+            hist = elephant_stats.time_histogram(group.spiketrains, bin_size=bin_ms * pq.ms, t_start=0 * pq.ms,
+                                                 t_stop=rec.duration_ms * pq.ms, output="rate")
+        e = hist.rescale("Hz").magnitude[:, 0]
+        _, mine = analysis.population_rate(t, n, rec.duration_ms, bin_ms)
+        assert (e.size, mine.size) == (n_whole, n_whole + 1)
+        np.testing.assert_allclose(e, mine[:n_whole], rtol=1e-9, atol=1e-9, err_msg=pop)
+        tail = np.sum(t >= n_whole * bin_ms)
+        assert mine[-1] == pytest.approx(tail / (n * bin_ms * 1e-3)), (pop, tail)
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
