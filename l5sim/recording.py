@@ -18,6 +18,8 @@ key                         content
 ``final_weights__PATH``     float32, weights of PATH at the end of the run
 ``modulator_t_ms``          float64, sample times of modulator levels
 ``modulator__NAME``         float64, level of modulator NAME
+``positions__POP``          float64 (n_neurons, 2), x and y of population POP's neurons
+                            (space length unit; ring: radius (cos, sin) of the angle)
 ``metadata_json``           unicode scalar: the metadata below as JSON
 ==========================  ==========================================================
 
@@ -58,6 +60,9 @@ class Recording:
     weights : ``{pathway: float32 array (n_snapshots, n_synapses)}`` (CSR synapse order).
     final_weights : ``{pathway: float32 weights at the end}`` for every plastic pathway.
     modulator_t_ms, modulators : sampled neuromodulator levels ``{name: array}``.
+    positions : ``{pop: float64 array (n_neurons, 2)}``, x and y of every neuron in the
+        space's length unit (ring: ``radius * (cos, sin)`` of its angle); empty for
+        recordings written before positions were kept.
     """
 
     spike_i: np.ndarray
@@ -74,6 +79,7 @@ class Recording:
     final_weights: dict = field(default_factory=dict)
     modulator_t_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
     modulators: dict = field(default_factory=dict)
+    positions: dict = field(default_factory=dict)
 
     @property
     def duration_ms(self) -> float:
@@ -137,6 +143,8 @@ def save(rec: Recording, directory) -> Path:
     arrays["modulator_t_ms"] = np.asarray(rec.modulator_t_ms, np.float64)
     for m, lv in rec.modulators.items():
         arrays[f"modulator__{m}"] = np.asarray(lv, np.float64)
+    for pop, xy in rec.positions.items():
+        arrays[f"positions__{pop}"] = np.asarray(xy, np.float64)
     for pop, vars_ in rec.traces.items():
         arrays[f"trace_t_ms__{pop}"] = np.asarray(rec.trace_t_ms[pop], np.float64)
         arrays[f"trace_neurons__{pop}"] = np.asarray(rec.trace_neurons[pop], np.int64)
@@ -154,9 +162,11 @@ def load(path) -> Recording:
     if path.is_dir():
         path = path / "recording.npz"
     with np.load(path, allow_pickle=False) as z:
-        traces, trace_t, trace_n, wts, fw, mods = {}, {}, {}, {}, {}, {}
+        traces, trace_t, trace_n, wts, fw, mods, pos = {}, {}, {}, {}, {}, {}, {}
         for key in z.files:
-            if key.startswith("weights__"):
+            if key.startswith("positions__"):
+                pos[key.split("__", 1)[1]] = z[key]
+            elif key.startswith("weights__"):
                 wts[key.split("__", 1)[1]] = z[key]
             elif key.startswith("final_weights__"):
                 fw[key.split("__", 1)[1]] = z[key]
@@ -176,5 +186,5 @@ def load(path) -> Recording:
             metadata=json.loads(str(z["metadata_json"])),
             weight_t_ms=z["weight_t_ms"] if "weight_t_ms" in z.files else np.zeros(0), weights=wts,
             final_weights=fw, modulator_t_ms=z["modulator_t_ms"] if "modulator_t_ms" in z.files else np.zeros(0),
-            modulators=mods,
+            modulators=mods, positions=pos,
         )

@@ -498,7 +498,16 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
                      weight_t_ms=np.asarray(w_t), weights={p: np.asarray(v, np.float32) for p, v in w_snap.items() if v},
                      final_weights={p: net.w[built.pathways[p].syn_lo:built.pathways[p].syn_hi].copy()
                                     for p in pla.names},
-                     modulator_t_ms=mod_t if spec.modulators else np.zeros(0), modulators=modulators)
+                     modulator_t_ms=mod_t if spec.modulators else np.zeros(0), modulators=modulators,
+                     positions={p: _xy(built.placements[p]) for p in built.pop_names if p in built.placements})
+
+
+def _xy(placement) -> np.ndarray:
+    """x, y (space length unit) of a placement's neurons: ring angles on their circle."""
+    if placement.geometry == "ring":
+        a = np.asarray(placement.angle, np.float64)
+        return np.stack([placement.radius * np.cos(a), placement.radius * np.sin(a)], axis=1)
+    return np.asarray(placement.xy, np.float64).copy()
 
 
 def run_metadata(built, seed, duration_ms, simulate_s) -> dict:

@@ -8,7 +8,8 @@ from l5sim import cli
 from l5sim.cli import common
 
 #: The subcommands the README documents (``l5sim --help``).
-COMMANDS = ("run", "gain", "stdp", "pulse", "column-stdp", "neighbours", "sweep", "plot", "fit", "stability-gap")
+COMMANDS = ("run", "gain", "stdp", "pulse", "column-stdp", "neighbours", "sweep", "plot", "export", "fit",
+            "stability-gap")
 
 
 def _subcommands(parser):

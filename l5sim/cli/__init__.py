@@ -1,5 +1,5 @@
 """Command-line interface: ``l5sim run | gain | pulse | stdp | column-stdp | neighbours | sweep |
-plot | fit | stability-gap``.
+plot | export | fit | stability-gap``.
 
 Thin glue over the public API, one module per command family:
 
@@ -7,6 +7,7 @@ Thin glue over the public API, one module per command family:
 - :mod:`l5sim.cli.experiments` -- ``gain``, ``pulse``, ``stdp``, ``column-stdp``
 - :mod:`l5sim.cli.neighbours` -- ``neighbours``
 - :mod:`l5sim.cli.sweep` -- ``sweep``, ``plot``
+- :mod:`l5sim.cli.export` -- ``export``
 - :mod:`l5sim.ann.cli` -- ``fit``, ``stability-gap``
 - :mod:`l5sim.cli.common` -- the options they share (``--set``, seeds, ``--format``, ...)
 
@@ -21,6 +22,7 @@ import argparse
 import sys
 
 from ..ann.cli import register_fit, register_stability_gap
+from .export import register_export
 from .experiments import register_column_stdp, register_gain, register_pulse, register_stdp
 from .neighbours import register_neighbours
 from .run import register_run
@@ -30,7 +32,7 @@ __all__ = ["make_parser", "main", "REGISTRARS"]
 
 #: The subcommands, in the order ``l5sim --help`` lists them; each adds one subparser.
 REGISTRARS = (register_run, register_gain, register_stdp, register_pulse, register_column_stdp,
-              register_neighbours, register_sweep, register_plot, register_fit, register_stability_gap)
+              register_neighbours, register_sweep, register_plot, register_export, register_fit, register_stability_gap)
 
 
 class _Parser(argparse.ArgumentParser):
