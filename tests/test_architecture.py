@@ -60,9 +60,11 @@ INTERNAL = {
               "__init__": {"backends", "plan", "run", "store", "tables"}},
     "plotting": {"style": set(), "labels": set(), "raster": {"labels", "style"}, "gain": {"labels", "style"},
                  "neighbours": {"labels", "style"}, "stdp": {"labels", "style"}, "scaling": {"labels", "style"},
-                 "sweep": {"labels", "style"}, "stability_gap": {"labels", "style"}},
+                 "sweep": {"labels", "style"}, "stability_gap": {"labels", "style"},
+                 "primer": {"labels", "style"}},
     "cli": {"common": set(), "run": {"common"}, "experiments": {"common"}, "neighbours": {"common"},
-            "sweep": {"common"}, "__init__": {"experiments", "neighbours", "run", "sweep"}},
+            "sweep": {"common"}, "export": {"common"},
+            "__init__": {"experiments", "export", "neighbours", "run", "sweep"}},
 }
 #: ``from module import _name`` across modules that predate the rule, in code another engineer
 #: is rewriting (issue 12 item 1: kernels become one unit per model); nothing else may be added.

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nwb import _json, _model_of, _regular, _trace_unit
+from .common import model_of, regular_timing, to_json, trace_unit
 
 #: quantities unit of each l5sim unit name.
 _PQ_UNITS = {"mV": "mV", "pA": "pA", "nS": "nS", "1": "dimensionless"}
@@ -41,7 +41,7 @@ def _neo():
 
 
 def _signal(neo, pq, name, data, t_ms, unit, **ann):
-    reg = _regular(t_ms)
+    reg = regular_timing(t_ms)
     data = np.asarray(data, np.float64)
     if data.ndim == 1:
         data = data[:, None]
@@ -79,9 +79,9 @@ def to_neo(rec):
     meta = rec.metadata
     t_stop, t_start = rec.duration_ms * pq.ms, 0.0 * pq.ms
     block = neo.Block(name=str(meta.get("circuit_name", "l5sim")), file_origin="l5sim",
-                      seed=_json(meta.get("seed")), dt_ms=float(meta.get("dt_ms", float("nan"))),
+                      seed=to_json(meta.get("seed")), dt_ms=float(meta.get("dt_ms", float("nan"))),
                       duration_ms=rec.duration_ms, circuit_name=str(meta.get("circuit_name", "")),
-                      circuit_hash=str(meta.get("circuit_hash", "")), l5sim_metadata=_json(meta))
+                      circuit_hash=str(meta.get("circuit_hash", "")), l5sim_metadata=to_json(meta))
     seg = neo.Segment(name="run", index=0)
     block.segments.append(seg)
     order = np.lexsort((np.asarray(rec.spike_t_ms), np.asarray(rec.spike_i)))
@@ -92,7 +92,7 @@ def to_neo(rec):
     all_trains = []
     for k, pop in enumerate(rec.pop_names):
         lo, hi = int(rec.pop_start[k]), int(rec.pop_start[k + 1])
-        model = _model_of(rec, pop)
+        model = model_of(rec, pop)
         xy = rec.positions.get(pop)
         group = neo.Group(name=pop, model=model)
         trains = []
@@ -110,7 +110,7 @@ def to_neo(rec):
         # train already there (quadratic in the number of neurons, minutes for 10^4 cells)
         group.spiketrains = SpikeTrainList(items=trains)
         for var, arr in rec.traces.get(pop, {}).items():
-            unit = _PQ_UNITS[_trace_unit(var, model)[2]]
+            unit = _PQ_UNITS[trace_unit(var, model)[2]]
             sig = _signal(neo, pq, f"{pop}__{var}", arr, rec.trace_t_ms[pop], unit, population=pop, variable=var,
                           array_annotations={"local_index": np.asarray(rec.trace_neurons[pop], np.int64)})
             (seg.analogsignals if isinstance(sig, neo.AnalogSignal) else seg.irregularlysampledsignals).append(sig)
@@ -137,7 +137,7 @@ def write_mat(rec, path):
     one-element array as a scalar, so read them with ``numpy.atleast_1d``. Written to a temporary name beside ``path``
     and renamed; returns the path. (Neo's lossless NIX format needs ``nixio`` and took
     84 s for the 510-cell column on this project's machine, the MATLAB file 0.3 s.)"""
-    from ._atomic import write_atomically
+    from .._io import atomic_write_named
 
     neo, _ = _neo()
     block = to_neo(rec)
@@ -149,4 +149,4 @@ def write_mat(rec, path):
     def write(tmp):
         neo.NeoMatlabIO(tmp).write_block(block)
 
-    return write_atomically(path, write)
+    return atomic_write_named(path, write)

@@ -42,30 +42,13 @@ stored as dimensionless numbers with the unit named in the description.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from ._atomic import write_atomically
-
-#: (NWB unit, conversion to it, l5sim unit) of each trace variable (l5sim/models docstrings).
-_MV = ("volts", 1e-3, "mV")
-_PA = ("amperes", 1e-12, "pA")
-_NS = ("siemens", 1e-9, "nS")
-_ONE = ("dimensionless", 1.0, "1")
-TRACE_UNITS = {"v": _MV, "vd": _MV, "u": _PA, "wd": _PA, "I_bap": _PA, "g_adapt": _NS,
-               "kappa": _ONE, "burst": _ONE}
-
-
-def _trace_unit(var: str, model) -> tuple:
-    if var.startswith("g_"):
-        return _NS
-    if model == "izhikevich2003" and var == "u":
-        return _ONE          # Izhikevich (2003) keeps u dimensionless
-    return TRACE_UNITS.get(var, _ONE)
-
+from .._io import atomic_write_named
+from .common import model_of, regular_timing, to_json, trace_unit
 
 def _pynwb():
     try:
@@ -75,39 +58,10 @@ def _pynwb():
     return pynwb
 
 
-def _model_of(rec, pop: str) -> str:
-    circ = rec.metadata.get("circuit") or {}
-    return str((circ.get("populations", {}).get(pop) or {}).get("model", ""))
-
-
-def _json(obj) -> str:
-    def default(o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-    return json.dumps(obj, sort_keys=True, allow_nan=True, default=default)
-
-
-def _regular(t_ms: np.ndarray):
-    """(starting_time s, rate Hz) if ``t_ms`` is evenly spaced (to 1e-9 of a step), else None."""
-    t_ms = np.asarray(t_ms, np.float64)
-    if t_ms.size < 2:
-        return None
-    step = (t_ms[-1] - t_ms[0]) / (t_ms.size - 1)
-    if step <= 0 or np.max(np.abs(np.diff(t_ms) - step)) > 1e-9 * step:
-        return None
-    return float(t_ms[0]) * 1e-3, 1e3 / step
-
-
 def _series(pynwb, name, data, t_ms, unit, conversion, description, comments="no comments"):
     kw = {"name": name, "data": data, "unit": unit, "conversion": conversion,
           "description": description, "comments": comments}
-    reg = _regular(t_ms)
+    reg = regular_timing(t_ms)
     if reg is None:
         kw["timestamps"] = np.asarray(t_ms, np.float64) * 1e-3
     else:
@@ -141,7 +95,7 @@ def build_nwbfile(rec, session_start_time: datetime | None = None):
         session_id=f"{name}-seed{seed}",
         experiment_description=(f"in-silico run of l5sim circuit {name!r} (sha256 {chash}), seed {seed}, "
                                 f"dt {meta.get('dt_ms')} ms, duration {rec.duration_ms:g} ms"),
-        notes=_json(meta),
+        notes=to_json(meta),
         keywords=["simulation", "layer 5 pyramidal neuron", "l5sim"],
         source_script=f"l5sim {versions.get('l5sim', '')}".strip(),
         source_script_file_name="l5sim",
@@ -168,7 +122,7 @@ def _add_units(nwb, rec) -> None:
     ends = np.searchsorted(si, np.arange(1, n + 1))
     sizes = np.diff(np.asarray(rec.pop_start, np.int64))
     pops = np.repeat(np.asarray(rec.pop_names, dtype=object), sizes)
-    models = np.repeat(np.asarray([_model_of(rec, p) for p in rec.pop_names], dtype=object), sizes)
+    models = np.repeat(np.asarray([model_of(rec, p) for p in rec.pop_names], dtype=object), sizes)
     local = np.concatenate([np.arange(m, dtype=np.int64) for m in sizes]) if n else np.zeros(0, np.int64)
     xy = np.concatenate([np.asarray(rec.positions[p], np.float64) if p in rec.positions else np.full((m, 2), np.nan)
                          for p, m in zip(rec.pop_names, sizes)]) if n else np.zeros((0, 2))
@@ -191,14 +145,14 @@ def _add_units(nwb, rec) -> None:
 
 def _add_traces(pynwb, nwb, rec) -> None:
     for pop, vars_ in rec.traces.items():
-        model = _model_of(rec, pop)
+        model = model_of(rec, pop)
         neurons = [int(x) for x in rec.trace_neurons.get(pop, [])]
         for var, arr in vars_.items():
-            unit, conv, l5unit = _trace_unit(var, model)
+            unit, conv, l5unit = trace_unit(var, model)
             nwb.add_acquisition(_series(
                 pynwb, f"{pop}__{var}", np.asarray(arr, np.float64), rec.trace_t_ms[pop], unit, conv,
                 f"trace {var!r} ({l5unit}) of population {pop!r}, columns = traced neurons",
-                comments=_json({"population": pop, "variable": var, "neurons": neurons, "l5sim_unit": l5unit})))
+                comments=to_json({"population": pop, "variable": var, "neurons": neurons, "l5sim_unit": l5unit})))
 
 
 def _add_modulators(pynwb, nwb, rec) -> None:
@@ -252,4 +206,4 @@ def to_nwb(rec, path, session_start_time: datetime | None = None) -> Path:
         with pynwb.NWBHDF5IO(tmp, mode="w") as io:
             io.write(nwb)
 
-    return write_atomically(path, write)
+    return atomic_write_named(path, write)

@@ -44,9 +44,9 @@ def burst_reset_primer(traces: dict, fi: dict, error: str = "SD over seeds", fi_
         Axes ``fig.axes[:len(traces)]`` hold the traces (top to bottom, in ``traces`` order),
         the last axes the f-I curves.
     """
-    from . import _plt
+    from .style import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     if not traces or not fi:
         raise ValueError(f"traces and fi: got {len(traces)} and {len(fi)} conditions; expected at least one each")
     n = len(traces)
