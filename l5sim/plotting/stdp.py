@@ -14,7 +14,7 @@ def _condition_label(name: str) -> str:
     return LABELS.get(f"stdp.{name}", name.replace("_", " "))
 
 
-def stdp_summary(result, weight_unit: str = "nS"):
+def stdp_summary(result, axes=None, weight_unit: str = "nS"):
     """STDP protocol (:class:`l5sim.experiments.STDPResult`).
 
     Left: mean weight of the plastic pathway over time per condition (first seed). Conditions
@@ -26,11 +26,16 @@ def stdp_summary(result, weight_unit: str = "nS"):
     Parameters
     ----------
     result : :class:`l5sim.experiments.STDPResult`.
+    axes : two matplotlib axes (trajectories, weight change); a new figure when None.
     weight_unit : unit of the pathway's weights (nS for the conductance synapses of
         ``circuits/l5_stdp.toml``).
     """
     plt = pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.2, 1]})
+    if axes is None:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.2, 1]})
+    else:
+        a1, a2 = axes
+        fig = a1.figure
     names = list(result.summary)
     n_lines = len(result.weights)
     for k, name in enumerate(result.weights):
