@@ -202,6 +202,7 @@ def agree(label, kernel, independent):
     return msg
 
 
+@functools.lru_cache(maxsize=None)
 def reset_modes():
     """f-I fits of the deterministic soma under pure regular and pure burst reset (the ODE
     between resets), on the test grid."""
