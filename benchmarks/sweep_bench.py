@@ -120,9 +120,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ways", nargs="+", default=["loop", "serial", "processes", "dask-local"])
     ap.add_argument("--json", default=None, metavar="PATH", help="also write the numbers as JSON (atomically)")
     args = ap.parse_args(argv)
-    from l5sim.sweep import _default_workers
+    from l5sim.sweep import default_workers
 
-    workers = args.workers or _default_workers()
+    workers = args.workers or default_workers()
     try:
         import distributed  # noqa: F401
         have_dask = True

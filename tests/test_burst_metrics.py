@@ -181,5 +181,7 @@ def test_old_burst_fraction_files_give_a_renamed_error(tmp_path):
         read_stdp_dir(str(tmp_path))
     with pytest.raises(FitError, match="'burst_fraction' was renamed"):
         fit_gain_table({"condition": np.array(["a"]), "burst_fraction": np.array([0.1])})
+    from l5sim.sweep.tables import check_renamed
+
     with pytest.raises(S.SweepError, match="'pyr.burst_fraction' was renamed.*rerun the sweep"):
-        S._check_renamed(tmp_path, [{"run": "x", "pyr.rate_hz": 1.0, "pyr.burst_fraction": 0.1}])
+        check_renamed(tmp_path, [{"run": "x", "pyr.rate_hz": 1.0, "pyr.burst_fraction": 0.1}])

@@ -1,5 +1,5 @@
 """Experiments as library functions and commands (``l5sim/experiments.py``,
-``l5sim/experiments_cli.py``, ``l5sim/plotting.py``): grid parsing, replication of circuits
+``l5sim/cli/experiments.py``, ``l5sim/plotting/``): grid parsing, replication of circuits
 into one run, the ``l5sim gain`` / ``l5sim stdp`` output files, and the plots."""
 from __future__ import annotations
 

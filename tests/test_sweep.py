@@ -348,7 +348,9 @@ def test_resume_computes_nothing_and_extends(tmp_path):
 
 
 def test_directory_in_use_is_refused(tmp_path):
-    lock = S._Lock(tmp_path)
+    from l5sim.sweep.store import SweepLock
+
+    lock = SweepLock(tmp_path)
     try:
         with pytest.raises(S.SweepError, match="another l5sim sweep"):
             S.run_sweep(CELL, [f"{SOMA}=600"], seeds=1, duration_ms=100.0, out=tmp_path, scheduler="serial")
@@ -470,14 +472,23 @@ def test_batch_size_rule():
 
 
 def test_cli_registration_imports_nothing_heavy():
-    tree = ast.parse((ROOT / "l5sim" / "sweep_cli.py").read_text())
+    tree = ast.parse((ROOT / "l5sim" / "cli" / "sweep.py").read_text())
     top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     names = {a.name for n in top for a in n.names} | {n.module for n in top if isinstance(n, ast.ImportFrom)}
-    assert names <= {"annotations", "__future__", "argparse"}
-    # sweep.py imports numpy, dask and matplotlib only inside functions
-    tree = ast.parse((ROOT / "l5sim" / "sweep.py").read_text())
-    top = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
-    assert not top & {"numpy", "numba", "dask", "distributed", "matplotlib", "pandas", "pyarrow"}
+    assert names <= {"annotations", "__future__", "argparse", "common", "add_format_option", "add_set_option",
+                     "figure_path", "parse_sets"}
+    # the sweep package imports numpy, dask and matplotlib only inside functions
+    heavy = {"numpy", "numba", "dask", "distributed", "matplotlib", "pandas", "pyarrow"}
+    for path in sorted((ROOT / "l5sim" / "sweep").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        top = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+        top |= {n.module.split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 0}
+        assert not top & heavy, f"{path.name} imports {sorted(top & heavy)} at the top"
+    code = "import sys, l5sim.sweep; print(sorted(m for m in %r if m in sys.modules))" % sorted(heavy)
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"import l5sim.sweep loads {out}"
 
 
 # ------------------------------------------------------------------------------------- plots

@@ -6,20 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-POP_COLORS = ("#1f4e9c", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#5d6d7e")
-
-
-def _plt():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        try:
-            import matplotlib.pyplot as plt  # noqa: F401
-        except Exception:  # pragma: no cover
-            matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from .style import POP_COLORS, pyplot as _plt, save_figure  # noqa: F401
 
 
 def raster(rec, ax=None, rate_ax=None, bin_ms: float = 5.0, max_spikes: int = 400_000, title: str | None = None):
@@ -101,28 +88,6 @@ def traces(rec, pop: str, variables=("v", "vd"), ax=None):
     axes[-1].set_xlabel("time (ms)")
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig, path) -> None:
-    """Save a figure atomically (temporary file, then rename) and close it."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        from ..recording import _FILE_MODE
-
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        _plt().close(fig)
 
 
 def _input_label(key: str) -> str:
@@ -437,3 +402,6 @@ def column_stdp(result, axes=None):
     axes[0].legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
+
+
+from .sweep import plot_sweep  # noqa: E402,F401

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_format_option, add_set_option, figure_path, parse_sets
+
 SWEEP_EPILOG = """\
 examples:
   l5sim sweep circuits/l5_cell.toml --grid inputs.soma_step.amplitude_pA=400:1200:9 \\
@@ -42,16 +44,13 @@ DIR on a shared file system).
 
 
 def _cmd_sweep(args) -> int:
-    from .cli import _parse_sets
-    from .sweep import make_batches, plan_sweep, run_sweep
+    from ..sweep import default_workers, make_batches, plan_sweep, run_sweep
 
-    overrides = _parse_sets(args.set)
+    overrides = parse_sets(args.set)
     if args.dry_run:
         plan = plan_sweep(args.circuit, args.grid, args.seeds, args.duration, overrides=overrides,
                           first_seed=args.seed, keep=args.keep)
-        from .sweep import _default_workers
-
-        w = args.workers or _default_workers()
+        w = args.workers or default_workers()
         batches = make_batches(plan.runs, 1 if args.scheduler == "serial" else w, args.batch_size)
         est = sum(r["cost_s"] for r in plan.runs)
         print(f"{plan.circuit_name}: {plan.n_points} grid points x {len(plan.seeds)} seeds = {len(plan.runs)} runs "
@@ -82,10 +81,10 @@ def _cmd_sweep(args) -> int:
 def _cmd_plot(args) -> int:
     from pathlib import Path
 
-    from .errors import SpecError
-    from .plotting import save_figure
-    from .spec import parse_value
-    from .sweep import load_results, plot_sweep
+    from ..errors import SpecError
+    from ..plotting import save_figure
+    from ..spec import parse_value
+    from ..sweep import load_results, plot_sweep
 
     m, rows, _ = load_results(args.dir)
     axes = []
@@ -113,7 +112,7 @@ def _cmd_plot(args) -> int:
         raise SpecError("--where", None, f"a value for each other grid key {rest} (e.g. --where {rest[0]}=...)")
     title = f"{Path(args.dir).name}: {len(rows)} runs" + (f" ({', '.join(args.where)})" if args.where else "")
     fig = plot_sweep(rows, x, y, stats=args.stat or ("rate_hz",), populations=args.population or None, title=title)
-    out = Path(args.out) if args.out else Path(args.dir) / "sweep.png"
+    out = Path(args.out) if args.out else figure_path(args.dir, "sweep", args)
     save_figure(fig, out)
     if not args.quiet:
         print(f"{len(rows)} runs over {x}{' x ' + y if y else ''} -> {out}")
@@ -143,8 +142,7 @@ def register_sweep(sub) -> argparse.ArgumentParser:
                    help="runs per task (default: tasks of 0.2-1 s from a cost estimate, >= 4 per worker)")
     p.add_argument("--keep", choices=("summary", "recording"), default="summary",
                    help="what each run keeps: summary statistics (default) or also the full recording")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a circuit value for every run (repeatable)")
+    add_set_option(p, help="override a circuit value for every run (repeatable)")
     p.add_argument("--retry-failed", action="store_true", help="recompute runs recorded as failed")
     p.add_argument("--max-attempts", type=int, default=2, metavar="N",
                    help="record a run as failed after its worker process died N times (default 2)")
@@ -172,7 +170,9 @@ def register_plot(sub) -> argparse.ArgumentParser:
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                    help="keep only runs with this value of a grid key (repeatable)")
     p.add_argument("--population", action="append", default=[], metavar="NAME", help="population(s) to draw")
-    p.add_argument("--out", default=None, metavar="FILE", help="figure path (default DIR/sweep.png)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="figure path; its suffix sets the format (default DIR/sweep.FORMAT)")
+    add_format_option(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_plot)
     return p

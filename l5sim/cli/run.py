@@ -1,13 +1,12 @@
-"""Command-line interface: ``l5sim run | gain | stdp | column-stdp | sweep | plot | fit | stability-gap``.
+"""``l5sim run``: simulate one circuit and write its recording, summary and raster.
 
-Thin glue over the public API. ``make_parser()`` builds the parser without importing
-NumPy, Numba or matplotlib, so that ``l5sim --help`` is instant; each command imports
-what it needs when it runs.
+Registration imports nothing heavy, so ``l5sim --help`` stays instant.
 """
 from __future__ import annotations
 
 import argparse
-import sys
+
+from .common import add_format_option, add_set_option, figure_path, parse_sets
 
 RUN_EPILOG = """\
 outputs (in DIR):
@@ -18,6 +17,7 @@ outputs (in DIR):
                    "spikes_per_isi_burst", "burst_reset_fraction" (L5 pyramidal only), ...}},
                    "seed", "duration_ms", "timing_s"}; bursts: see l5sim.analysis
   raster.png      spikes coloured by population, burst-reset spikes circled, rates below
+                  (raster.svg / raster.pdf with --format)
 
 --set KEY=VALUE overrides any circuit value by its dotted key path; VALUE is read as TOML
 (numbers, true/false, "strings", [lists], {inline = tables}) and validated like the file:
@@ -27,27 +27,15 @@ units: ms, mV, pF, nS, pA, Hz.
 """
 
 
-def _parse_sets(items):
-    from .errors import SpecError
-
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise SpecError("--set", item, "KEY=VALUE with a dotted key path, e.g. populations.pyr.n=200")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
 def _cmd_run(args) -> int:
     import time
     from pathlib import Path
 
-    from . import build, load_circuit, save_recording, simulate
-    from .recording import write_json
+    from .. import build, load_circuit, save_recording, simulate
+    from ..recording import write_json
 
     t0 = time.perf_counter()
-    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    spec = load_circuit(args.circuit, overrides=parse_sets(args.set))
     t1 = time.perf_counter()
     net = build(spec, seed=args.seed, wiring_cache=args.wiring_cache)
     t2 = time.perf_counter()
@@ -63,9 +51,9 @@ def _cmd_run(args) -> int:
     summary["n_synapses"] = net.n_synapses
     write_json(out / "summary.json", summary)
     if not args.no_plot:
-        from .plotting import raster, save_figure
+        from ..plotting import raster, save_figure
 
-        save_figure(raster(rec), out / "raster.png")
+        save_figure(raster(rec), figure_path(out, "raster", args))
     if not args.quiet:
         print(f"{spec.circuit.name}: {net.n_neurons} neurons, {net.n_synapses} synapses, "
               f"{args.duration:g} ms (seed {args.seed}) -> {out}")
@@ -77,14 +65,8 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="l5sim", description="Fast, faithful simulator of cortical layer-5 microcircuits.")
-    parser.add_argument("--version", action="version", version=f"l5sim {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def register_run(sub) -> argparse.ArgumentParser:
+    """Register ``l5sim run``."""
     run = sub.add_parser(
         "run", help="simulate a circuit and write its recording, summary and raster",
         description="Simulate CIRCUIT.toml for --duration ms and write the recording, summary.json and "
@@ -94,9 +76,9 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, default=1000.0, metavar="MS", help="simulated time in ms (default 1000)")
     run.add_argument("--seed", type=int, default=0, metavar="N", help="seed of every random draw (default 0)")
     run.add_argument("--out", required=True, metavar="DIR", help="output directory (created if needed)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a circuit value by dotted key path (repeatable)")
+    add_set_option(run)
     run.add_argument("--no-plot", action="store_true", help="skip raster.png")
+    add_format_option(run)
     run.add_argument("--wiring-cache", metavar="DIR", default=None,
                      help="keep drawn synapses in DIR and reuse them when the same pathways are built with the "
                           "same seed again (default: $L5SIM_WIRING_CACHE, else no cache; results are the same)")
@@ -105,38 +87,4 @@ def make_parser() -> argparse.ArgumentParser:
                      "(default: shown for runs longer than 5 s of biological time)")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     run.set_defaults(func=_cmd_run)
-
-    for module, names in (("l5sim.experiments_cli", ("register_gain", "register_stdp", "register_pulse",
-                                                    "register_column_stdp")),
-                          ("l5sim.neighbours_cli", ("register_neighbours",)),
-                          ("l5sim.sweep_cli", ("register_sweep", "register_plot")),
-                          ("l5sim.ann.cli", ("register_fit", "register_stability_gap"))):
-        try:
-            mod = __import__(module, fromlist=list(names))
-        except ImportError:
-            continue
-        for name in names:
-            getattr(mod, name)(sub)
-    return parser
-
-
-def main(argv=None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    from .errors import L5SimError
-
-    try:
-        return int(args.func(args) or 0)
-    except L5SimError as e:
-        print(f"l5sim {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"l5sim {args.command}: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    return run

@@ -7,27 +7,28 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_format_option, add_run_options, add_window, figure_path, parse_sets, window_pa
+
 
 def _cmd_gain(args) -> int:
     from pathlib import Path
 
-    from . import experiments as X
-    from .cli import _parse_sets
-    from .plotting import gain_curves, save_figure
-    from .recording import write_json
-    from .spec import load_circuit
+    from .. import experiments as X
+    from ..plotting import gain_curves, save_figure
+    from ..recording import write_json
+    from ..spec import load_circuit
 
-    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    spec = load_circuit(args.circuit, overrides=parse_sets(args.set))
     vkey, vvals = X.parse_grid(args.vary, "--vary")
     ikey, ivals = X.parse_grid(args.input, "--input")
     res = X.gain_sweep(spec, vkey, vvals, ikey, ivals, seeds=range(args.seed, args.seed + args.seeds),
-                       duration_ms=args.duration, population=args.population, window_pa=args.window,
+                       duration_ms=args.duration, population=args.population, window_pa=window_pa(args),
                        progress=args.progress or None)
     out = Path(args.out)
     X.write_csv(out / "gain.csv", res.rows)
     X.write_csv(out / "curves.csv", res.curves)
     write_json(out / "metadata.json", res.metadata)
-    save_figure(gain_curves(res), out / "gain.png")
+    save_figure(gain_curves(res), figure_path(out, "gain", args))
     if not args.quiet:
         print(f"gain: {len(vvals)} conditions x {len(ivals)} levels x {args.seeds} seeds -> {out}")
         for c in res.curves:
@@ -48,26 +49,25 @@ def _cmd_gain(args) -> int:
 def _cmd_pulse(args) -> int:
     from pathlib import Path
 
-    from . import experiments as X
-    from .cli import _parse_sets
-    from .plotting import pulse_gain, save_figure
-    from .recording import write_json
-    from .spec import load_circuit
+    from .. import experiments as X
+    from ..plotting import pulse_gain, save_figure
+    from ..recording import write_json
+    from ..spec import load_circuit
 
-    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    spec = load_circuit(args.circuit, overrides=parse_sets(args.set))
     ikey, ivals = X.parse_grid(args.input, "--input")
     res = X.pulse_response(spec, modulator=args.modulator, amplitude=args.amplitude, tau_ms=args.tau,
                            shape=args.shape, input_key=ikey, input_values=ivals, onset_ms=args.onset,
                            bin_ms=args.bin, duration_ms=args.duration, baseline_ms=args.baseline,
                            seeds=range(args.seed, args.seed + args.seeds), population=args.population,
                            neurons_per_level=args.neurons, onset_spread_ms=args.onset_spread,
-                           window_pa=args.window, progress=args.progress or None)
+                           window_pa=window_pa(args), progress=args.progress or None)
     out = Path(args.out)
     X.write_csv(out / "pulse.csv", res.rows)
     X.write_csv(out / "pulse_rates.csv", res.rates)
     write_json(out / "metadata.json", res.metadata)
     fig = pulse_gain(res, label=f"{args.modulator} pulse {args.amplitude:g}, tau {args.tau:g} ms")
-    save_figure(fig, out / "pulse.png")
+    save_figure(fig, figure_path(out, "pulse", args))
     if not args.quiet:
         import numpy as np
 
@@ -85,13 +85,12 @@ def _cmd_stdp(args) -> int:
 
     import numpy as np
 
-    from . import experiments as X
-    from .cli import _parse_sets
-    from .plotting import save_figure, stdp_summary
-    from .recording import write_json
-    from .spec import load_circuit
+    from .. import experiments as X
+    from ..plotting import save_figure, stdp_summary
+    from ..recording import write_json
+    from ..spec import load_circuit
 
-    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    spec = load_circuit(args.circuit, overrides=parse_sets(args.set))
     res = X.stdp_protocol(spec, n_pairs=args.pairs, period_ms=args.period, delay_ms=args.delay,
                           seeds=range(args.seed, args.seed + args.seeds))
     out = Path(args.out)
@@ -100,7 +99,7 @@ def _cmd_stdp(args) -> int:
     write_json(out / "metadata.json", meta)
     write_json(out / "summary.json", res.summary)
     fig = stdp_summary(res)
-    save_figure(fig, out / "stdp.png")
+    save_figure(fig, figure_path(out, "stdp", args))
     if not args.quiet:
         for n, s in res.summary.items():
             ratio = [v for k, v in s.items() if k.startswith("ratio_to_")][0]
@@ -108,26 +107,6 @@ def _cmd_stdp(args) -> int:
                   f"  spikes/pairing={s['spikes_per_pairing']:.2f}  isi_burst_excess={s['isi_burst_excess']:.2f}"
                   + (f"  burst_reset_fraction={s['burst_reset_fraction']:.2f}" if "burst_reset_fraction" in s else ""))
     return 0
-
-
-def _add_window(p) -> None:
-    from .analysis import FI_WINDOW_PA
-
-    p.add_argument("--window", type=float, default=FI_WINDOW_PA, metavar="PA",
-                   help=f"width of the threshold-linear f-I fit window above the firing onset ({FI_WINDOW_PA:g} pA)")
-
-
-def _add_run_options(p, population: bool = False, progress: bool = False, seeds: int = 3,
-                     first_seed: int = 0) -> None:
-    """Options shared by the experiment commands: seeds, overrides, output verbosity."""
-    p.add_argument("--seeds", type=int, default=seeds, metavar="N", help=f"number of seeds ({seeds})")
-    p.add_argument("--seed", type=int, default=first_seed, metavar="N", help=f"first seed ({first_seed})")
-    if population:
-        p.add_argument("--population", default=None, help="measured population (default: first L5 population)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
-    if progress:
-        p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
 def register_gain(sub) -> argparse.ArgumentParser:
@@ -149,8 +128,9 @@ def register_gain(sub) -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="KEY=START:STOP:N", help="input of each f-I curve")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--duration", type=float, default=2000.0, metavar="MS", help="simulated time per trial (2000)")
-    _add_window(p)
-    _add_run_options(p, population=True, progress=True)
+    add_window(p)
+    add_format_option(p)
+    add_run_options(p, population=True, progress=True)
     p.set_defaults(func=_cmd_gain)
     return p
 
@@ -167,7 +147,8 @@ def register_stdp(sub) -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int, default=30, help="number of pairings (30)")
     p.add_argument("--period", type=float, default=200.0, metavar="MS", help="pairing period (200 ms)")
     p.add_argument("--delay", type=float, default=5.0, metavar="MS", help="pre spike to somatic pulse (5 ms)")
-    _add_run_options(p)
+    add_format_option(p)
+    add_run_options(p)
     p.set_defaults(func=_cmd_stdp)
     return p
 
@@ -199,8 +180,9 @@ def register_pulse(sub) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, metavar="MS", help="simulated time (onset + 5 tau)")
     p.add_argument("--neurons", type=int, default=None, metavar="N", help="cells per input level (default: "
                    "the circuit's population size)")
-    _add_window(p)
-    _add_run_options(p, population=True, progress=True)
+    add_window(p)
+    add_format_option(p)
+    add_run_options(p, population=True, progress=True)
     p.set_defaults(func=_cmd_pulse)
     return p
 
@@ -208,15 +190,14 @@ def register_pulse(sub) -> argparse.ArgumentParser:
 def _cmd_column_stdp(args) -> int:
     from pathlib import Path
 
-    from . import experiments as X
-    from .cli import _parse_sets
-    from .column_stdp import column_stdp
-    from .plotting import column_stdp as plot_column_stdp
-    from .plotting import save_figure
-    from .recording import write_json
-    from .spec import load_circuit
+    from .. import experiments as X
+    from ..column_stdp import column_stdp
+    from ..plotting import column_stdp as plot_column_stdp
+    from ..plotting import save_figure
+    from ..recording import write_json
+    from ..spec import load_circuit
 
-    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    spec = load_circuit(args.circuit, overrides=parse_sets(args.set))
     res = column_stdp(spec, seeds=range(args.seed, args.seed + args.seeds), pathway=args.pathway,
                       population=args.population or "pyr", na_amplitude=args.na_amplitude, onset_ms=args.onset,
                       pulse_ms=args.pulse, duration_ms=args.duration, bin_ms=args.bin)
@@ -224,7 +205,7 @@ def _cmd_column_stdp(args) -> int:
     X.write_csv(out / "column_stdp.csv", res.rows)
     write_json(out / "summary.json", res.summary)
     write_json(out / "metadata.json", dict(res.metadata, summary=res.summary))
-    save_figure(plot_column_stdp(res), out / "column_stdp.png")
+    save_figure(plot_column_stdp(res), figure_path(out, "column_stdp", args))
     if not args.quiet:
         for c in ("control", "pulse"):
             s = res.summary[c]
@@ -254,6 +235,7 @@ def register_column_stdp(sub) -> argparse.ArgumentParser:
     p.add_argument("--pulse", type=float, default=1000.0, metavar="MS", help="pulse duration (1000 ms)")
     p.add_argument("--duration", type=float, default=2000.0, metavar="MS", help="simulated time (2000 ms)")
     p.add_argument("--bin", type=float, default=100.0, metavar="MS", help="time bin and weight sampling (100 ms)")
-    _add_run_options(p, population=True)
+    add_format_option(p)
+    add_run_options(p, population=True)
     p.set_defaults(func=_cmd_column_stdp)
     return p

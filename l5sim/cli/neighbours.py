@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def _floats(text: str):
-    return [float(x) for x in text.split(",") if x.strip()]
+from .common import add_format_option, add_run_options, figure_path, parse_floats, parse_sets
 
 
 def _cmd_neighbours(args) -> int:
@@ -16,16 +14,15 @@ def _cmd_neighbours(args) -> int:
 
     import numpy as np
 
-    from . import neighbours as NB
-    from .cli import _parse_sets
-    from .experiments import write_csv
-    from .plotting import neighbour_fi, save_figure
-    from .recording import write_json
-    from .spec import load_circuit
+    from .. import neighbours as NB
+    from ..experiments import write_csv
+    from ..plotting import neighbour_fi, save_figure
+    from ..recording import write_json
+    from ..spec import load_circuit
 
-    spec = load_circuit(args.circuit, overrides=_parse_sets(args.set))
+    spec = load_circuit(args.circuit, overrides=parse_sets(args.set))
     lo, hi, n = args.levels
-    res = NB.neighbour_fi(spec, pv_scales=_floats(args.pv_scales), som_scales=_floats(args.som_scales),
+    res = NB.neighbour_fi(spec, pv_scales=parse_floats(args.pv_scales), som_scales=parse_floats(args.som_scales),
                           input_values=np.linspace(lo, hi, int(n)), group_size=args.group_size,
                           group_drive_pA=args.group_drive, probe_every=args.probe_every,
                           seeds=range(args.seed, args.seed + args.seeds), duration_ms=args.duration,
@@ -35,7 +32,7 @@ def _cmd_neighbours(args) -> int:
     write_csv(out / "neighbour_curves.csv", res.curves)
     write_csv(out / "neighbour_summary.csv", res.summary)
     write_json(out / "metadata.json", res.metadata)
-    save_figure(neighbour_fi(res), out / "neighbours.png")
+    save_figure(neighbour_fi(res), figure_path(out, "neighbours", args))
     if not args.quiet:
         print(f"neighbours: {len(res.metadata['pv_scales'])} x {len(res.metadata['som_scales'])} conditions, "
               f"{res.metadata['n_probes']} probes, {args.seeds} seeds -> {out}")
@@ -54,8 +51,6 @@ def _cmd_neighbours(args) -> int:
 
 def register_neighbours(sub) -> argparse.ArgumentParser:
     """Register ``l5sim neighbours``."""
-    from .experiments_cli import _add_run_options
-
     p = sub.add_parser(
         "neighbours", help="f-I curves of the neighbours of a driven group, over PV and SOM pathway strengths",
         description="Drive a group of pyramidal cells and measure the f-I curves of sparse probe cells around "
@@ -76,6 +71,7 @@ def register_neighbours(sub) -> argparse.ArgumentParser:
     p.add_argument("--probe-every", type=int, default=2, metavar="K", help="every K-th other cell is a probe (2)")
     p.add_argument("--duration", type=float, default=1500.0, metavar="MS", help="simulated time (1500)")
     p.add_argument("--settle", type=float, default=300.0, metavar="MS", help="initial transient left out (300)")
-    _add_run_options(p, progress=True, seeds=5, first_seed=1)
+    add_format_option(p)
+    add_run_options(p, progress=True, seeds=5, first_seed=1)
     p.set_defaults(func=_cmd_neighbours)
     return p
