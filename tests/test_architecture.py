@@ -33,7 +33,7 @@ ALLOWED = {
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     "column_stdp": {"builder", "errors", "simulation", "spec"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top
-    "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "__init__"},
+    "sweep": {"_io", "analysis", "errors", "experiments", "spec", "recording", "plotting", "threads", "__init__"},
     # cli on top: thin glue over the public API of every layer
     "cli": {"__init__", "ann", "analysis", "column_stdp", "errors", "experiments", "neighbours", "plotting", "recording",
             "spec", "sweep"},
