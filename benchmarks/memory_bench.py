@@ -67,16 +67,19 @@ def child(n: int) -> dict:
     rec = l5sim.simulate(net, 10.0, seed=1, parallel=False)
     rss_sim = C.current_rss_mib()
     peak_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    derived = {}
+    derived, shared = {}, {}
+    own = [getattr(net.net, f) for f in net.net._fields]
     for key, v in getattr(net, "layouts", {}).items():
         for k, a in enumerate(v if isinstance(v, (tuple, list)) else [v]):
             if isinstance(a, np.ndarray):
-                derived[f"{key}[{k}]"] = int(a.nbytes)
+                # a layout array that is one of the circuit's own arrays costs nothing extra
+                (shared if any(a is b for b in own) else derived)[f"{key}[{k}]"] = int(a.nbytes)
     return dict(n_neurons=int(net.n_neurons), n_synapses=n_syn, rss_start_mib=rss0, rss_import_mib=rss_import,
                 rss_spec_mib=rss_spec, rss_build_mib=rss_build, rss_simulate_mib=rss_sim,
                 peak_build_mib=peak_build, peak_end_mib=peak_end, synapse_bytes_build=sb_build,
                 synapse_bytes_after_simulate=int(net.synapse_bytes()), per_synapse_arrays=arrays,
-                derived_layouts=derived, kernel=rec.metadata.get("kernel"))
+                derived_layouts=derived, shared_layouts=shared, peak_minus_resident_build_mib=peak_build - rss_build,
+                kernel=rec.metadata.get("kernel"))
 
 
 def growth(points: list) -> list:
