@@ -212,7 +212,7 @@ def main(argv=None) -> int:
             build_python_s=t_py.s, binary_wall_s=child["wall_s"],
             compile_s=t_codegen_compile.s, make_s=make_s, codegen_s=t_codegen_compile.s - make_s,
             compile_kind="warm" if had_build else "cold",
-            simulate_s=sim_s, binary_peak_rss_mib=child["peak_rss_mib"],
+            simulate_s=sim_s, binary_peak_rss_mib=child["peak_rss_mib"], binary_cpu_s=child.get("cpu_s"),
         )
         if column:
             # int32 pre and post indices, float64 weight and (heterogeneous) float64 delay
