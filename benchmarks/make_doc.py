@@ -75,6 +75,18 @@ def section_equal_threads(suite, L):
                  f"{_s(e['l5sim_median_s'] * k)} | {_s(e['peer_min_s'] * k)} / {_s(e['peer_median_s'] * k)} | "
                  f"{e['ratio_min']:.2f} | {e['ratio_median']:.2f} |{_prov(_max_load(e['loadavg']), nproc)} |")
     L.append("")
+    cpu = []
+    for net, block in suite["networks"].items():
+        for r in block["rows"]:
+            if r["implementation"] != "l5sim" or r.get("status") != "ok" or r.get("threads_requested", 1) != 1:
+                continue
+            c = [x["result"].get("simulate_cpu_s") for x in r["runs"] if "result" in x and x["kind"] == "warm"]
+            c = [x for x in c if x is not None]
+            if c:
+                cpu.append(f"{net} {_s(min(c) * 1000.0 / r['duration_ms'])} CPU against {_s(r['simulate_s_min'] * 1000.0 / r['duration_ms'])} wall")
+    if cpu:
+        L.append("On a loaded machine a process gets only part of a core: l5sim's serial simulate phase, per "
+                 "biological second, used " + "; ".join(cpu) + " (CPU time of the process, `time.process_time`).\n")
 
 
 def scaling_points(suite):

@@ -247,6 +247,8 @@ def summarize(network: str, name: str, runs: list, threads: int = 1) -> dict:
         simulate_s_median=statistics.median(r["result"]["simulate_s"] for r in warm),
         loadavg_runs=[r.get("loadavg_at_start") for r in warm], date=best.get("date"),
         burst_share_pyr=res.get("burst_share_pyr"),
+        simulate_cpu_s_min=min((r["result"].get("simulate_cpu_s") for r in warm
+                                if r["result"].get("simulate_cpu_s") is not None), default=None),
         synaptic_events_per_s=res["n_spikes"] * (n_syn / n) / sim if sim > 0 else float("nan"),
         build_s=res.get("build_s"),
         compile_cold_s=(cold["result"].get("compile_s") if cold else None),
