@@ -269,8 +269,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         time or more than 2e8 neuron-steps).
     parallel : use the multi-threaded kernel (numba threads; ``NUMBA_NUM_THREADS`` sets
         their number). Default: for circuits the point kernel runs, its parallel variant
-        when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons and numba has
-        two threads or more with a fast threading layer (:func:`fast_threads`); serial and
+        when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons, two CPUs or
+        more are free and numba's threading layer is fast (:func:`fast_threads`); serial and
         parallel point kernels give bitwise the same results whatever the thread count.
         For other circuits the general kernel's parallel variant when the network has at
         least ``PARALLEL_MIN_NEURONS`` neurons, numba's threading layer is fast
@@ -281,9 +281,9 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         variant on one thread too, so that results stay independent of the load. The
         default thread count is :func:`l5sim.threads.default_threads` (the CPUs free to the
         process now; one in a sweep worker; ``L5SIM_THREADS`` overrides it) and is set
-        with ``numba.set_num_threads``; ``parallel=True`` uses numba's current count. ``L5SIM_PARALLEL=0`` makes every default
-        serial; ``L5SIM_PARALLEL=1`` asks for the general kernel's parallel variant even
-        without a fast threading layer.
+        with ``numba.set_num_threads``; ``parallel=True`` uses numba's current count.
+        ``L5SIM_PARALLEL=0`` makes every default serial; ``L5SIM_PARALLEL=1`` asks for the
+        general kernel's parallel variant even without a fast threading layer.
     kernel : ``"auto"`` (default), ``"general"`` or ``"point"``. Circuits made only of
         ``izhikevich2003`` cells with somatic CURRENT synapses, one delay per pathway and
         current or noise inputs (the Izhikevich 2003 networks) run on the specialised
