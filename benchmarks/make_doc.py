@@ -39,6 +39,37 @@ def _load(path):
         return None
 
 
+def load_suite():
+    """The suite's results: ``results/suite/results.json`` merged with any
+    ``results/suite_*/results.json`` (later runs of other networks, or of the command line:
+    a network or the ``cli`` block found in a later file replaces the earlier one); the
+    equal-thread ratios and growth exponents are recomputed from the merged rows."""
+    paths = [os.path.join(RES, "suite", "results.json")] + sorted(glob.glob(os.path.join(RES, "suite_*",
+                                                                                          "results.json")))
+    docs = [d for d in (_load(p) for p in paths) if d]
+    if not docs:
+        return None
+    out = dict(docs[0])
+    out["networks"] = {}
+    out["commands"] = []
+    out["dates"] = []
+    for d in docs:
+        out["networks"].update(d.get("networks", {}))
+        out["commands"].append(d["command"])
+        out["dates"].append(d["date"])
+        if d.get("cli"):
+            out["cli"] = d["cli"]
+        if d.get("loadavg_at_end"):
+            out["loadavg_at_end"] = d["loadavg_at_end"]
+    out["command"] = "; ".join(out["commands"])
+    out["date"] = " / ".join(out["dates"])
+    rows_by_net = {net: {(r["implementation"], r.get("threads_requested", 1)): r for r in b["rows"]}
+                   for net, b in out["networks"].items()}
+    out["equal_threads"] = R.equal_threads(rows_by_net)
+    out["exponents"] = R.exponents(rows_by_net)
+    return out
+
+
 def _max_load(loads) -> float | None:
     vals = [x[0] for x in loads if x]
     return max(vals) if vals else None
@@ -60,7 +91,7 @@ def section_equal_threads(suite, L):
         L.append(f"Not measured yet: run `{RERUN}`.\n")
         return
     nproc = suite["machine"]["nproc"]
-    L.append(f"From `{suite['command']}` ({suite['date']}; `benchmarks/results/suite/results.md`). Each "
+    L.append(f"From `{suite['command']}` ({suite['date']}; `benchmarks/results/suite*/results.md`). Each "
              "implementation runs as its own process, the warm repeats interleaved; ratio = peer's simulate "
              "time / l5sim's (above 1: l5sim faster), from the fastest (min) and from the median repeat. "
              "l5sim on 1 thread runs its serial kernels, on 2 its parallel kernels (`NUMBA_NUM_THREADS=2`); "
@@ -407,7 +438,7 @@ NESTML; neither fits this machine's time budget, and no NEST column is reported.
 
 
 def render(figure: bool = True) -> str:
-    suite = _load(os.path.join(RES, "suite", "results.json"))
+    suite = load_suite()
     L = [STATIC_HEAD.format(rerun=RERUN)]
     if suite:
         m = suite["machine"]

@@ -99,6 +99,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="thread counts, each implementation at each (default 1 2: equal-thread tables)")
     p.add_argument("--no-cold", action="store_true", help="skip the cold-compile runs (reuse caches in OUT/tmp)")
     p.add_argument("--no-cli", action="store_true", help="skip the l5sim command-line measurements")
+    p.add_argument("--cli-only", action="store_true", help="only the l5sim command-line measurements (cold start)")
     p.add_argument("--profile", action="store_true", help="ask each implementation for its own profile")
     p.add_argument("--timeout-s", type=float, default=600.0, help="limit per subprocess (default 600 s)")
     return p
@@ -644,7 +645,7 @@ def main(argv=None) -> int:
                duration_ms=args.duration_ms, seed=args.seed, repeats=args.repeats,
                rate_tolerance=RATE_TOLERANCE, networks={}, skipped_implementations=skipped)
     rows_by_net = {}
-    for net in args.networks:
+    for net in ([] if args.cli_only else args.networks):
         rows = []
         for t in args.threads:
             # cold runs first, then the warm repeats interleaved (each repeat runs every

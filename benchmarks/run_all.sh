@@ -18,6 +18,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     nets="izh2003_1k izh2003_10k izh2003_10k_stdp column_1k column_10k"
     cold="--no-cold"
 fi
+rm -rf benchmarks/results/suite_*/    # partial runs of an earlier session (make_doc merges suite_*)
 "$PY" -m benchmarks --networks $nets --peers l5sim reference_numba brian2_standalone nest \
     --threads 1 2 --repeats 3 $cold --out benchmarks/results/suite
 "$PY" -m benchmarks.column_check --network column_1k --seeds 1 2 3 4 5
