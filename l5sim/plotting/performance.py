@@ -63,7 +63,10 @@ def scaling(points, ax=None, title: str | None = None, family_label: str = ""):
     ax.set_xlabel(f"network size (neurons){', ' + family_label if family_label else ''}")
     ax.set_ylabel("simulate time per biological second (s)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    if series:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center", va="center")
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
