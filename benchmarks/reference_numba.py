@@ -164,6 +164,9 @@ def main(argv=None) -> int:
     if spec["family"] != "izh2003" or spec["stdp"]:
         print(f"reference_numba: no reference implementation for {args.network}", file=sys.stderr)
         return 3
+    if args.threads != 1:
+        print("reference_numba: the reference loop is serial (one thread only)", file=sys.stderr)
+        return 3
     import numba
 
     n_exc, n_inh = spec["n_exc"], spec["n_inh"]

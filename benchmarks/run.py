@@ -53,7 +53,9 @@ DEFAULT_OUT = os.path.join(BENCH, "results")
 #: Relative tolerance of the regime check (issue 6: mean rate within 15 %).
 RATE_TOLERANCE = 0.15
 
-DEFAULT_NETWORKS = ("izh2003_1k", "izh2003_10k", "izh2003_10k_stdp", "column_10k", "column_100k")
+DEFAULT_NETWORKS = ("izh2003_1k", "izh2003_10k", "izh2003_10k_stdp", "column_1k", "column_10k", "column_100k")
+#: Thread counts compared by default: 1 vs 1 and 2 vs 2 (issue 18: equal threads).
+DEFAULT_THREADS = (1, 2)
 
 
 def _venv_python(name: str, env_var: str) -> str:
@@ -91,9 +93,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=DEFAULT_OUT, help="directory for results.json and results.md "
                    "(default benchmarks/results/)")
-    p.add_argument("--repeats", type=int, default=1, help="warm runs per implementation (default 1)")
+    p.add_argument("--repeats", type=int, default=3, help="warm runs per implementation (default 3; min and "
+                   "median are reported)")
+    p.add_argument("--threads", type=int, nargs="+", default=list(DEFAULT_THREADS),
+                   help="thread counts, each implementation at each (default 1 2: equal-thread tables)")
     p.add_argument("--no-cold", action="store_true", help="skip the cold-compile runs (reuse caches in OUT/tmp)")
     p.add_argument("--no-cli", action="store_true", help="skip the l5sim command-line measurements")
+    p.add_argument("--cli-only", action="store_true", help="only the l5sim command-line measurements (cold start)")
     p.add_argument("--profile", action="store_true", help="ask each implementation for its own profile")
     p.add_argument("--timeout-s", type=float, default=600.0, help="limit per subprocess (default 600 s)")
     return p
@@ -126,6 +132,7 @@ def run_process(cmd, env=None, cwd=ROOT, timeout=600.0) -> dict:
     out_f.seek(0)
     err_f.seek(0)
     return dict(rc=rc, wall_s=wall, peak_rss_mib=ru.ru_maxrss / 1024.0, timed_out=timed_out,
+                cpu_s=ru.ru_utime + ru.ru_stime,
                 stdout=out_f.read().decode(errors="replace"), stderr=err_f.read().decode(errors="replace"))
 
 
@@ -173,9 +180,11 @@ def duration_for(network: str, args) -> float:
     return C.NETWORKS[network].get("default_duration_ms", 1000.0)
 
 
-def run_one(name: str, impl: dict, network: str, args, tmp: str, kind: str) -> dict:
-    """One subprocess run of one implementation on one network."""
-    cache_dir = os.path.join(tmp, name, C.NETWORKS[network].get("cache_from", network))
+def run_one(name: str, impl: dict, network: str, args, tmp: str, kind: str, threads: int = 1) -> dict:
+    """One subprocess run of one implementation on one network with ``threads`` threads."""
+    # Brian2's OpenMP build is another project; numba caches serial and parallel kernels side by side
+    sub = f"t{threads}" if impl["cache"] == "workdir" else ""
+    cache_dir = os.path.join(tmp, name, C.NETWORKS[network].get("cache_from", network), sub)
     extra = {}
     argv = list(impl["argv"])
     if impl["cache"] == "numba":
@@ -187,12 +196,15 @@ def run_one(name: str, impl: dict, network: str, args, tmp: str, kind: str) -> d
     os.makedirs(cache_dir, exist_ok=True)
     out_json = os.path.join(tmp, f"{name}.{network}.{kind}.json")
     cmd = [impl["python"], *argv, "--network", network, "--duration-ms", str(duration_for(network, args)),
-           "--seed", str(args.seed), "--out", out_json]
+           "--seed", str(args.seed), "--out", out_json, "--threads", str(threads)]
     if args.profile:
         cmd.append("--profile")
+    load0 = C.loadavg()
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     proc = run_process(cmd, env=_env(extra), timeout=args.timeout_s)
     res = parse_result(proc["stdout"])
     run = dict(kind=kind, rc=proc["rc"], process_wall_s=proc["wall_s"], process_peak_rss_mib=proc["peak_rss_mib"],
+               threads=threads, date=date, loadavg_at_start=load0, loadavg_at_end=C.loadavg(),
                command=" ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd))
     if proc["timed_out"]:
         run["error"] = f"timed out after {args.timeout_s:.0f} s"
@@ -211,9 +223,9 @@ def run_one(name: str, impl: dict, network: str, args, tmp: str, kind: str) -> d
 
 # --------------------------------------------------------------------------- summary
 
-def summarize(network: str, name: str, runs: list) -> dict:
+def summarize(network: str, name: str, runs: list, threads: int = 1) -> dict:
     ok = [r for r in runs if "result" in r]
-    row = dict(network=network, implementation=name, runs=runs)
+    row = dict(network=network, implementation=name, threads_requested=threads, runs=runs)
     if not ok:
         bad = next((r for r in runs if "error" in r), None) or next((r for r in runs if "skipped" in r), None)
         row["status"] = "error" if bad and "error" in bad else "skipped"
@@ -232,6 +244,12 @@ def summarize(network: str, name: str, runs: list) -> dict:
         mean_rate_hz=res["mean_rate_hz"], mean_rate_exc_hz=res.get("mean_rate_exc_hz"),
         simulate_s=sim, simulate_s_per_bio_s=sim / dur_s,
         simulate_s_all=[r["result"]["simulate_s"] for r in warm],
+        simulate_s_min=min(r["result"]["simulate_s"] for r in warm),
+        simulate_s_median=statistics.median(r["result"]["simulate_s"] for r in warm),
+        loadavg_runs=[r.get("loadavg_at_start") for r in warm], date=best.get("date"),
+        burst_share_pyr=res.get("burst_share_pyr"),
+        simulate_cpu_s_min=min((r["result"].get("simulate_cpu_s") for r in warm
+                                if r["result"].get("simulate_cpu_s") is not None), default=None),
         synaptic_events_per_s=res["n_spikes"] * (n_syn / n) / sim if sim > 0 else float("nan"),
         build_s=res.get("build_s"),
         compile_cold_s=(cold["result"].get("compile_s") if cold else None),
@@ -257,9 +275,15 @@ def summarize(network: str, name: str, runs: list) -> dict:
     return row
 
 
+def label(row: dict) -> str:
+    """An implementation at a thread count: ``l5sim`` (1 thread) or ``l5sim x2``."""
+    t = row.get("threads_requested", 1)
+    return row["implementation"] if t == 1 else f"{row['implementation']} x{t}"
+
+
 def regime_check(rows: list) -> dict:
     """Mean rates of one network: all within RATE_TOLERANCE of their median?"""
-    rates = {r["implementation"]: r["mean_rate_hz"] for r in rows if r.get("status") == "ok"}
+    rates = {label(r): r["mean_rate_hz"] for r in rows if r.get("status") == "ok"}
     if len(rates) < 2:
         return dict(rates_hz=rates, agree=None, message="fewer than two implementations ran")
     med = statistics.median(rates.values())
@@ -267,21 +291,40 @@ def regime_check(rows: list) -> dict:
     bad = sorted(k for k, d in dev.items() if not abs(d) <= RATE_TOLERANCE)
     spread = (max(rates.values()) - min(rates.values())) / med if med else float("inf")
     for r in rows:
-        if r["implementation"] in dev:
-            r["rate_dev_from_median"] = dev[r["implementation"]]
-            r["regime_ok"] = r["implementation"] not in bad
+        if label(r) in dev:
+            r["rate_dev_from_median"] = dev[label(r)]
+            r["regime_ok"] = label(r) not in bad
     msg = (f"all {len(rates)} mean rates within {RATE_TOLERANCE:.0%} of the median {med:.2f} Hz "
            f"(spread {spread:.1%})" if not bad else
            f"REGIME DISAGREEMENT: {', '.join(bad)} off the median {med:.2f} Hz by more than {RATE_TOLERANCE:.0%}")
     return dict(rates_hz=rates, median_hz=med, spread=spread, agree=not bad, disagreeing=bad, message=msg)
 
 
+def equal_threads(rows_by_net: dict) -> list:
+    """Each peer against l5sim at the same thread count: ratios of the minimum and of the
+    median simulate time over the warm repeats (> 1: l5sim faster)."""
+    out = []
+    for net, rows in rows_by_net.items():
+        for (impl, t), r in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            l5 = rows.get(("l5sim", t))
+            if impl == "l5sim" or not l5 or l5.get("status") != "ok" or r.get("status") != "ok":
+                continue
+            out.append(dict(network=net, threads=t, peer=impl,
+                            l5sim_min_s=l5["simulate_s_min"], peer_min_s=r["simulate_s_min"],
+                            l5sim_median_s=l5["simulate_s_median"], peer_median_s=r["simulate_s_median"],
+                            ratio_min=r["simulate_s_min"] / l5["simulate_s_min"],
+                            ratio_median=r["simulate_s_median"] / l5["simulate_s_median"],
+                            duration_ms=l5["duration_ms"], n_neurons=l5["n_neurons"], n_synapses=l5["n_synapses"],
+                            loadavg=[x for x in (l5.get("loadavg_runs") or []) + (r.get("loadavg_runs") or []) if x]))
+    return out
+
+
 def targets(rows_by_net: dict, cli: dict) -> list:
     """The speed targets of issue 6, each with its measured ratio and verdict."""
     out = []
 
-    def get(net, impl, key="simulate_s"):
-        r = rows_by_net.get(net, {}).get(impl)
+    def get(net, impl, key="simulate_s", threads=1):
+        r = rows_by_net.get(net, {}).get((impl, threads))
         return r.get(key) if r and r.get("status") == "ok" else None
 
     for net in ("izh2003_1k", "izh2003_10k"):
@@ -304,7 +347,11 @@ def targets(rows_by_net: dict, cli: dict) -> list:
     out.append(dict(target="whole `l5sim run` process at 10k < 0.5x Brian2 standalone's whole process (compiled)",
                     ratio=ratio, need=0.5, ok=None if ratio is None else ratio < 0.5,
                     detail=f"l5sim {_fmt_s(l5_whole)} / Brian2 {_fmt_s(b2_whole)}"))
-    for key, label, need in (("run_cold", "cold compile of `l5sim run` < 15 s", 15.0),
+    for key, label, need in (("readme_cold", "README's first command (l5_column, 1 s) from an empty cache < 15 s",
+                              15.0),
+                             ("first_parallel", "first parallel run (column at 10k, 2 threads, serial kernels cached)"
+                              " < 30 s", 30.0),
+                             ("run_cold", "cold compile of `l5sim run` < 15 s", 15.0),
                              ("run_warm", "cached start of `l5sim run` < 2 s", 2.0),
                              ("help", "`l5sim --help` < 0.5 s", 0.5)):
         c = cli.get(key, {})
@@ -315,19 +362,20 @@ def targets(rows_by_net: dict, cli: dict) -> list:
 
 
 def exponents(rows_by_net: dict) -> list:
-    """Growth exponents d log(y) / d log(N) between network pairs, per implementation."""
-    pairs = [("izh2003_1k", "izh2003_10k"), ("column_10k", "column_100k")]
+    """Growth exponents d log(y) / d log(N) between network pairs, per implementation and
+    thread count."""
+    pairs = [("izh2003_1k", "izh2003_10k"), ("column_1k", "column_10k"), ("column_10k", "column_100k")]
     out = []
     for a, b in pairs:
-        for impl in C.IMPLEMENTATIONS:
-            ra, rb = rows_by_net.get(a, {}).get(impl), rows_by_net.get(b, {}).get(impl)
-            if not (ra and rb and ra.get("status") == "ok" and rb.get("status") == "ok"):
+        for key in sorted(set(rows_by_net.get(a, {})) & set(rows_by_net.get(b, {})), key=lambda k: (k[1], k[0])):
+            ra, rb = rows_by_net[a][key], rows_by_net[b][key]
+            if not (ra.get("status") == "ok" and rb.get("status") == "ok"):
                 continue
             ln = math.log(rb["n_neurons"] / ra["n_neurons"])
-            e = dict(implementation=impl, from_network=a, to_network=b)
-            for key in ("simulate_s", "peak_rss_mib", "build_s"):
-                if ra.get(key) and rb.get(key):
-                    e[f"{key}_exponent"] = math.log(rb[key] / ra[key]) / ln
+            e = dict(implementation=key[0], threads=key[1], from_network=a, to_network=b)
+            for k in ("simulate_s", "peak_rss_mib", "build_s"):
+                if ra.get(k) and rb.get(k):
+                    e[f"{k}_exponent"] = math.log(rb[k] / ra[k]) / ln
             e["synapses_exponent"] = math.log(rb["n_synapses"] / ra["n_synapses"]) / ln
             out.append(e)
     return out
@@ -350,8 +398,16 @@ def cli_commands(core_python: str, duration_ms: float, seed: int) -> dict:
     # --no-plot: the raster PNG is not part of the work the peers do.
     base = ["run", circuit, "--duration", f"{duration_ms:g}", "--seed", str(seed), "--out", "{OUT}", "--no-plot",
             "--quiet"]
+    # the README's first command, as a user types it (with its raster plot), and the first
+    # parallel run after it: the column at 10k on two threads (the parallel kernel compiles)
+    readme = ["run", "circuits/l5_column.toml", "--duration", "1000", "--seed", str(seed), "--out", "{OUT}"]
+    first_parallel = ["run", "circuits/l5_column.toml", "--duration", "100", "--seed", str(seed), "--out", "{OUT}",
+                      "--no-plot", "--quiet", "--set", f"circuit.scale={C.column_scale('column_10k'):.6g}"]
     return {
         "help": l5 + ["--help"],
+        "readme_cold": l5 + readme,
+        "readme_warm": l5 + readme,
+        "first_parallel": l5 + first_parallel,
         "run_cold": l5 + base,
         "run_warm": l5 + base,
         "run_10k": l5 + base + sets,
@@ -367,11 +423,19 @@ def measure_cli(core_python: str, args, tmp: str) -> dict:
     out = {}
     wiring = os.path.join(tmp, "l5sim_cli_wiring_cache")
     shutil.rmtree(wiring, ignore_errors=True)
-    for key in ("help", "run_cold", "run_warm", "run_10k", "run_10k_wiring_cache"):
+    readme_cache = os.path.join(tmp, "l5sim_readme_numba_cache")
+    shutil.rmtree(readme_cache, ignore_errors=True)
+    for key in ("help", "readme_cold", "readme_warm", "first_parallel", "run_cold", "run_warm", "run_10k",
+                "run_10k_wiring_cache"):
         outdir = os.path.join(tmp, f"cli_{key}")
         shutil.rmtree(outdir, ignore_errors=True)
         cmd = [c.replace("{OUT}", outdir).replace("{CACHE}", wiring) for c in cmds[key]]
-        env = _env({"NUMBA_CACHE_DIR": cache})
+        # the README command starts from an empty numba cache of its own; the first parallel
+        # run reuses it (serial kernels cached, the parallel variant not yet), two threads asked
+        readme = key.startswith("readme") or key == "first_parallel"
+        env = _env({"NUMBA_CACHE_DIR": readme_cache if readme else cache})
+        if key == "first_parallel":
+            env.update(NUMBA_NUM_THREADS="2", L5SIM_THREADS="2", L5SIM_PARALLEL="1")
         # help: best of 3; the 10k runs: best of 3, so that the kernels they need (the
         # parallel point kernel, which the 1k runs do not compile) and the wiring cache are
         # in place, as Brian2's compiled C++ is for its warm process
@@ -382,7 +446,9 @@ def measure_cli(core_python: str, args, tmp: str) -> dict:
             if best is None or (r["rc"] == 0 and r["wall_s"] < best["wall_s"]):
                 best = r
         entry = dict(command=" ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
-                     rc=best["rc"], wall_s=best["wall_s"], peak_rss_mib=best["peak_rss_mib"])
+                     rc=best["rc"], wall_s=best["wall_s"], peak_rss_mib=best["peak_rss_mib"],
+                     loadavg=C.loadavg(), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                     env={k: env[k] for k in ("NUMBA_NUM_THREADS", "L5SIM_THREADS", "L5SIM_PARALLEL") if k in env})
         if best["rc"] != 0:
             entry["error"] = f"exit {best['rc']}: {_tail(best['stderr'])}"
         out[key] = entry
@@ -450,12 +516,12 @@ def render_markdown(doc: dict) -> str:
         reg = block["regime"]
         flag = "" if reg.get("agree") in (True, None) else "**"
         L.append(f"Regime check: {flag}{reg['message']}{flag}\n")
-        L.append("| implementation | threads | simulate / bio s | syn. events / s | build | compile or load, cold | "
+        L.append("| implementation | threads | simulate / bio s (min) | syn. events / s | build | compile or load, cold | "
                  "warm | whole process, cold / warm | peak RSS | bytes / synapse | rate (exc) Hz | regime |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in block["rows"]:
             if r["status"] != "ok":
-                L.append(f"| {r['implementation']} | | {r['status'].upper()}: {r['message']} "
+                L.append(f"| {r['implementation']} | {r.get('threads_requested', 1)} | {r['status'].upper()}: {r['message']} "
                          "| | | | | | | | | |")
                 continue
             is_nest = r["implementation"] == "nest"
@@ -484,6 +550,20 @@ def render_markdown(doc: dict) -> str:
                 top = ", ".join(f"{p['name']} {p['fraction']:.0%}" for p in r["profile"][:6])
                 L.append(f"Profile ({r['implementation']}): {top}.  ")
         L.append("")
+    if doc.get("equal_threads"):
+        L.append("## Equal threads: each peer against l5sim on the same number of threads\n")
+        L.append("Ratio = peer's simulate time / l5sim's (above 1: l5sim faster), from the fastest (min) and "
+                 "the median of the warm repeats; load = 1-minute load average at the start of those runs.\n")
+        L.append("| network | threads | peer | l5sim min / median | peer min / median | ratio (min) | "
+                 "ratio (median) | load |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for e in doc["equal_threads"]:
+            la = [x[0] for x in e["loadavg"] if x]
+            load = f"{min(la):.1f}-{max(la):.1f}" if la else "-"
+            L.append(f"| {e['network']} | {e['threads']} | {e['peer']} | {_fmt_s(e['l5sim_min_s'])} / "
+                     f"{_fmt_s(e['l5sim_median_s'])} | {_fmt_s(e['peer_min_s'])} / {_fmt_s(e['peer_median_s'])} | "
+                     f"{e['ratio_min']:.2f} | {e['ratio_median']:.2f} | {load} |")
+        L.append("")
     if doc.get("targets"):
         L.append("## Issue 6 targets\n")
         L.append("| target | measured | verdict |")
@@ -494,11 +574,12 @@ def render_markdown(doc: dict) -> str:
         L.append("")
     if doc.get("cli"):
         L.append("## l5sim command line\n")
-        L.append("| what | command | wall | peak RSS | status |")
-        L.append("|---|---|---|---|---|")
+        L.append("| what | command | wall | peak RSS | load | status |")
+        L.append("|---|---|---|---|---|---|")
         for k, c in doc["cli"].items():
+            la = c.get("loadavg") or ["-"]
             L.append(f"| {k} | `{c['command']}` | {_fmt_s(c['wall_s'])} | {_fmt(c['peak_rss_mib'], '{:.0f}')} MiB | "
-                     f"{'ok' if c['rc'] == 0 else c.get('error', 'failed')} |")
+                     f"{la[0]} | {'ok' if c['rc'] == 0 else c.get('error', 'failed')} |")
         L.append("")
     if doc.get("exponents"):
         L.append("## Growth with size (exponent of N)\n")
@@ -558,35 +639,52 @@ def main(argv=None) -> int:
         else:
             runnable.append(name)
 
-    doc = dict(date=datetime.datetime.now().isoformat(timespec="seconds"), machine=machine_info(),
+    doc = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), machine=machine_info(),
+               threads=args.threads,
                command="python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
                duration_ms=args.duration_ms, seed=args.seed, repeats=args.repeats,
                rate_tolerance=RATE_TOLERANCE, networks={}, skipped_implementations=skipped)
     rows_by_net = {}
-    for net in args.networks:
+    for net in ([] if args.cli_only else args.networks):
         rows = []
-        for name in runnable:
-            impl = impls[name]
+        for t in args.threads:
+            # cold runs first, then the warm repeats interleaved (each repeat runs every
+            # implementation once), so that a change of the machine's load hits all alike
+            runs = {name: [] for name in runnable}
+            active = list(runnable)
             cold = not args.no_cold and C.NETWORKS[net].get("cold_run", True)
-            kinds = ([] if (not cold or impl["cache"] is None) else ["cold"]) + ["warm"] * args.repeats
-            if impl["cache"] is None:  # NEST: first run = cold load
-                kinds = ["cold"] + ["warm"] * args.repeats
-            runs = []
-            for kind in kinds:
-                r = run_one(name, impl, net, args, tmp, kind)
-                runs.append(r)
+            n_warm = {name: args.repeats for name in runnable}
+            schedule = []
+            for name in runnable:
+                if impls[name]["cache"] is None:   # NEST: the first run is the cold load
+                    schedule.append((name, "cold"))
+                elif cold:
+                    schedule.append((name, "cold"))
+            for _ in range(args.repeats):
+                schedule += [(name, "warm") for name in runnable]
+            for name, kind in schedule:
+                if name not in active:
+                    continue
+                if kind == "warm" and n_warm[name] <= 0:
+                    continue
+                if kind == "warm":
+                    n_warm[name] -= 1
+                r = run_one(name, impls[name], net, args, tmp, kind, threads=t)
+                runs[name].append(r)
                 tag = ("ok  " if "result" in r else "skip" if "skipped" in r else "FAIL")
                 sim = r["result"]["simulate_s"] if "result" in r else None
-                print(f"[{tag}] {net:18s} {name:18s} {kind:4s} simulate {_fmt_s(sim):>9s}  process "
-                      f"{r['process_wall_s']:.2f} s" + (f"  {r.get('skipped') or r.get('error')}"
-                                                        if "result" not in r else ""), file=sys.stderr)
-                if "skipped" in r:
-                    break
-            rows.append(summarize(net, name, runs))
+                print(f"[{tag}] {net:18s} {name:18s} x{t} {kind:4s} simulate {_fmt_s(sim):>9s}  process "
+                      f"{r['process_wall_s']:.2f} s  load {r['loadavg_at_start'][0] if r['loadavg_at_start'] else '?'}"
+                      + (f"  {r.get('skipped') or r.get('error')}" if "result" not in r else ""), file=sys.stderr)
+                if "skipped" in r or "error" in r:
+                    active.remove(name)
+            for name in runnable:
+                rows.append(summarize(net, name, runs[name], threads=t))
         regime = regime_check(rows)
         print(f"       {net}: {regime['message']}", file=sys.stderr)
         doc["networks"][net] = dict(rows=rows, regime=regime)
-        rows_by_net[net] = {r["implementation"]: r for r in rows}
+        rows_by_net[net] = {(r["implementation"], r["threads_requested"]): r for r in rows}
+        doc["equal_threads"] = equal_threads(rows_by_net)
         _write(doc, out_dir)  # partial results survive an interruption
     cli = {}
     if "l5sim" in runnable and not args.no_cli:
@@ -594,6 +692,7 @@ def main(argv=None) -> int:
     doc["cli"] = cli
     doc["targets"] = targets(rows_by_net, cli)
     doc["exponents"] = exponents(rows_by_net)
+    doc["equal_threads"] = equal_threads(rows_by_net)
     doc["loadavg_at_end"] = list(os.getloadavg())
     _write(doc, out_dir)
     print(f"wrote {os.path.join(out_dir, 'results.json')} and results.md", file=sys.stderr)

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from . import threads as _threads_mod  # first: sets the OpenMP wait policy before numba loads it
 from .divergence import check_arrays, guard_for
 from .errors import DivergenceError, SpecError
 from .sizing import check_run
@@ -215,10 +216,17 @@ SPIKE_BUFFER_MIN = 200_000
 
 
 def fast_threads() -> bool:
-    """Whether numba has more than one thread and a fast threading layer (:func:`fast_layer`)."""
+    """Whether two or more CPUs are free to this process now (:func:`l5sim.threads.default_threads`)
+    and numba's threading layer is fast (:func:`fast_layer`)."""
+    return _threads_mod.default_threads() >= 2 and fast_layer()
+
+
+def _svml() -> bool:
+    """Whether numba vectorises with Intel's SVML, whose serial and parallel variants of the
+    general kernel may round ``exp`` differently in the last bits."""
     import numba
 
-    return numba.get_num_threads() >= 2 and fast_layer()
+    return bool(getattr(numba.config, "USING_SVML", False))
 
 
 def fast_layer() -> bool:
@@ -282,19 +290,21 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         time or more than 2e8 neuron-steps).
     parallel : use the multi-threaded kernel (numba threads; ``NUMBA_NUM_THREADS`` sets
         their number). Default: for circuits the point kernel runs, its parallel variant
-        when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons and numba has
-        two threads or more with a fast threading layer (:func:`fast_threads`); serial and
+        when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons, two CPUs or
+        more are free and numba's threading layer is fast (:func:`fast_threads`); serial and
         parallel point kernels give bitwise the same results whatever the thread count.
         For other circuits the general kernel's parallel variant when the network has at
-        least ``PARALLEL_MIN_NEURONS`` neurons and numba's threading layer is fast
-        (:func:`fast_layer`), whatever the number of threads (it then runs on however many
-        there are: results are bitwise the same for any thread count, and the same as the
-        serial variant's in every test circuit, tests/test_parallel.py). A numba with
-        Intel's SVML (the ``icc_rt`` package) may vectorise ``exp`` differently in the two
-        variants: results then stay independent of the thread count but may differ from
-        the serial variant's in the last bits. ``L5SIM_PARALLEL=0`` makes every default
-        serial; ``L5SIM_PARALLEL=1`` asks for the general kernel's parallel variant even
-        without a fast threading layer.
+        least ``PARALLEL_MIN_NEURONS`` neurons, numba's threading layer is fast
+        (:func:`fast_layer`) and two CPUs or more are free (results are bitwise the same
+        for any thread count, and the same as the serial variant's in every test circuit,
+        tests/test_parallel.py). A numba with Intel's SVML (the ``icc_rt`` package) may
+        vectorise ``exp`` differently in the two variants: it then keeps the parallel
+        variant on one thread too, so that results stay independent of the load. The
+        default thread count is :func:`l5sim.threads.default_threads` (the CPUs free to the
+        process now; one in a sweep worker; ``L5SIM_THREADS`` overrides it) and is set
+        with ``numba.set_num_threads``; ``parallel=True`` uses numba's current count.
+        ``L5SIM_PARALLEL=0`` makes every default serial; ``L5SIM_PARALLEL=1`` asks for the
+        general kernel's parallel variant even without a fast threading layer.
     kernel : ``"auto"`` (default), ``"general"`` or ``"point"``. Circuits made only of
         ``izhikevich2003`` cells with somatic CURRENT synapses, one delay per pathway and
         current or noise inputs (the Izhikevich 2003 networks) run on the specialised
@@ -354,13 +364,23 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         raise SpecError("kernel", kernel, f"a circuit the point kernel can run ({why_not})")
     use_point = kernel != "general" and why_not is None
     if parallel is None:
+        # The default never backfires (issue 18): threads only for networks large enough to
+        # share, and only as many as there are CPUs free to this process now (affinity,
+        # cgroup quota, other processes' load, one per sweep worker; l5sim.threads).
         env = os.environ.get("L5SIM_PARALLEL", "")
+        big = N >= (POINT_PARALLEL_MIN_NEURONS if use_point else PARALLEL_MIN_NEURONS)
+        n_free = _threads_mod.default_threads() if (env != "0" and big) else 1
         if use_point:
             # bitwise the same either way: chosen for speed
-            parallel = env != "0" and N >= POINT_PARALLEL_MIN_NEURONS and fast_threads()
+            parallel = big and env != "0" and n_free >= 2 and fast_layer()
         else:
-            # chosen from the network and the installation, never from the thread count
-            parallel = env != "0" and N >= PARALLEL_MIN_NEURONS and (env == "1" or fast_layer())
+            # bitwise the same as serial unless numba uses SVML; with SVML the parallel variant
+            # is kept on one thread too, so that results never depend on the machine's load
+            parallel = big and env != "0" and (env == "1" or (fast_layer() and (n_free >= 2 or _svml())))
+        if parallel:
+            import numba
+
+            numba.set_num_threads(n_free)
     if use_point:
         wk = P.make_work(built, point_blocks(parallel))
         point_kernel = P.run_chunk_parallel if parallel else P.run_chunk

@@ -31,7 +31,8 @@ ALLOWED = {
                 "sizing"},
     "divergence": {"errors"},
     "sizing": {"errors"},
-    "simulation": {"errors", "kernels", "recording", "builder", "__init__", "divergence", "sizing"},
+    "threads": {"errors"},
+    "simulation": {"errors", "kernels", "recording", "builder", "threads", "__init__", "divergence", "sizing"},
     "recording": {"analysis", "_io"},
     "analysis": set(),
     # figures draw results they are given; fitted f-I curves are evaluated with the fits' models
@@ -47,7 +48,7 @@ ALLOWED = {
     "column_stdp": {"builder", "errors", "simulation", "spec"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top;
     # plotting only through the lazy l5sim.sweep.plot_sweep name
-    "sweep": {"_io", "analysis", "errors", "experiments", "sizing", "spec", "recording", "plotting", "__init__"},
+    "sweep": {"_io", "analysis", "errors", "experiments", "sizing", "spec", "recording", "plotting", "threads", "__init__"},
     # cli on top: thin glue over the public API of every layer
     "cli": {"__init__", "ann", "analysis", "column_stdp", "errors", "experiments", "export", "neighbours", "plotting",
             "recording", "spec", "sweep", "_io"},

@@ -76,10 +76,13 @@ def test_results_do_not_depend_on_thread_count():
                 np.testing.assert_array_equal(one.traces[pop][var], two.traces[pop][var])
 
 
-def test_default_variant_follows_the_network_and_the_layer_never_the_thread_count(monkeypatch):
+def test_default_variant_follows_the_network_and_the_free_cpus(monkeypatch):
     """General-kernel circuits from PARALLEL_MIN_NEURONS on run the parallel variant when the
-    threading layer is fast, on one thread as on several; L5SIM_PARALLEL=0 keeps them serial."""
-    from l5sim import simulation
+    threading layer is fast and two CPUs or more are free (l5sim.threads.default_threads,
+    here replaced by a fixed answer), on as many threads as are free; with one free CPU (and
+    no SVML) the serial variant; L5SIM_PARALLEL=0 keeps them serial. Every choice gives the
+    same spikes."""
+    from l5sim import simulation, threads
 
     path, over = CIRCUITS["column"]
     net = l5sim.build(l5sim.load_circuit(path, overrides=over), seed=7)
@@ -88,11 +91,11 @@ def test_default_variant_follows_the_network_and_the_layer_never_the_thread_coun
     old = numba.get_num_threads()
     runs = []
     try:
-        for threads in (1, old):
-            numba.set_num_threads(threads)
+        for free in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            monkeypatch.setattr(threads, "default_threads", lambda pool_size=None, n=free: n)
             rec = l5sim.simulate(net, 50.0)
-            assert rec.metadata["kernel"] == {"name": "general", "parallel": simulation.fast_layer(),
-                                              "threads": threads if simulation.fast_layer() else 1}
+            par = simulation.fast_layer() and (free >= 2 or simulation._svml())
+            assert rec.metadata["kernel"] == {"name": "general", "parallel": par, "threads": free if par else 1}
             runs.append(rec)
     finally:
         numba.set_num_threads(old)

@@ -29,11 +29,19 @@ new v; see ``docs/performance.md`` and ``shared/science.md`` section 2):
   excitatory cell: A+ 0.1, A- 0.12, tau+ = tau- = 20 ms, immediate weight
   update, weights clipped to [0, W_MAX].
 
-``column_*`` are l5sim's ``circuits/l5_column.toml`` scaled to 10k and 100k
-neurons (conductance-based, two-compartment pyramidal cells, delays, dt 0.1 ms).
-No peer implements them yet; only l5sim runs them.  Their default biological
-duration is 100 ms (``default_duration_ms``), to keep one benchmark invocation
-within minutes; every time is reported per biological second.
+``column_*`` are l5sim's ``circuits/l5_column.toml`` scaled to about 1k, 10k and
+100k cells with ``circuit.scale`` = n_total / 510 (every population times the scale;
+the pathways state ``n_ref`` and ``pocket_fraction``, so expected in-degrees, and the
+regime, stay those of the 510-cell column: fixed in-degree scaling).  Conductance-based,
+two-compartment pyramidal cells, delays, dt 0.1 ms.  Peers: l5sim and Brian2
+(``peers/brian2_column.py``, written independently from the model docstrings).  Their
+default biological duration (``default_duration_ms``) is 1 s at 1k and 10k, long enough
+for the rate check, and 200 ms at 100k; every time is reported per biological second.
+
+Threads: every runner takes ``--threads`` (default 1): l5sim sets ``L5SIM_THREADS`` and
+asks for its parallel kernel when more than one; Brian2 ``cpp_standalone`` uses OpenMP
+(``devices.cpp_standalone.openmp_threads``); NEST ``local_num_threads``; a runner that
+cannot use that many threads exits 3 (skipped).
 """
 from __future__ import annotations
 
@@ -50,12 +58,21 @@ NETWORKS = {
     "izh2003_1k": dict(family="izh2003", n_exc=800, n_inh=200, connectivity="all_to_all", p=1.0, stdp=False),
     "izh2003_10k": dict(family="izh2003", n_exc=8000, n_inh=2000, connectivity="pairwise_bernoulli", p=0.1, stdp=False),
     "izh2003_10k_stdp": dict(family="izh2003", n_exc=8000, n_inh=2000, connectivity="pairwise_bernoulli", p=0.1, stdp=True),
-    "column_10k": dict(family="column", n_total=10_000, default_duration_ms=100.0),
-    # cold_run False: its kernels are column_10k's (same cached compile), and its
-    # build takes minutes, so it runs once, warm.
-    "column_100k": dict(family="column", n_total=100_000, default_duration_ms=100.0, cold_run=False,
-                        cache_from="column_10k"),
+    "column_1k": dict(family="column", n_total=1_000, default_duration_ms=1000.0),
+    "column_10k": dict(family="column", n_total=10_000, default_duration_ms=1000.0, cache_from="column_1k"),
+    # cold_run False: its kernels are column_1k's (same cached compile), and its
+    # build takes minutes, so it runs warm only.
+    "column_100k": dict(family="column", n_total=100_000, default_duration_ms=200.0, cold_run=False,
+                        cache_from="column_1k"),
 }
+
+#: Cells of circuits/l5_column.toml at scale 1 (400 pyr + 50 PV + 50 SOM + 10 thalamic).
+COLUMN_BASE_CELLS = 510
+
+
+def column_scale(network: str) -> float:
+    """``circuit.scale`` of a column network."""
+    return NETWORKS[network]["n_total"] / COLUMN_BASE_CELLS
 
 #: Izhikevich (2003) constants (mV, ms; noise in the units of I, i.e. mV/ms).
 NOISE_EXC = 5.0
@@ -86,7 +103,16 @@ def make_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="write the result JSON here (also printed on stdout)")
     p.add_argument("--profile", action="store_true", help="also collect the implementation's own profile")
+    p.add_argument("--threads", type=int, default=1, help="threads the implementation may use (default 1)")
     return p
+
+
+def loadavg() -> list:
+    """The 1, 5 and 15 minute load averages now (every timing carries them)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def peak_rss_mib(children: bool = False) -> float:
@@ -132,6 +158,7 @@ def base_versions() -> dict:
 def emit(result: dict, out: str | None) -> None:
     """Print the result as one JSON line and write it atomically to ``out``."""
     result.setdefault("peak_rss_mib", peak_rss_mib())
+    result.setdefault("loadavg_at_end", loadavg())
     text = json.dumps(result, indent=1, sort_keys=True, default=float)
     if out:
         tmp = out + ".tmp"

@@ -17,5 +17,5 @@ wall = time.perf_counter() - t0
 out = os.environ.get("BENCH_CHILD_STATS")
 if out:
     with open(out, "w") as f:
-        json.dump({"wall_s": wall, "peak_rss_mib": ru.ru_maxrss / 1024.0}, f)
+        json.dump({"wall_s": wall, "peak_rss_mib": ru.ru_maxrss / 1024.0, "cpu_s": ru.ru_utime + ru.ru_stime}, f)
 sys.exit(os.waitstatus_to_exitcode(status))

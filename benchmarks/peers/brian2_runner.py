@@ -108,6 +108,33 @@ def build_network(b2, spec, args):
     return net, G, mon, (se, si)
 
 
+def build_column(b2, spec, args):
+    """The L5 column (``brian2_column.py``); returns (net, groups, monitors, synapses, sizes)."""
+    import brian2_column as BC
+
+    data = BC.load()
+    dt = float(data["circuit"].get("dt_ms", 0.1))
+    b2.defaultclock.dt = dt * b2.ms
+    b2.seed(args.seed)
+    objects, groups, mons, syns, sizes = BC.build(b2, data, C.column_scale(args.network), dt)
+    return b2.Network(*objects), groups, mons, syns, sizes
+
+
+def _column_counts(groups, mons, sizes, duration_ms):
+    """Spike counts, per-population rates and the pyramidal burst-reset share."""
+    import numpy as np
+
+    per_pop, n_sp = {}, 0
+    for name, m in mons.items():
+        cnt = int(m.num_spikes)
+        n_sp += cnt
+        per_pop[name] = dict(n=sizes[name], rate_hz=cnt / sizes[name] / (duration_ms / 1000.0))
+    pyr = groups["pyr"]
+    nspk = int(np.asarray(pyr.nspk[:]).sum())
+    nburst = int(np.asarray(pyr.nburst[:]).sum())
+    return n_sp, per_pop, (nburst / nspk if nspk else float("nan"))
+
+
 def main(argv=None) -> int:
     p = C.make_parser("Brian2 benchmark runner")
     p.add_argument("--target", choices=("runtime", "standalone"), required=True)
@@ -115,8 +142,13 @@ def main(argv=None) -> int:
                    help="standalone project directory, or the Cython cache directory of the runtime target")
     args = p.parse_args(argv)
     spec = C.NETWORKS[args.network]
-    if spec["family"] != "izh2003":
-        print(f"brian2_runner: no peer implementation for {args.network}", file=sys.stderr)
+    column = spec["family"] == "column"
+    if args.threads > 1 and args.target == "runtime":
+        print("brian2_runner: the runtime (Cython) target runs on one thread only", file=sys.stderr)
+        return 3
+    if column and args.target == "runtime":
+        print(f"brian2_runner: {args.network} runs on the standalone target only (the runtime target would take "
+              "hours at 10k)", file=sys.stderr)
         return 3
     os.makedirs(args.workdir, exist_ok=True)
     workdir = os.path.abspath(args.workdir)
@@ -129,9 +161,11 @@ def main(argv=None) -> int:
     b2.prefs.logging.file_log = False
     b2.prefs.logging.delete_log_on_exit = True
     result = dict(implementation=f"brian2_{args.target}", network=args.network, duration_ms=args.duration_ms,
-                  seed=args.seed, n_exc=spec["n_exc"], n_inh=spec["n_inh"], n_neurons=spec["n_exc"] + spec["n_inh"],
-                  load_s=t_import.s, threads=1,
+                  seed=args.seed, load_s=t_import.s, threads=args.threads,
                   versions=dict(C.base_versions(), brian2=b2.__version__, numpy=np.__version__))
+    if not column:
+        result.update(n_exc=spec["n_exc"], n_inh=spec["n_inh"], n_neurons=spec["n_exc"] + spec["n_inh"])
+    builder = build_column if column else build_network
 
     if args.target == "runtime":
         b2.prefs.codegen.target = "cython"
@@ -140,7 +174,7 @@ def main(argv=None) -> int:
         cache_files_before = len(os.listdir(workdir))
         rss0 = C.current_rss_mib()
         with C.Timer() as t_build:
-            net, G, mon, syns = build_network(b2, spec, args)
+            net, G, mon, syns = builder(b2, spec, args)[:4]
         n_syn = sum(len(s) for s in syns)
         with C.Timer() as t_compile:
             net.run(0 * b2.ms)
@@ -156,12 +190,14 @@ def main(argv=None) -> int:
         spikes_i = np.asarray(mon.i[:])
     else:
         b2.set_device("cpp_standalone", directory=workdir, build_on_run=False, with_output=False)
+        if args.threads > 1:
+            b2.prefs.devices.cpp_standalone.openmp_threads = args.threads
         b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, os.path.join(os.path.dirname(
             os.path.abspath(__file__)), "_rss_wrapper.py"), "./main"]
         stats_file = os.path.join(workdir, "bench_child_stats.json")
         os.environ["BENCH_CHILD_STATS"] = stats_file
         with C.Timer() as t_py:
-            net, G, mon, syns = build_network(b2, spec, args)
+            net, G, mon, syns, *rest = builder(b2, spec, args)
             net.run(args.duration_ms * b2.ms, profile=args.profile)
         with C.Timer() as t_codegen_compile:
             b2.device.build(directory=workdir, compile=True, run=False, with_output=False)
@@ -176,24 +212,36 @@ def main(argv=None) -> int:
             build_python_s=t_py.s, binary_wall_s=child["wall_s"],
             compile_s=t_codegen_compile.s, make_s=make_s, codegen_s=t_codegen_compile.s - make_s,
             compile_kind="warm" if had_build else "cold",
-            simulate_s=sim_s, binary_peak_rss_mib=child["peak_rss_mib"],
+            simulate_s=sim_s, binary_peak_rss_mib=child["peak_rss_mib"], binary_cpu_s=child.get("cpu_s"),
         )
-        # int32 pre and post indices, float64 weight (+ two float64 traces and a
-        # lastupdate with STDP): the arrays Brian2 keeps for every synapse.
-        arrays = n_syn * (4 + 4 + 8) + (len(syns[0]) * 3 * 8 if spec["stdp"] else 0)
-        spikes_i = np.asarray(mon.i[:])
+        if column:
+            # int32 pre and post indices, float64 weight and (heterogeneous) float64 delay
+            arrays = n_syn * (4 + 4 + 8 + 8)
+        else:
+            # int32 pre and post indices, float64 weight (+ two float64 traces and a
+            # lastupdate with STDP): the arrays Brian2 keeps for every synapse.
+            arrays = n_syn * (4 + 4 + 8) + (len(syns[0]) * 3 * 8 if spec["stdp"] else 0)
+            spikes_i = np.asarray(mon.i[:])
 
-    n_sp = int(spikes_i.size)
-    n_sp_exc = int((spikes_i < spec["n_exc"]).sum())
+    if column:
+        sizes = rest[0]
+        n_sp, per_pop, burst_share = _column_counts(G, mon, sizes, args.duration_ms)
+        n = sum(sizes.values())
+        n_sp_exc = int(mon["pyr"].num_spikes)
+        result.update(n_neurons=n, n_exc=sizes["pyr"], n_inh=n - sizes["pyr"], per_population=per_pop,
+                      burst_share_pyr=burst_share, notes="peers/brian2_column.py (per-spike gate)")
+    else:
+        n_sp = int(spikes_i.size)
+        n_sp_exc = int((spikes_i < spec["n_exc"]).sum())
     result.update(
         n_synapses=int(n_syn), n_spikes=n_sp, n_spikes_exc=n_sp_exc, n_spikes_inh=n_sp - n_sp_exc,
         bytes_per_synapse=arrays / max(n_syn, 1),
         bytes_per_synapse_method="Brian2's per-synapse arrays (indices, weights, traces)",
-        **C.rates_from_counts(n_sp_exc, n_sp - n_sp_exc, spec["n_exc"], spec["n_inh"], args.duration_ms),
+        **C.rates_from_counts(n_sp_exc, n_sp - n_sp_exc, result["n_exc"], result["n_inh"], args.duration_ms),
     )
     if args.target == "standalone":
         result["peak_rss_mib"] = max(C.peak_rss_mib(), result["binary_peak_rss_mib"])
-    if spec["stdp"]:
+    if not column and spec["stdp"]:
         w = np.asarray(syns[0].w[:])
         result["stdp_w_mean_end"] = float(w.mean())
         result["stdp_w_frac_at_bounds"] = float(((w <= 0.0) | (w >= C.W_MAX)).mean())

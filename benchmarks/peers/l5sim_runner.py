@@ -20,15 +20,21 @@ Networks come from the circuits in ``circuits/`` with overrides:
   p = 0.1, uniform weights as in the 1k circuit, autapses allowed (``OVERRIDES``).
 * ``izh2003_10k_stdp``: the 10k network plus a nearest-spike STDP rule on the
   two excitatory pathways (``STDP_OVERRIDES``); needs l5sim's plasticity.
-* ``column_*``: ``circuits/l5_column.toml`` with every population scaled by the
-  same factor so that the total is 10k or 100k cells, and every probabilistic
-  pathway's connection probability divided by that factor, so that each cell's
-  expected in-degree (and the regime) stays that of the published-size column.
+* ``column_*``: ``circuits/l5_column.toml`` with ``circuit.scale`` = n_total / 510
+  (the circuit's own fixed in-degree scaling: populations times the scale, connection
+  probabilities times n_ref / n_pre, thalamic pockets from ``pocket_fraction``).
+
+Threads (``--threads``): 1 runs the serial kernels (``parallel=False``); more sets
+``NUMBA_NUM_THREADS`` (before numba is imported) and runs the parallel kernels
+(``parallel=True``). ``--threads 0`` runs l5sim's own default choice
+(``parallel=None``: :func:`l5sim.threads.default_threads`), the mode the busy-core
+benchmark measures.
 """
 from __future__ import annotations
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as C  # noqa: E402
@@ -69,35 +75,9 @@ def circuit_and_overrides(name: str, spec: dict, toml_mod):
         return IZH_CIRCUIT, ov
     if not os.path.exists(COLUMN_CIRCUIT):
         raise FileNotFoundError(COLUMN_CIRCUIT)
-    with open(COLUMN_CIRCUIT, "rb") as f:
-        data = toml_mod.load(f)
-    pops = {p: int(t.get("n", 0)) for p, t in data.get("populations", {}).items()}
-    total = sum(pops.values())
-    scale = spec["n_total"] / total
-    ov = {f"populations.{p}.n": max(1, int(round(n * scale))) for p, n in pops.items()}
-    # A pocket pathway needs the larger population to hold pocket_size cells per
-    # cell of the smaller one: round the smaller population down to fit.
-    for pw in data.get("pathways", {}).values():
-        conn = pw.get("connectivity", {})
-        if conn.get("rule") == "pocket":
-            k = int(conn.get("pocket_size", 1))
-            a, b = f"populations.{pw['pre']}.n", f"populations.{pw['post']}.n"
-            small, large = (a, b) if ov[a] <= ov[b] else (b, a)
-            if ov[small] * k > ov[large]:
-                ov[small] = max(1, ov[large] // k)
-    # Keep every cell's expected in-degree (and so the regime): connection
-    # probabilities shrink by the same factor as the populations grow.  Pocket
-    # sizes stay (the pyramidal : thalamic ratio is unchanged).
-    # Pathways that state n_ref are scaled by the builder (fixed in-degree) already.
-    for name, pw in data.get("pathways", {}).items():
-        conn = pw.get("connectivity", {})
-        if conn.get("n_ref"):
-            continue
-        if conn.get("rule") == "gaussian_prob":
-            ov[f"pathways.{name}.connectivity.p0"] = min(1.0, float(conn.get("p0", 1.0)) / scale)
-        elif conn.get("rule") == "fixed_prob":
-            ov[f"pathways.{name}.connectivity.p"] = min(1.0, float(conn.get("p", 0.1)) / scale)
-    return COLUMN_CIRCUIT, ov
+    # fixed in-degree scaling by the circuit itself: every population times circuit.scale,
+    # p0 times n_ref / n_pre, pockets from pocket_fraction (l5sim.spec.ConnectivitySpec)
+    return COLUMN_CIRCUIT, {"circuit.scale": C.column_scale(name)}
 
 
 def main(argv=None) -> int:
@@ -111,6 +91,12 @@ def main(argv=None) -> int:
         print(f"l5sim_runner: circuit file not found: {e}", file=sys.stderr)
         return 3
 
+    if args.threads < 0:
+        print("l5sim_runner: --threads must be >= 0", file=sys.stderr)
+        return 2
+    if args.threads > 1:
+        os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
+    parallel = None if args.threads == 0 else args.threads > 1
     cache_had = C.numba_cache_has_index(os.environ.get("NUMBA_CACHE_DIR", ""))
     with C.Timer() as t_import:
         import l5sim
@@ -127,9 +113,11 @@ def main(argv=None) -> int:
         rss_build = C.current_rss_mib() - rss0
         dt = float(net.dt_ms)
         with C.Timer() as t_compile:
-            l5sim.simulate(net, duration_ms=dt, seed=args.seed)
+            l5sim.simulate(net, duration_ms=dt, seed=args.seed, parallel=parallel)
+        cpu0 = time.process_time()
         with C.Timer() as t_sim:
-            rec = l5sim.simulate(net, duration_ms=args.duration_ms, seed=args.seed)
+            rec = l5sim.simulate(net, duration_ms=args.duration_ms, seed=args.seed, parallel=parallel)
+        sim_cpu = time.process_time() - cpu0   # all threads of the process: the load-free cost
     except l5sim.L5SimError as e:  # e.g. a divergence: a real failure, reported as such
         print(f"l5sim_runner: {args.network} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
@@ -158,6 +146,12 @@ def main(argv=None) -> int:
         lo, hi = int(pop_start[k]), int(pop_start[k + 1])
         cnt = int(((spike_i >= lo) & (spike_i < hi)).sum())
         per_pop[p] = dict(n=hi - lo, rate_hz=cnt / max(hi - lo, 1) / (args.duration_ms / 1000.0))
+    burst = {}
+    if "pyr" in pops and rec.spike_burst.size:
+        k = pops.index("pyr")
+        sel = (spike_i >= pop_start[k]) & (spike_i < pop_start[k + 1])
+        if sel.any():
+            burst["burst_share_pyr"] = float(np.asarray(rec.spike_burst)[sel].mean())
     import numba
 
     result = dict(
@@ -166,12 +160,12 @@ def main(argv=None) -> int:
         n_neurons=n, n_exc=n_exc, n_inh=n - n_exc, n_synapses=n_syn,
         n_spikes=int(spike_i.size), n_spikes_exc=n_sp_exc, n_spikes_inh=int(spike_i.size) - n_sp_exc,
         load_s=t_import.s, build_s=t_build.s, compile_s=t_compile.s,
-        compile_kind="warm" if cache_had else "cold", simulate_s=t_sim.s,
+        compile_kind="warm" if cache_had else "cold", simulate_s=t_sim.s, simulate_cpu_s=sim_cpu,
         simulate_internal_s=float(rec.metadata.get("timing_s", {}).get("simulate", float("nan"))),
         bytes_per_synapse=syn_bytes / max(n_syn, 1), bytes_per_synapse_method=method,
         rss_build_delta_mib=rss_build, per_population=per_pop,
         threads=int(rec.metadata.get("kernel", {}).get("threads", numba.get_num_threads())),
-        kernel=rec.metadata.get("kernel"),
+        kernel=rec.metadata.get("kernel"), threads_requested=args.threads, **burst,
         versions=dict(C.base_versions(), l5sim=getattr(l5sim, "__version__", "?"), numpy=np.__version__,
                       numba=numba.__version__),
         **C.rates_from_counts(n_sp_exc, int(spike_i.size) - n_sp_exc, n_exc, n - n_exc, args.duration_ms),

@@ -22,7 +22,7 @@ Faithfulness notes (NEST 3.x sources, ``models/izhikevich.cpp``):
   spike resetting its trace: Izhikevich 2006's scheme) with additive updates
   (mu_plus = mu_minus = 0), lambda = A+ / W_max, alpha = A- / A+, so that
   dw = +A+ exp(-dt/tau) and -A- exp(-dt/tau), clipped to [0, W_max].
-* One thread (``local_num_threads = 1``).
+* ``local_num_threads`` = ``--threads`` (default 1).
 """
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def main(argv=None) -> int:
 
     with C.Timer() as t_build:
         nest.ResetKernel()
-        nest.SetKernelStatus({"resolution": C.DT_MS, "local_num_threads": 1, "rng_seed": args.seed, "print_time": False})
+        nest.SetKernelStatus({"resolution": C.DT_MS, "local_num_threads": args.threads, "rng_seed": args.seed,
+                              "print_time": False})
         # Per-neuron heterogeneity drawn with NumPy (parameters only; NEST draws
         # the connectivity, weights and noise with its own RNG).
         rng = np.random.default_rng(args.seed)
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
         build_s=t_build.s, simulate_s=t_sim.s, load_s=t_import.s, compile_s=None,
         bytes_per_synapse=(rss_after_build - rss_before_build) * 2**20 / max(n_syn, 1),
         bytes_per_synapse_method="RSS growth during build / synapses",
-        threads=1,
+        threads=args.threads,
         versions=dict(C.base_versions(), nest=nest.__version__, numpy=np.__version__),
         notes="izhikevich consistent_integration=False; noise_generator dt=1 ms; static_synapse delay 1 ms"
         + ("; stdp_nn_symm_synapse (additive)" if spec["stdp"] else ""),

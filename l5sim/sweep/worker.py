@@ -68,23 +68,20 @@ def ensure_warm(base: dict, source=None) -> None:
 
 
 def one_thread() -> None:
-    """Workers are processes: each runs its simulations on one Numba thread (no
-    oversubscription of the machine). The parallel kernel gives the same bits whatever the
-    thread count, so the table does not change (``simulate(parallel=...)``).
-
-    This is the one place where a sweep worker chooses its thread count: the process-wide
-    thread policy (``l5sim.threads``, ``set_worker_threads(1)``) belongs here when it lands.
+    """Workers are processes: each runs its simulations on one thread (no oversubscription
+    of the machine), through the process-wide thread policy: after
+    :func:`l5sim.threads.set_worker_threads` every ``simulate(parallel=None)`` of this
+    process chooses one thread, whatever the machine looks like (``L5SIM_THREADS`` still
+    overrides it). The kernels give the same bits whatever the thread count, so the table
+    does not change.
     """
     import threading
 
-    if _WORKER.get("one_thread") == threading.get_ident():   # the setting is per thread
+    if _WORKER.get("one_thread") == threading.get_ident():   # numba's setting is per thread
         return
-    try:
-        import numba
+    from ..threads import set_worker_threads
 
-        numba.set_num_threads(1)
-    except Exception:  # pragma: no cover - an exotic threading layer: leave it alone
-        pass
+    set_worker_threads(1)
     _WORKER["one_thread"] = threading.get_ident()
 
 

@@ -1,0 +1,490 @@
+"""Render ``docs/performance.md`` (and its scaling figure) from the committed results.
+
+    .venv/bin/python -m benchmarks.make_doc            # writes docs/performance.md
+    .venv/bin/python -m benchmarks.make_doc --check    # exit 1 if the page differs from its rendering
+
+Every number on the page comes from these files, written by the commands shown beside
+each section (``bash benchmarks/run_all.sh`` runs them all, then this):
+
+* ``benchmarks/results/suite/results.json``: ``python -m benchmarks`` (equal-thread tables,
+  cold start, per-network detail);
+* ``benchmarks/results/column_check/*.json``: ``python -m benchmarks.column_check``;
+* ``benchmarks/results/threads/threads.json``: ``python -m benchmarks.threads_bench``;
+* ``benchmarks/results/memory/memory.json``: ``python -m benchmarks.memory_bench``.
+
+A section whose file is missing says so. Timings taken while the 1-minute load average
+exceeded the machine's core count are labelled **provisional** with the load.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+from . import run as R
+
+RES = os.path.join(R.BENCH, "results")
+DOC = os.path.join(R.ROOT, "docs", "performance.md")
+FIG = os.path.join(R.ROOT, "docs", "figures", "performance_scaling.png")
+RERUN = "bash benchmarks/run_all.sh"
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def load_suite():
+    """The suite's results: ``results/suite/results.json`` merged with any
+    ``results/suite_*/results.json`` (later runs of other networks, or of the command line:
+    a network or the ``cli`` block found in a later file replaces the earlier one); the
+    equal-thread ratios and growth exponents are recomputed from the merged rows."""
+    paths = [os.path.join(RES, "suite", "results.json")] + sorted(glob.glob(os.path.join(RES, "suite_*",
+                                                                                          "results.json")))
+    docs = [d for d in (_load(p) for p in paths) if d]
+    if not docs:
+        return None
+    out = dict(docs[0])
+    out["networks"] = {}
+    out["commands"] = []
+    out["dates"] = []
+    for d in docs:
+        out["networks"].update(d.get("networks", {}))
+        out["commands"].append(d["command"])
+        out["dates"].append(d["date"])
+        if d.get("cli"):
+            out["cli"] = d["cli"]
+        if d.get("loadavg_at_end"):
+            out["loadavg_at_end"] = d["loadavg_at_end"]
+    out["command"] = "; ".join(out["commands"])
+    out["date"] = " / ".join(out["dates"])
+    rows_by_net = {net: {(r["implementation"], r.get("threads_requested", 1)): r for r in b["rows"]}
+                   for net, b in out["networks"].items()}
+    out["equal_threads"] = R.equal_threads(rows_by_net)
+    out["exponents"] = R.exponents(rows_by_net)
+    return out
+
+
+def _max_load(loads) -> float | None:
+    vals = [x[0] for x in loads if x]
+    return max(vals) if vals else None
+
+
+def _prov(load, nproc) -> str:
+    if load is None:
+        return ""
+    return f" **provisional** (load up to {load:.1f} on {nproc} cores)" if load > nproc else f" (load <= {load:.1f})"
+
+
+def _s(x) -> str:
+    return R._fmt_s(x)
+
+
+def section_equal_threads(suite, L):
+    L.append("## Equal threads: l5sim against each peer on the same number of threads\n")
+    if not suite:
+        L.append(f"Not measured yet: run `{RERUN}`.\n")
+        return
+    nproc = suite["machine"]["nproc"]
+    L.append(f"From `{suite['command']}` ({suite['date']}; `benchmarks/results/suite*/results.md`). Each "
+             "implementation runs as its own process, the warm repeats interleaved; ratio = peer's simulate "
+             "time / l5sim's (above 1: l5sim faster), from the fastest (min) and from the median repeat. "
+             "l5sim on 1 thread runs its serial kernels, on 2 its parallel kernels (`NUMBA_NUM_THREADS=2`); "
+             "Brian2 `cpp_standalone` on 2 threads uses OpenMP (`devices.cpp_standalone.openmp_threads`); "
+             "NEST `local_num_threads`. The peers run in the environment a user has: their OpenMP threads "
+             "wait actively when idle (libgomp's default, `OMP_WAIT_POLICY` unset), l5sim's passively "
+             "(`l5sim.threads`); on a loaded machine spinning costs far more than the work (the *omp_active* "
+             "mode of the thread benchmark below shows the same on l5sim's own kernels), so 2-thread ratios "
+             "measured under load say more about the wait policy than about the simulators.\n")
+    L.append("| network | threads | peer | l5sim s / bio s (min / median) | peer s / bio s (min / median) | "
+             "ratio min | ratio median | timing |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for e in suite.get("equal_threads", []):
+        k = 1000.0 / e["duration_ms"]
+        L.append(f"| {e['network']} | {e['threads']} | {e['peer']} | {_s(e['l5sim_min_s'] * k)} / "
+                 f"{_s(e['l5sim_median_s'] * k)} | {_s(e['peer_min_s'] * k)} / {_s(e['peer_median_s'] * k)} | "
+                 f"{e['ratio_min']:.2f} | {e['ratio_median']:.2f} |{_prov(_max_load(e['loadavg']), nproc)} |")
+    L.append("")
+    cpu = []
+    for net, block in suite["networks"].items():
+        for r in block["rows"]:
+            if r["implementation"] != "l5sim" or r.get("status") != "ok" or r.get("threads_requested", 1) != 1:
+                continue
+            c = [x["result"].get("simulate_cpu_s") for x in r["runs"] if "result" in x and x["kind"] == "warm"]
+            c = [x for x in c if x is not None]
+            if c:
+                cpu.append(f"{net} {_s(min(c) * 1000.0 / r['duration_ms'])} CPU against {_s(r['simulate_s_min'] * 1000.0 / r['duration_ms'])} wall")
+    if cpu:
+        L.append("On a loaded machine a process gets only part of a core: l5sim's serial simulate phase, per "
+                 "biological second, used " + "; ".join(cpu) + " (CPU time of the process, `time.process_time`).\n")
+
+
+def scaling_points(suite):
+    nproc = suite["machine"]["nproc"]
+    pts = {"izh2003": [], "column": []}
+    for net, block in suite["networks"].items():
+        fam = "column" if net.startswith("column") else ("izh2003" if "stdp" not in net else None)
+        if fam is None:
+            continue
+        for r in block["rows"]:
+            if r.get("status") != "ok":
+                continue
+            k = 1000.0 / r["duration_ms"]
+            pts[fam].append(dict(implementation=r["implementation"], threads=r.get("threads_requested", 1),
+                                 n_neurons=r["n_neurons"], seconds_per_bio_s=r["simulate_s_min"] * k,
+                                 median_per_bio_s=r["simulate_s_median"] * k,
+                                 provisional=(_max_load(r.get("loadavg_runs") or []) or 0) > nproc))
+    return pts
+
+
+def section_scaling(suite, L, figure: bool):
+    L.append("## Scaling with network size\n")
+    if not suite:
+        L.append("Not measured yet.\n")
+        return
+    pts = scaling_points(suite)
+    if figure:
+        from l5sim.plotting import performance as PP
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+        PP.scaling(pts["izh2003"], ax=axes[0], title="Izhikevich (2003) network", family_label="1k and 10k")
+        PP.scaling(pts["column"], ax=axes[1], title="L5 column (fixed in-degree)", family_label="column")
+        fig.tight_layout()
+        os.makedirs(os.path.dirname(FIG), exist_ok=True)
+        tmp = FIG + ".tmp.png"
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, FIG)
+        plt.close(fig)
+    L.append(f"![simulate time per biological second against size]({os.path.relpath(FIG, os.path.dirname(DOC))})\n")
+    L.append("Fastest warm repeat per point (the median as a tick); hollow markers: measured on a loaded "
+             "machine. Drawn by `l5sim.plotting.performance.scaling` from the suite's results.\n")
+    ex = suite.get("exponents") or []
+    if ex:
+        L.append("| implementation | threads | from | to | synapses exponent | simulate-time exponent | "
+                 "peak-memory exponent |")
+        L.append("|---|---|---|---|---|---|---|")
+        for e in ex:
+            L.append(f"| {e['implementation']} | {e.get('threads', 1)} | {e['from_network']} | {e['to_network']} | "
+                     f"{R._fmt(e.get('synapses_exponent'), '{:.2f}')} | "
+                     f"{R._fmt(e.get('simulate_s_exponent'), '{:.2f}')} | "
+                     f"{R._fmt(e.get('peak_rss_mib_exponent'), '{:.2f}')} |")
+        L.append("\n(d log y / d log N between the two sizes.)\n")
+
+
+def section_targets(suite, L):
+    """The issue-18 targets with the measured value and a verdict (never hidden)."""
+    L.append("## Issue 18 targets\n")
+    L.append("| target | measured | verdict |")
+    L.append("|---|---|---|")
+    nproc = (suite or {}).get("machine", {}).get("nproc", os.cpu_count() or 1)
+
+    def verdict(ok, load=None):
+        v = "not measured" if ok is None else ("met" if ok else "**not met**")
+        if ok is not None and load is not None and load > nproc:
+            v += " (provisional: a loaded machine decides nothing)"
+        return v
+
+    eq = {(e["network"], e["threads"], e["peer"]): e for e in (suite or {}).get("equal_threads", [])}
+    for net in ("column_10k", "column_100k"):
+        for t in (1, 2):
+            e = eq.get((net, t, "brian2_standalone"))
+            val = (f"Brian2 / l5sim = {e['ratio_min']:.2f} (min), {e['ratio_median']:.2f} (median)"
+                   f"{_prov(_max_load(e['loadavg']), nproc)}") if e else "-"
+            L.append(f"| {net}, {t} thread{'s' if t > 1 else ''}: l5sim >= 2x faster than Brian2 cpp_standalone | "
+                     f"{val} | {verdict(None if not e else e['ratio_min'] >= 2.0, _max_load(e['loadavg']) if e else None)} |")
+    row = None
+    for r in ((suite or {}).get("networks", {}).get("column_10k", {}).get("rows", [])):
+        if r["implementation"] == "l5sim" and r.get("threads_requested", 1) == 1 and r.get("status") == "ok":
+            row = r
+    if row:
+        n_pyr = (row.get("per_population") or {}).get("pyr", {}).get("n")
+        steps = row["duration_ms"] / 0.1
+        rate = n_pyr * steps / row["simulate_s_min"] if n_pyr else None
+        L.append(f"| column_10k: >= 50 million L5 neuron-steps per second per core (serial) | "
+                 f"{rate / 1e6:.1f} million ({n_pyr} L5 cells x {steps:.0f} steps / {_s(row['simulate_s_min'])})"
+                 f"{_prov(_max_load(row.get('loadavg_runs') or []), nproc)} | "
+                 f"{verdict(rate >= 50e6, _max_load(row.get('loadavg_runs') or []))} |")
+    else:
+        L.append("| column_10k: >= 50 million L5 neuron-steps per second per core (serial) | - | not measured |")
+    th = _load(os.path.join(RES, "threads", "threads.json"))
+    for net in ("izh2003_10k", "column_10k"):
+        d = ((th or {}).get("results", {}).get(net, {}).get("busy", {}).get("summary", {}).get("default", {}))
+        r = d.get("ratio_to_serial_median")
+        la = _max_load(d.get("loadavg") or [])
+        L.append(f"| {net} with a busy core: default within 1.1x of serial or faster | "
+                 f"{'-' if r is None else f'{r:.2f}x serial (median)' + _prov(la, nproc)} | "
+                 f"{verdict(None if r is None else r <= 1.1, la)} |")
+    cli = (suite or {}).get("cli") or {}
+    for key, label, need in (("readme_cold", "README's first command from an empty cache < 15 s", 15.0),
+                             ("first_parallel", "first parallel run < 30 s", 30.0)):
+        c = cli.get(key)
+        ok = None if not c or c["rc"] != 0 else c["wall_s"] < need
+        val = "-" if not c else (_s(c["wall_s"]) + _prov((c.get("loadavg") or [None])[0], nproc))
+        L.append(f"| {label} | {val} | {verdict(ok, (c.get('loadavg') or [None])[0] if c else None)} |")
+    mem = _load(os.path.join(RES, "memory", "memory.json"))
+    g = (mem or {}).get("growth", [])
+    if g:
+        g = g[-1]
+        L.append(f"| peak-RSS growth <= 12 B per synapse at 10M synapses | {g['peak_end_bytes_per_synapse']:.1f} B "
+                 f"({g['from_synapses']:,} -> {g['to_synapses']:,}; resident {g['rss_simulate_bytes_per_synapse']:.1f} B, "
+                 f"`synapse_bytes()` {g['synapse_bytes_after_simulate_per_synapse']:.1f} B) | "
+                 f"{verdict(g['peak_end_bytes_per_synapse'] <= 12.0)} |")
+    L.append("")
+
+
+def section_column_check(L):
+    L.append("## The column in Brian2: same circuit?\n")
+    files = sorted(glob.glob(os.path.join(RES, "column_check", "*.json")))
+    L.append("`benchmarks/peers/brian2_column.py` writes the L5 column in Brian2 from l5sim's model docstrings "
+             "(two-compartment LVPA cell with the bAP window, per-spike coupling gate and plateau-switched reset; "
+             "Izhikevich 2007 PV and SOM cells with the LTS reset guard; AMPA, NMDA with Mg block and cap, "
+             "GABA_A conductances with delays; Poisson drive; the TOML's wiring rules drawn by Brian2's own "
+             "generator). The circuit has no white-noise input, so none is modelled. The two simulators draw "
+             "different random numbers: they must agree in distribution, checked on the seed means.\n")
+    if not files:
+        L.append("Not measured yet: `python -m benchmarks.column_check`.\n")
+        return
+    for path in files:
+        d = _load(path)
+        if not d:
+            continue
+        c = d["comparison"]
+        L.append(f"### {d['network']}: seeds {', '.join(map(str, d['seeds']))}, {d['duration_ms']:.0f} ms each\n")
+        L.append(f"`{d['command']}` ({d['date']}). Tolerances: rates within {d['rate_tol']:.0%} (relative, "
+                 f"seed means), pyramidal burst-reset share within {d['burst_tol']:.2f} (absolute).\n")
+        L.append("| population | l5sim mean +- sd (Hz) | Brian2 mean +- sd (Hz) | difference | verdict |")
+        L.append("|---|---|---|---|---|")
+        for pop, row in c["populations"].items():
+            a, b = row["l5sim"], row["brian2_standalone"]
+            verdict = "Poisson source (not compared)" if pop == "th" else ("within" if row["ok"] else "**outside**")
+            L.append(f"| {pop} | {a['mean']:.2f} +- {a['sd']:.2f} | {b['mean']:.2f} +- {b['sd']:.2f} | "
+                     f"{row['rel_diff']:.1%} | {verdict} |")
+        bs = c["burst_share_pyr"]
+        L.append(f"| pyr burst-reset share | {bs['l5sim']['mean']:.3f} +- {bs['l5sim']['sd']:.3f} | "
+                 f"{bs['brian2_standalone']['mean']:.3f} +- {bs['brian2_standalone']['sd']:.3f} | "
+                 f"{bs['abs_diff']:.3f} | {'within' if bs['ok'] else '**outside**'} |")
+        L.append("")
+
+
+def section_threads(L, nproc):
+    L.append("## The default thread choice, with and without a busy core\n")
+    d = _load(os.path.join(RES, "threads", "threads.json"))
+    L.append("`l5sim.threads` chooses the thread count of `simulate(parallel=None)` from the CPUs free to the "
+             "process: its affinity mask, its cgroup quota (v2 `cpu.max`, v1 `cpu.cfs_quota_us`), the CPUs "
+             "idle over 50 ms (`/proc/stat`), one thread in a sweep worker (`set_worker_threads`) and "
+             "`L5SIM_THREADS`; it sets `OMP_WAIT_POLICY=PASSIVE` and `KMP_BLOCKTIME=0` before numba loads "
+             "OpenMP, so idle threads sleep instead of spinning.\n")
+    if not d:
+        L.append("Not measured yet: `python -m benchmarks.threads_bench`.\n")
+        return
+    L.append(f"`{d['command']}` ({d['date']}). *busy*: a process spinning on CPU {d['busy_cpu']}, pinned there. "
+             f"Criterion (issue 18): default within {d['max_ratio']}x of serial or faster.\n")
+    modes = list(d["modes"])
+    L.append("| network | condition | " + " | ".join(f"{m} (s, min / median; CPU s)" for m in modes)
+             + " | default / serial (median) | timing |")
+    L.append("|---|---|" + "---|" * len(modes) + "---|---|")
+    for net, conds in d["results"].items():
+        for cond, block in conds.items():
+            sm = block["summary"]
+            cells = []
+            loads = []
+            for m in modes:
+                row = sm.get(m, {})
+                if "simulate_min_s" not in row:
+                    cells.append(row.get("error", "-")[:60])
+                    continue
+                loads += row.get("loadavg") or []
+                cells.append(f"{_s(row['simulate_min_s'])} / {_s(row['simulate_median_s'])}; "
+                             f"{row['cpu_median_s']:.1f}")
+            dd = sm.get("default", {})
+            ratio = dd.get("ratio_to_serial_median")
+            verdict = "-" if ratio is None else (f"{ratio:.2f} ({'met' if dd.get('within_criterion') else '**not met**'})")
+            L.append(f"| {net} ({block['duration_ms']:.0f} ms) | {cond} | " + " | ".join(cells)
+                     + f" | {verdict} |{_prov(_max_load(loads), nproc)} |")
+    L.append("")
+    chosen = []
+    for net, conds in d["results"].items():
+        for cond, block in conds.items():
+            ks = block["summary"].get("default", {}).get("kernels") or []
+            if ks:
+                chosen.append(f"{net} {cond}: " + ", ".join(
+                    f"{'parallel' if k and k.get('parallel') else 'serial'} x{k.get('threads', 1) if k else 1}"
+                    for k in ks))
+    if chosen:
+        L.append("What the default chose in each repeat: " + "; ".join(chosen) + ".\n")
+
+
+def section_cold(suite, L):
+    L.append("## Cold start\n")
+    cli = (suite or {}).get("cli") or {}
+    if not cli:
+        L.append("Not measured yet (the suite's command-line measurements).\n")
+        return
+    nproc = suite["machine"]["nproc"]
+    L.append("Whole processes as a user runs them, from the suite (`benchmarks/run.py`, `measure_cli`): "
+             "*readme_cold* is the README's first command (`l5sim run circuits/l5_column.toml --duration 1000 "
+             "--seed 1`, raster plot included) with an empty numba cache; *readme_warm* the same again; "
+             "*first_parallel* the column at 10k cells for 100 ms on two threads right after, when the serial "
+             "kernels are cached and the parallel variant is not. Targets: < 15 s and < 30 s on a quiet "
+             "2-core machine.\n")
+    L.append("| what | wall | peak RSS | timing | command |")
+    L.append("|---|---|---|---|---|")
+    for k, c in cli.items():
+        load = (c.get("loadavg") or [None])[0]
+        L.append(f"| {k} | {_s(c['wall_s']) if c['rc'] == 0 else 'failed: ' + c.get('error', '')} | "
+                 f"{R._fmt(c['peak_rss_mib'], '{:.0f}')} MiB |{_prov(load, nproc)} | `{c['command']}` |")
+    L.append("")
+
+
+def section_memory(L):
+    L.append("## Memory per synapse\n")
+    d = _load(os.path.join(RES, "memory", "memory.json"))
+    if not d:
+        L.append("Not measured yet: `python -m benchmarks.memory_bench`.\n")
+        return
+    L.append(f"`{d['command']}` ({d['date']}): one process per size (the 2003 network: all-to-all up to 1000 "
+             "cells, p = 0.1 at 10k), built and simulated 10 ms (serial kernel).\n")
+    L.append("| neurons | synapses | `synapse_bytes()` / synapse | resident after build | peak (end) |")
+    L.append("|---|---|---|---|---|")
+    for p in d["points"]:
+        L.append(f"| {p['n_neurons']:,} | {p['n_synapses']:,} | "
+                 f"{p['synapse_bytes_after_simulate'] / max(p['n_synapses'], 1):.2f} B | "
+                 f"{p['rss_build_mib']:.0f} MiB | {p['peak_end_mib']:.0f} MiB |")
+    L.append("")
+    L.append("| synapses | peak RSS growth / added synapse | resident growth after build | after simulate | "
+             "`synapse_bytes()` growth |")
+    L.append("|---|---|---|---|---|")
+    for g in d["growth"]:
+        L.append(f"| {g['from_synapses']:,} -> {g['to_synapses']:,} | {g['peak_end_bytes_per_synapse']:.1f} B | "
+                 f"{g['rss_build_bytes_per_synapse']:.1f} B | {g['rss_simulate_bytes_per_synapse']:.1f} B | "
+                 f"{g['synapse_bytes_after_simulate_per_synapse']:.1f} B |")
+    L.append("")
+    last = d["points"][-1]
+    arr = ", ".join(f"`{k}` {v / max(last['n_synapses'], 1):.2f} B" for k, v in last["per_synapse_arrays"].items())
+    der = ", ".join(f"`{k}` {v / max(last['n_synapses'], 1):.2f} B" for k, v in last.get("derived_layouts", {}).items()
+                    if v / max(last["n_synapses"], 1) > 0.05)
+    L.append(f"Where the bytes go at {last['n_synapses']:,} synapses: per-synapse arrays of the built circuit "
+             f"{arr}; layouts the kernel derives on first use, copies {der or 'none'}. `synapse_bytes()` counts "
+             "exactly these (targets, weights, delays, row pointers, derived copies): the resident cost of a "
+             "synapse, which the measured resident growth matches. The peak is the honest figure for how "
+             "large a network fits: at this size it exceeds the resident memory after the build by "
+             f"{last.get('peak_minus_resident_build_mib', float('nan')):.0f} MiB "
+             f"({last.get('peak_minus_resident_build_mib', float('nan')) * 2**20 / max(last['n_synapses'], 1):.1f} B "
+             "per synapse), reached during the build: `l5sim.builder.build` keeps every pathway's drawn "
+             "arrays (targets, weights, delays: 10 B per synapse) alive while it copies them into the circuit's "
+             "global arrays (read from the code: the lists `posts`, `ws`, `dlys` are deleted after the copy "
+             "loop). Releasing each pathway's arrays as soon as it is copied, or drawing into the global "
+             "arrays directly, would bring the peak to the resident 12 B plus one pathway's share.\n")
+
+
+STATIC_HEAD = """# Performance: l5sim side by side with Brian2 and NEST
+
+Generated by `python -m benchmarks.make_doc` from the committed results in `benchmarks/results/`
+(do not edit by hand). Everything is rerun, and this page rewritten, by one command:
+
+```bash
+bash benchmarks/setup_peers.sh     # once: .venv-brian2 (brian2 2.9.0, numpy<2.4) and .venv-nest (NEST 3.10.0)
+{rerun}                  # every benchmark below, then this page (about an hour on 2 quiet cores)
+```
+
+Each timing carries the date and the 1-minute load average of its runs; a figure measured while
+the load exceeded the number of cores is marked **provisional** (other processes inflate it and
+make its ratios noisy). A benchmark is not a test: the test suite asserts no timing.
+"""
+
+STATIC_MACHINE = """## The machine
+
+{nproc} cores (`nproc`), {cpu}, {mem:.0f} GiB, {platform}; Python {python}. Load average (1 min) at
+the start of the suite {la0}, at its end {la1}.
+"""
+
+STATIC_NETWORKS = """## The networks
+
+| name | cells | what |
+|---|---|---|
+| `izh2003_1k` | 800 + 200 | Izhikevich (2003): all-to-all (1M synapses), published integration (v in two 0.5 ms half-steps, u from the new v), 1 ms steps, noise 5 randn / 2 randn per ms, weights 0.5 U / -U |
+| `izh2003_10k` | 8000 + 2000 | the same, each ordered pair with p = 0.1 (10M synapses, the in-degree of the 1k network) |
+| `izh2003_10k_stdp` | 8000 + 2000 | plus nearest-spike pair STDP on every excitatory synapse (A+ 0.1, A- 0.12, tau 20 ms, weights in [0, 1]) |
+| `column_1k`, `column_10k`, `column_100k` | 1k, 10k, 100k | `circuits/l5_column.toml` with `circuit.scale` = n / 510: two-compartment L5 pyramidal cells, PV, SOM, matrix-thalamus gate, conductance synapses with distance-dependent delays, Poisson drive, dt 0.1 ms; fixed expected in-degree (`n_ref`, `pocket_fraction`) |
+
+How each peer maps the 2003 networks onto its simulator is in the docstring of its runner
+(`benchmarks/peers/*.py`); the column's Brian2 version in `benchmarks/peers/brian2_column.py`.
+"""
+
+STATIC_NEST = """## NEST and NESTML
+
+NEST runs the 2003 networks (its built-in `izhikevich` model, PyPI wheel `nest-simulator` 3.10.0).
+The column needs a custom two-compartment model, i.e. NESTML. `nestml` 9.0.0 installs from PyPI
+beside the wheel, but a generated model does not build against it here:
+
+1. `generate_nest_target(...)` stops with `InvalidPathException: NEST path
+   (/tmp/tmpvx6ujbl4/wheel/platlib) is not a directory!`: the wheel's `nest-config` reports the
+   prefix, include and library paths of the machine that built the wheel
+   (`/tmp/tmpvx6ujbl4/wheel/platlib`, `/usr/lib64/libgsl.so`,
+   `/opt/rh/devtoolset-10/root/usr/lib/gcc/x86_64-redhat-linux/10/libgomp.so`, compiler
+   `/opt/rh/devtoolset-10/root/usr/bin/g++`).
+2. With a corrected `nest-config` (`nest_path` pointed at it), cmake configures and `make` stops at
+   `nest/include/nest/dictionary.h:39:10: fatal error: boost/type_index.hpp: No such file or
+   directory`: the wheel's headers need Boost and GSL development headers, which are not installed.
+3. Past that, the wheel ships no NEST shared libraries to link a module against (only the Python
+   extension `nestkernel_api.so`, with the kernel inside it), so a module would have to resolve
+   NEST's symbols from that extension at load time.
+
+A NEST column therefore needs NEST built from source (cmake, GSL, Boost) and the model written in
+NESTML; neither fits this machine's time budget, and no NEST column is reported.
+"""
+
+
+def render(figure: bool = True) -> str:
+    suite = load_suite()
+    L = [STATIC_HEAD.format(rerun=RERUN)]
+    if suite:
+        m = suite["machine"]
+        L.append(STATIC_MACHINE.format(nproc=m["nproc"], cpu=m["cpu"], mem=m.get("memory_gib") or 0,
+                                       platform=m["platform"], python=m["python"],
+                                       la0=m.get("loadavg_at_start"), la1=suite.get("loadavg_at_end")))
+    L.append(STATIC_NETWORKS)
+    section_targets(suite, L)
+    section_equal_threads(suite, L)
+    section_scaling(suite, L, figure)
+    section_column_check(L)
+    section_threads(L, (suite or {}).get("machine", {}).get("nproc", os.cpu_count() or 1))
+    section_cold(suite, L)
+    section_memory(L)
+    L.append(STATIC_NEST)
+    if suite:
+        L.append("## Every run of the suite\n")
+        L.append("The runner's own table (`benchmarks/results/suite/results.md`), per network:\n")
+        body = R.render_markdown(suite).split("\n", 1)[1]
+        L.append(body.replace("\n## ", "\n### "))
+    return "\n".join(L).rstrip() + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.make_doc", description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", action="store_true", help="compare with docs/performance.md instead of writing")
+    p.add_argument("--no-figure", action="store_true", help="do not redraw docs/figures/performance_scaling.png")
+    args = p.parse_args(argv)
+    text = render(figure=not (args.check or args.no_figure))
+    if args.check:
+        with open(DOC) as f:
+            same = f.read() == text
+        print("docs/performance.md is " + ("up to date" if same else "NOT the rendering of the results"))
+        return 0 if same else 1
+    R.write_atomic(DOC, text)
+    print(f"wrote {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
