@@ -62,7 +62,7 @@ INTERNAL = {
     "plotting": {"style": set(), "labels": set(), "raster": {"labels", "style"}, "gain": {"labels", "style"},
                  "neighbours": {"labels", "style"}, "stdp": {"labels", "style"}, "scaling": {"labels", "style"},
                  "sweep": {"labels", "style"}, "stability_gap": {"labels", "style"},
-                 "primer": {"labels", "style"}},
+                 "primer": {"labels", "style"}, "performance": {"style"}},
     "cli": {"common": set(), "run": {"common"}, "experiments": {"common"}, "neighbours": {"common"},
             "sweep": {"common"}, "export": {"common"},
             "__init__": {"experiments", "export", "neighbours", "run", "sweep"}},

@@ -2,26 +2,16 @@
 
 The functions draw plain numbers handed to them (the benchmark runner's rows, read by
 ``benchmarks/make_doc.py``): they know nothing of its files, and nothing here imports
-the rest of l5sim, so the figures can be drawn from results of any implementation.
+the rest of l5sim beyond the plotting style, so the figures can be drawn from results of
+any implementation.
 """
 from __future__ import annotations
 
-
-
-def _plt():
-    """pyplot, imported on first use (Agg when no display backend can start)."""
-    import matplotlib
-
-    try:
-        import matplotlib.pyplot as plt
-    except Exception:  # pragma: no cover
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    return plt
+from .style import PALETTE, pyplot
 
 #: One colour per implementation, one line style per thread count.
-IMPL_COLORS = {"l5sim": "#1f4e9c", "brian2_standalone": "#c0392b", "brian2_runtime": "#e67e22",
-               "nest": "#27ae60", "reference_numba": "#7f8c8d"}
+IMPL_COLORS = {name: PALETTE[k] for k, name in enumerate(
+    ("l5sim", "brian2_standalone", "brian2_runtime", "nest", "reference_numba"))}
 THREAD_STYLES = {1: ("-", "o"), 2: ("--", "s"), 4: (":", "^")}
 
 
@@ -38,7 +28,7 @@ def scaling(points, ax=None, title: str | None = None, family_label: str = ""):
     title : figure title.
     family_label : what the networks are, for the x-axis label (e.g. "L5 column").
     """
-    plt = _plt()
+    plt = pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
     else:
