@@ -41,8 +41,9 @@ def _load(path):
 
 def load_suite():
     """The suite's results: ``results/suite/results.json`` merged with any
-    ``results/suite_*/results.json`` (later runs of other networks, or of the command line:
-    a network or the ``cli`` block found in a later file replaces the earlier one); the
+    ``results/suite_*/results.json`` (later runs of other networks, thread counts or the
+    command line: a row of the same network, implementation and thread count, or the ``cli``
+    block, found in a later file replaces the earlier one); the
     equal-thread ratios and growth exponents are recomputed from the merged rows."""
     paths = [os.path.join(RES, "suite", "results.json")] + sorted(glob.glob(os.path.join(RES, "suite_*",
                                                                                           "results.json")))
@@ -53,14 +54,21 @@ def load_suite():
     out["networks"] = {}
     out["commands"] = []
     out["dates"] = []
+    merged = {}
     for d in docs:
-        out["networks"].update(d.get("networks", {}))
+        for net, block in d.get("networks", {}).items():
+            rows = merged.setdefault(net, {})
+            for r in block["rows"]:     # a later run of the same implementation and thread count wins
+                rows[(r["implementation"], r.get("threads_requested", 1))] = r
         out["commands"].append(d["command"])
         out["dates"].append(d["date"])
         if d.get("cli"):
             out["cli"] = d["cli"]
         if d.get("loadavg_at_end"):
             out["loadavg_at_end"] = d["loadavg_at_end"]
+    for net, rows in merged.items():
+        rl = list(rows.values())        # the runner's order (thread count, then implementation)
+        out["networks"][net] = dict(rows=rl, regime=R.regime_check(rl))
     out["command"] = "; ".join(out["commands"])
     out["date"] = " / ".join(out["dates"])
     rows_by_net = {net: {(r["implementation"], r.get("threads_requested", 1)): r for r in b["rows"]}
