@@ -41,8 +41,9 @@ def _load(path):
 
 def load_suite():
     """The suite's results: ``results/suite/results.json`` merged with any
-    ``results/suite_*/results.json`` (later runs of other networks, or of the command line:
-    a network or the ``cli`` block found in a later file replaces the earlier one); the
+    ``results/suite_*/results.json`` (later runs of other networks, thread counts or the
+    command line: a row of the same network, implementation and thread count, or the ``cli``
+    block, found in a later file replaces the earlier one); the
     equal-thread ratios and growth exponents are recomputed from the merged rows."""
     paths = [os.path.join(RES, "suite", "results.json")] + sorted(glob.glob(os.path.join(RES, "suite_*",
                                                                                           "results.json")))
@@ -53,14 +54,21 @@ def load_suite():
     out["networks"] = {}
     out["commands"] = []
     out["dates"] = []
+    merged = {}
     for d in docs:
-        out["networks"].update(d.get("networks", {}))
+        for net, block in d.get("networks", {}).items():
+            rows = merged.setdefault(net, {})
+            for r in block["rows"]:     # a later run of the same implementation and thread count wins
+                rows[(r["implementation"], r.get("threads_requested", 1))] = r
         out["commands"].append(d["command"])
         out["dates"].append(d["date"])
         if d.get("cli"):
             out["cli"] = d["cli"]
         if d.get("loadavg_at_end"):
             out["loadavg_at_end"] = d["loadavg_at_end"]
+    for net, rows in merged.items():
+        rl = list(rows.values())        # the runner's order (thread count, then implementation)
+        out["networks"][net] = dict(rows=rl, regime=R.regime_check(rl))
     out["command"] = "; ".join(out["commands"])
     out["date"] = " / ".join(out["dates"])
     rows_by_net = {net: {(r["implementation"], r.get("threads_requested", 1)): r for r in b["rows"]}
@@ -122,6 +130,31 @@ def section_equal_threads(suite, L):
     if cpu:
         L.append("On a loaded machine a process gets only part of a core: l5sim's serial simulate phase, per "
                  "biological second, used " + "; ".join(cpu) + " (CPU time of the process, `time.process_time`).\n")
+
+    def min_cpu(r, key):
+        c = [x["result"].get(key) for x in r["runs"] if "result" in x and x["kind"] == "warm"]
+        c = [x for x in c if x is not None]
+        return min(c) if c else None
+
+    rows_cpu = []
+    for net, block in suite["networks"].items():
+        by = {(r["implementation"], r.get("threads_requested", 1)): r for r in block["rows"] if r.get("status") == "ok"}
+        l5, b2 = by.get(("l5sim", 1)), by.get(("brian2_standalone", 1))
+        if not (l5 and b2):
+            continue
+        a, b = min_cpu(l5, "simulate_cpu_s"), min_cpu(b2, "binary_cpu_s")
+        if a and b:
+            k = 1000.0 / l5["duration_ms"]
+            rows_cpu.append(f"| {net} | {_s(a * k)} | {_s(b * k)} | {b / a:.2f} |")
+    if rows_cpu:
+        L.append("One thread, in CPU time, which the load inflates far less than wall time: l5sim's simulate "
+                 "phase against the whole Brian2 binary (its run loop plus synapse creation and initialisation, "
+                 "so an upper bound on the loop's CPU time, and the ratio an upper bound on l5sim's standing):\n")
+        L.append("| network | l5sim simulate CPU / bio s (min) | Brian2 binary CPU / bio s (min) | ratio (> 1: l5sim "
+                 "faster) |")
+        L.append("|---|---|---|---|")
+        L += rows_cpu
+        L.append("")
 
 
 def scaling_points(suite):
