@@ -92,11 +92,11 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
                    help="evaluate only the tasks trained so far (default: every task, full-length "
                         "curves)")
     p.add_argument("--diverge-patience", type=int, default=None, metavar="ITERS",
-                   help="a run whose current-task accuracy stays at chance (from the second task "
-                        "on) for ITERS consecutive iterations is marked diverged (default: half a "
-                        "block); a non-finite loss always is")
+                   help="a run whose accuracy on the current context (mean over tasks 1..k) "
+                        "stays at chance from the second task on for ITERS consecutive iterations "
+                        "is marked diverged (default: half a block); a non-finite loss always is")
     p.add_argument("--diverge-margin", type=float, default=0.05,
-                   help="accuracy above chance (1/classes of the task) still 'at chance' "
+                   help="accuracy above chance (1/classes seen so far) still 'at chance' "
                         "(default 0.05)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="torch device (default auto: cuda if available)")

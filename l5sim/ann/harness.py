@@ -39,9 +39,13 @@ and the class order; with ``"fixed"`` (the paper's code) every seed sees the sam
 
 Divergence (recorded, never raised, never averaged in): a run is stopped and marked diverged
 when its training loss or gain is non-finite (``nonfinite``), or when, from the second task on,
-the accuracy on the task being trained stays at or below chance (1 / its number of classes)
-plus ``diverge_margin`` for ``diverge_patience`` consecutive iterations (``at_chance``). Its
-metrics are NaN, it is excluded from every mean and sd, and the summaries count it.
+the accuracy on the current context -- the union of tasks 1..k that joint training draws from,
+measured as the mean of the per-task test accuracies -- stays at or below chance (1 / number of
+classes seen so far) plus ``diverge_margin`` for ``diverge_patience`` consecutive iterations
+(``at_chance``). (The accuracy on the newest task alone is no criterion: in class-incremental
+blocks a slow but learning optimizer such as plain SGD predicts no new class for a hundred
+iterations while it still knows the old ones.) A diverged run's metrics are NaN, it is excluded
+from every mean and sd, and the summaries count it.
 """
 from __future__ import annotations
 
@@ -163,10 +167,10 @@ class HarnessConfig:
         digits' train/test split, the permutations and the class order; ``"auto"`` (default):
         per-seed for the digits (no official split to follow), fixed otherwise.
     diverge_patience : int or None
-        Iterations at chance on the current task (from the second task on) after which a run is
-        marked diverged; None = half a block.
+        Iterations at chance on the current context (tasks 1..k, from the second task on) after
+        which a run is marked diverged; None = half a block.
     diverge_margin : float
-        Accuracy above chance (1 / classes of the task) still counted as "at chance", fraction.
+        Accuracy above chance (1 / classes seen so far) still counted as "at chance", fraction.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     log_every : int
@@ -498,7 +502,9 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
     gain_tr = np.full(n_eval, np.nan)
     loss_tr = np.full(n_eval, np.nan)
     ent_tr = np.full(n_eval, np.nan)
-    chance = [1.0 / len(t.classes) for t in tasks]
+    # chance on the current context (the union of tasks 1..k, the data being trained on):
+    # 1 / number of classes seen so far
+    chance = [1.0 / len(set().union(*(t.classes for t in tasks[:k + 1]))) for k in range(T)]
     patience = cfg.resolved_patience()
     t_eval = 0.0
     t0 = time.perf_counter()
@@ -555,7 +561,7 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
                 gain_tr[j], loss_tr[j] = g, lval
                 ent_tr[j] = float(batch_entropy(logits))
                 if k >= 1:  # the at-chance check, from the second task on
-                    if acc[j, k] <= chance[k] + cfg.diverge_margin:
+                    if float(np.mean(acc[j, :k + 1])) <= chance[k] + cfg.diverge_margin:
                         stuck_since = step if stuck_since is None else stuck_since
                         if step - stuck_since + 1 >= patience:
                             diverged_at, reason = step, "at_chance"
@@ -648,7 +654,7 @@ def _metrics(result: StabilityGapResult) -> dict:
             "mean_final_acc": "mean over all tasks of their test accuracy at the last evaluation",
             "sd": SD_CONVENTION,
             "divergence": "a diverged run (non-finite loss or gain; or, from the second task on, "
-                          "current-task accuracy <= 1/classes + diverge_margin for "
+                          "mean test accuracy over tasks 1..k <= 1/classes seen + diverge_margin for "
                           "diverge_patience consecutive iterations) has NaN metrics, is excluded "
                           "from every mean and sd, and is counted in n_diverged (and n_nonfinite)",
         },

@@ -437,4 +437,4 @@ def column_stdp(result, axes=None):
     axes[0].legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
-from .stability_gap import plot_stability_gap  # noqa: E402,F401  (the ANN harness figure)
+from l5sim.plotting.stability_gap import plot_stability_gap  # noqa: E402,F401  (ANN harness figure)

@@ -42,7 +42,7 @@ def plot_stability_gap(result, axes=None, window: int | None = None):
     """
     import matplotlib
 
-    from . import _plt
+    from l5sim.plotting import _plt
 
     names = list(result.config.optimizers)
     T = len(result.task_names)
