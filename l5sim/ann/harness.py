@@ -722,7 +722,11 @@ def run_stability_gap(config: HarnessConfig, *, progress: bool = False,
                 pbar.write(line, file=sys.stderr)
             else:
                 print(line, file=sys.stderr, flush=True)
-    result = StabilityGapResult(config=config, task_names=[t.name for t in tasks0],
+    names = [t.name for t in tasks0]
+    if config.resolved_seeding() == "per-seed" and config.scenario in ("split", "domain"):
+        # the classes of task k differ between seeds (listed per seed in data_info)
+        names = [f"task{k + 1}" for k in range(n_tasks)]
+    result = StabilityGapResult(config=config, task_names=names,
                                 eval_iteration=sched[0], eval_block=sched[1], device=str(device))
     try:
         for seed in config.seeds:

@@ -62,6 +62,11 @@ def plot_stability_gap(result, axes=None, window: int | None = None):
         c, n_div = _seed_curves(result, name)
         n_seeds[name] = (0 if c is None else c.shape[0], n_div)
         if c is None:
+            if oi < axes.shape[1]:
+                axes[1, oi].text(0.5, 0.5, f"{name}: all {n_div} runs diverged\n(excluded)",
+                                 ha="center", va="center", transform=axes[1, oi].transAxes,
+                                 fontsize=8)
+                axes[1, oi].set_xlabel("training iteration")
             continue
         col = colors[oi % len(colors)]
         mu = c[:, :, 0].mean(0)
@@ -90,7 +95,9 @@ def plot_stability_gap(result, axes=None, window: int | None = None):
         for i in range(T):
             y = np.nanmean(c[:, :, i], axis=0) if np.isfinite(c[:, :, i]).any() else None
             if y is not None:
-                ax.plot(its, y, color=task_cols[i], lw=0.9, label=f"task {i + 1} ({result.task_names[i]})")
+                tn = result.task_names[i]
+                lab_i = f"task {i + 1}" + ("" if tn == f"task{i + 1}" else f" ({tn})")
+                ax.plot(its, y, color=task_cols[i], lw=0.9, label=lab_i)
         for k in range(1, T):
             ax.axvline(k * iters, color="0.6", ls="--", lw=0.7)
         ax.set_title(f"{name}: every task, mean of n = {c.shape[0]} seeds", fontsize=8)
