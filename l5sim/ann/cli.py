@@ -82,6 +82,8 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--g0", type=float, default=1.0, help="NGM-SGD baseline gain")
     p.add_argument("--model", default="auto", choices=("auto", "mlp", "resnet18"),
                    help="auto: the paper's MLP for grey-level data, slim ResNet-18 (nf 20) for CIFAR")
+    p.add_argument("--resnet-nf", type=int, default=20,
+                   help="filters of the ResNet's first stage (default 20, Lopez-Paz & Ranzato 2017)")
     p.add_argument("--hidden", default="400,400", help="MLP hidden widths, comma-separated")
     p.add_argument("--gain-layers", default="all", choices=("all", "head"),
                    help="MLP layers with gains (the ResNet has its gain on the head only)")
@@ -141,6 +143,7 @@ def stability_gap_main(args) -> int:
         iters_per_task=args.iters_per_task, batch_size=args.batch_size, lr=args.lr,
         momentum=args.momentum, hidden=hidden, gamma=args.gamma, g0=args.g0, eta=args.eta,
         bridge=args.bridge, gain_layers=args.gain_layers, model=args.model,
+        resnet_nf=args.resnet_nf,
         eval_every=args.eval_every, eval_samples=args.eval_samples,
         eval_all_tasks=not args.eval_seen_only, data_dir=args.data_dir,
         normalize=args.normalize, data_seeding=args.data_seeding,

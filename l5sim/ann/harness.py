@@ -149,6 +149,8 @@ class HarnessConfig:
         always has its gain on the head only (paper).
     model : str
         ``"auto"`` (MLP for grey-level data, ResNet for CIFAR), ``"mlp"`` or ``"resnet18"``.
+    resnet_nf : int
+        Filters of the ResNet's first stage (Lopez-Paz & Ranzato 2017 and the paper: 20).
     eval_every : int
         Evaluate after every ``eval_every``-th step of a block (and after its last step).
     eval_samples : int or None
@@ -192,6 +194,7 @@ class HarnessConfig:
     bridge: str | None = None
     gain_layers: str = "all"
     model: str = "auto"
+    resnet_nf: int = 20
     eval_every: int = 1
     eval_samples: int | None = None
     eval_all_tasks: bool = True
@@ -274,6 +277,8 @@ class HarnessConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise L5SimError(f"{name}: got {v!r}; expected an integer >= 1")
+        if not isinstance(self.resnet_nf, int) or self.resnet_nf < 1:
+            raise L5SimError(f"resnet_nf: got {self.resnet_nf!r}; expected an integer >= 1")
         for name in ("batch_size", "iters_per_task", "eval_samples", "diverge_patience"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
@@ -388,8 +393,8 @@ def _make_model(name: str, cfg: HarnessConfig, ds: Dataset, g0: float):
         c, h, w = ds.image_shape
         if h != w:
             raise L5SimError(f"model: resnet18 needs square images; got {ds.image_shape}")
-        return SlimResNet18(n_classes=ds.n_classes, in_channels=c, image_size=h,
-                            gained_head=is_ngm, g0=g0)
+        return SlimResNet18(n_classes=ds.n_classes, nf=cfg.resnet_nf, in_channels=c,
+                            image_size=h, gained_head=is_ngm, g0=g0)
     sizes = (ds.n_features, *cfg.hidden, ds.n_classes)
     return GainMLP(sizes, gain_layers=cfg.gain_layers if is_ngm else "none", g0=g0)
 

@@ -228,8 +228,12 @@ def test_markdown_table_has_both_families(adam_rotated):
 
 
 # ---- CIFAR, end to end on synthetic binary files, on CPU -------------------------------------
-CIFAR_FAST = dict(iters_per_task=3, batch_size=8, eval_every=1, device="cpu",
-                  optimizers=("sgd", "ngm-sgd"), seeds=(0,))
+# 2 iterations per task learn nothing, so the at-chance check is set beyond the run's length:
+# these tests check the path end to end, not learning. nf 4 instead of 20 (cost ~ nf^2) keeps
+# the ResNet cheap on a loaded CPU; the nf-20 network's shape is checked without training.
+CIFAR_FAST = dict(iters_per_task=2, batch_size=4, eval_every=1, device="cpu",
+                  optimizers=("ngm-sgd",), seeds=(0,), diverge_patience=100, resnet_nf=4,
+                  eval_all_tasks=False)
 
 
 def test_split_cifar10_end_to_end_on_synthetic_binary_files(tmp_path):
@@ -245,7 +249,7 @@ def test_split_cifar10_end_to_end_on_synthetic_binary_files(tmp_path):
     assert ngm.mean_gain[-1] > 1.0
     paths = write_results(res, str(tmp_path / "out"), figure=False)
     doc = json.loads(open(paths["metrics"]).read())
-    assert doc["resolved"]["model"] == "resnet18" and doc["resolved"]["batch_size"] == 8
+    assert doc["resolved"]["model"] == "resnet18" and doc["resolved"]["batch_size"] == 4
 
 
 def test_domain_cifar100_end_to_end_and_gain_on_the_head_only(tmp_path):
@@ -256,7 +260,9 @@ def test_domain_cifar100_end_to_end_and_gain_on_the_head_only(tmp_path):
     cfg = HarnessConfig(data="cifar100", scenario="domain", data_dir=str(d), **CIFAR_FAST)
     res = run_stability_gap(cfg)
     assert res.task_names == ["super0", "super1", "super2"] and cfg.resolved_eta() == 0.1
-    assert all(np.all(np.isfinite(r.acc)) for r in res.runs)
+    # seen tasks only: task k is evaluated from its own block on
+    acc = res.runs[0].acc
+    assert all(np.all(np.isfinite(acc[res.eval_block >= k, k])) for k in range(3))
     net = SlimResNet18(n_classes=100)
     assert [g.shape for g in net.gains()] == [torch.Size([100])]
     assert net.feature_size == 160  # nf 20 -> 160 channels after the last stage (GEM)
