@@ -100,6 +100,9 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--diverge-margin", type=float, default=0.05,
                    help="accuracy above chance (1/classes seen so far) still 'at chance' "
                         "(default 0.05)")
+    p.add_argument("--diverge-loss-drop", type=float, default=0.1,
+                   help="a run at chance whose training loss fell by more than this fraction over "
+                        "those iterations is still learning and is not marked (default 0.1)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="torch device (default auto: cuda if available)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -148,6 +151,7 @@ def stability_gap_main(args) -> int:
         eval_all_tasks=not args.eval_seen_only, data_dir=args.data_dir,
         normalize=args.normalize, data_seeding=args.data_seeding,
         diverge_patience=args.diverge_patience, diverge_margin=args.diverge_margin,
+        diverge_loss_drop=args.diverge_loss_drop,
         device=args.device, log_every=log_every,
     )
     try:

@@ -42,7 +42,8 @@ when its training loss or gain is non-finite (``nonfinite``), or when, from the 
 the accuracy on the current context -- the union of tasks 1..k that joint training draws from,
 measured as the mean of the per-task test accuracies -- stays at or below chance (1 / number of
 classes seen so far) plus ``diverge_margin`` for ``diverge_patience`` consecutive iterations
-(``at_chance``). (The accuracy on the newest task alone is no criterion: in class-incremental
+while its training loss falls by no more than ``diverge_loss_drop`` (``at_chance``: stuck, or
+blown up with a finite loss; a run that is slow but learning is left alone). (The accuracy on the newest task alone is no criterion: in class-incremental
 blocks a slow but learning optimizer such as plain SGD predicts no new class for a hundred
 iterations while it still knows the old ones.) A diverged run's metrics are NaN, it is excluded
 from every mean and sd, and the summaries count it.
@@ -173,6 +174,9 @@ class HarnessConfig:
         which a run is marked diverged; None = half a block.
     diverge_margin : float
         Accuracy above chance (1 / classes seen so far) still counted as "at chance", fraction.
+    diverge_loss_drop : float
+        A run at chance is still learning -- and not marked -- if its training loss fell by more
+        than this fraction over those iterations (mean of the last fifth against the first).
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     log_every : int
@@ -203,6 +207,7 @@ class HarnessConfig:
     data_seeding: str = "auto"
     diverge_patience: int | None = None
     diverge_margin: float = 0.05
+    diverge_loss_drop: float = 0.1
     device: str = "auto"
     log_every: int = 0
 
@@ -287,6 +292,8 @@ class HarnessConfig:
             raise L5SimError(f"log_every: got {self.log_every!r}; expected an integer >= 0")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
             raise L5SimError(f"lr: got {self.lr!r}; expected a finite number > 0")
+        if not 0.0 <= self.diverge_loss_drop < 1.0:
+            raise L5SimError(f"diverge_loss_drop: got {self.diverge_loss_drop!r}; expected 0 <= drop < 1")
         if not 0.0 <= self.diverge_margin < 1.0:
             raise L5SimError(f"diverge_margin: got {self.diverge_margin!r}; expected 0 <= margin < 1")
         if self.gain_layers not in ("all", "head"):
@@ -492,6 +499,14 @@ def _log_line(name, seed, step, total, k, loss, accs, gain) -> str:
             f"acc per task [{acc_txt}] mean gain {gain:.3f}")
 
 
+def _not_learning(losses: list, min_drop: float) -> bool:
+    """True unless the training loss fell by more than ``min_drop`` (fraction) over the window:
+    mean of its last fifth against mean of its first fifth (single-batch losses are noisy)."""
+    n = max(len(losses) // 5, 1)
+    first, last = float(np.mean(losses[:n])), float(np.mean(losses[-n:]))
+    return not last < (1.0 - min_drop) * first
+
+
 def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _DeviceData,
              pbar=None, log=None) -> RunResult:
     import torch
@@ -567,8 +582,11 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
                 ent_tr[j] = float(batch_entropy(logits))
                 if k >= 1:  # the at-chance check, from the second task on
                     if float(np.mean(acc[j, :k + 1])) <= chance[k] + cfg.diverge_margin:
-                        stuck_since = step if stuck_since is None else stuck_since
-                        if step - stuck_since + 1 >= patience:
+                        if stuck_since is None:
+                            stuck_since, window = step, []
+                        window.append(lval)
+                        if step - stuck_since + 1 >= patience and _not_learning(
+                                window, cfg.diverge_loss_drop):
                             diverged_at, reason = step, "at_chance"
                     else:
                         stuck_since = None
@@ -660,7 +678,8 @@ def _metrics(result: StabilityGapResult) -> dict:
             "sd": SD_CONVENTION,
             "divergence": "a diverged run (non-finite loss or gain; or, from the second task on, "
                           "mean test accuracy over tasks 1..k <= 1/classes seen + diverge_margin for "
-                          "diverge_patience consecutive iterations) has NaN metrics, is excluded "
+                          "diverge_patience consecutive iterations while the training loss falls by "
+                          "at most diverge_loss_drop) has NaN metrics, is excluded "
                           "from every mean and sd, and is counted in n_diverged (and n_nonfinite)",
         },
         "runs": per_run,
@@ -792,7 +811,8 @@ def metrics_document(result: StabilityGapResult) -> dict:
                         "model": cfg.resolved_model(), "normalize": cfg.normalize,
                         "data_seeding": cfg.resolved_seeding(),
                         "diverge_patience_iterations": cfg.resolved_patience(),
-                        "diverge_margin": cfg.diverge_margin, "device": result.device,
+                        "diverge_margin": cfg.diverge_margin,
+                        "diverge_loss_drop": cfg.diverge_loss_drop, "device": result.device,
                         "torch_version": torch.__version__},
            "tasks": result.task_names, "data": result.data_info, **result.metrics}
     if any(o == "ngm-sgd" for o in cfg.optimizers):

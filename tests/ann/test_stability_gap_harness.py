@@ -286,3 +286,14 @@ def test_cuda_run_matches_cpu_within_tolerance():
         # accuracy over the run and 1e-3 relative difference in the gain.
         assert np.nanmean(np.abs(a.acc - b.acc)) < 0.03, (a.optimizer, np.nanmean(np.abs(a.acc - b.acc)))
         assert np.allclose(a.mean_gain, b.mean_gain, rtol=1e-3), a.optimizer
+
+
+def test_loss_criterion_of_the_at_chance_check():
+    from l5sim.ann.harness import _not_learning
+
+    flat = [2.302] * 100
+    falling = list(np.linspace(1.94, 1.60, 100))  # -17 %: slow but learning (plain SGD, digits)
+    rising = list(np.linspace(2.3, 9.0, 100))     # blowing up with a finite loss
+    assert _not_learning(flat, 0.1) and _not_learning(rising, 0.1)
+    assert not _not_learning(falling, 0.1)
+    assert _not_learning(falling, 0.2)  # a 17 % fall is below a 20 % threshold
