@@ -86,10 +86,11 @@ def _settings(doc: dict) -> str:
 def _diverged_note(doc: dict) -> list[str]:
     runs = [r for r in doc["runs"] if r["diverged"]]
     if not runs:
-        return ["No run diverged."]
+        return ["No run diverged or got stuck."]
     items = ", ".join(f"{r['optimizer']} seed {r['seed']} ({r['diverged_reason']}, iteration "
                       f"{r['diverged_at_iteration']})" for r in runs)
-    return [f"Diverged runs, excluded from every mean and sd: {items}."]
+    return [f"Runs marked diverged (`nonfinite`) or stuck at chance (`at_chance`), excluded from "
+            f"every mean and sd: {items}."]
 
 
 def _section(results: Path, sub: str, title: str, cmd: str) -> list[str]:
@@ -105,6 +106,11 @@ def _section(results: Path, sub: str, title: str, cmd: str) -> list[str]:
           "Per transition (the paper's SG_k):", "",
           transition_table_markdown(doc, LABELS).rstrip(), ""]
     L += _diverged_note(doc) + [""]
+    ranked = sorted(((s["paper_seed_mean_curve"]["avg_sg"], n) for n, s in doc["summary"].items()
+                     if s["paper_seed_mean_curve"]), key=lambda t: t[0])
+    if len(ranked) > 1:
+        L += ["avg-SG on the seed-mean curve, smallest to largest: "
+              + ", ".join(f"{LABELS.get(n, n)} {_f(v)}" for v, n in ranked) + ".", ""]
     return L
 
 

@@ -929,7 +929,7 @@ def metrics_table_markdown(metrics: dict, labels: dict | None = None) -> str:
     labels = labels or {}
     head = ("| optimizer | avg-SG, seed-mean curve (paper) | avg-SG per seed | avg-min-ACC per seed "
             "| WC-ACC per seed | De Lange min-ACC | De Lange WC-ACC | task-1 final acc "
-            "| mean final acc | diverged |\n"
+            "| mean final acc | diverged or stuck |\n"
             "|---|---|---|---|---|---|---|---|---|---|\n")
     rows = []
     for name, s in metrics["summary"].items():
