@@ -222,7 +222,7 @@ def main(results: Path, bridge: Path = ROOT / "docs" / "bridge" / "bridge.json")
          "- **task-1 final acc**: task 1's test accuracy after the last iteration; **mean final "
          "acc**: the mean over all tasks of their test accuracy after the last iteration.",
          "- ± is the sample standard deviation over the non-diverged seeds (ddof = 1). A run is "
-         "marked diverged if its loss becomes non-finite, or if from the second task on its mean "
+         "marked diverged if its loss becomes non-finite, or if in any block its mean "
          "test accuracy over tasks 1..k stays within the stated margin of chance (1 / classes "
          "seen) for the stated number of iterations while its training loss does not fall "
          "(`at_chance`: stuck or blown up; a slow but learning run is not marked); diverged runs "

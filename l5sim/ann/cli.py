@@ -95,8 +95,9 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
                         "curves)")
     p.add_argument("--diverge-patience", type=int, default=None, metavar="ITERS",
                    help="a run whose accuracy on the current context (mean over tasks 1..k) "
-                        "stays at chance from the second task on for ITERS consecutive iterations "
-                        "is marked diverged (default: half a block); a non-finite loss always is")
+                        "stays at chance, with a loss that does not fall, for ITERS consecutive "
+                        "iterations is marked diverged (default: half a block); a non-finite loss "
+                        "always is")
     p.add_argument("--diverge-margin", type=float, default=0.05,
                    help="accuracy above chance (1/classes seen so far) still 'at chance' "
                         "(default 0.05)")

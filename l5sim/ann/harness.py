@@ -38,8 +38,10 @@ and the evaluation-subset streams, so every optimizer sees the same batches for 
 and the class order; with ``"fixed"`` (the paper's code) every seed sees the same tasks.
 
 Divergence (recorded, never raised, never averaged in): a run is stopped and marked diverged
-when its training loss or gain is non-finite (``nonfinite``), or when, from the second task on,
-the accuracy on the current context -- the union of tasks 1..k that joint training draws from,
+when its training loss or gain is non-finite (``nonfinite``), or when, in any block (the first
+included: a runaway gain can hold a run at chance from its start, as NGM-SGD at eta 0.5 on raw
+rotated digits did, gain 12.5 = the fixed point at ln 10 nats, loss ln 10), the accuracy on the
+current context -- the union of tasks 1..k that joint training draws from,
 measured as the mean of the per-task test accuracies -- stays at or below chance (1 / number of
 classes seen so far) plus ``diverge_margin`` for ``diverge_patience`` consecutive iterations
 while its training loss falls by no more than ``diverge_loss_drop`` (``at_chance``: stuck, or
@@ -170,8 +172,8 @@ class HarnessConfig:
         digits' train/test split, the permutations and the class order; ``"auto"`` (default):
         per-seed for the digits (no official split to follow), fixed otherwise.
     diverge_patience : int or None
-        Iterations at chance on the current context (tasks 1..k, from the second task on) after
-        which a run is marked diverged; None = half a block.
+        Iterations at chance on the current context (tasks 1..k, in any block) after which a run
+        is marked diverged; None = half a block.
     diverge_margin : float
         Accuracy above chance (1 / classes seen so far) still counted as "at chance", fraction.
     diverge_loss_drop : float
@@ -580,16 +582,16 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
                 evaluate(j, k)
                 gain_tr[j], loss_tr[j] = g, lval
                 ent_tr[j] = float(batch_entropy(logits))
-                if k >= 1:  # the at-chance check, from the second task on
-                    if float(np.mean(acc[j, :k + 1])) <= chance[k] + cfg.diverge_margin:
-                        if stuck_since is None:
-                            stuck_since, window = step, []
-                        window.append(lval)
-                        if step - stuck_since + 1 >= patience and _not_learning(
-                                window, cfg.diverge_loss_drop):
-                            diverged_at, reason = step, "at_chance"
-                    else:
-                        stuck_since = None
+                # the at-chance check, in every block (task 1's too)
+                if float(np.mean(acc[j, :k + 1])) <= chance[k] + cfg.diverge_margin:
+                    if stuck_since is None:
+                        stuck_since, window = step, []
+                    window.append(lval)
+                    if step - stuck_since + 1 >= patience and _not_learning(
+                            window, cfg.diverge_loss_drop):
+                        diverged_at, reason = step, "at_chance"
+                else:
+                    stuck_since = None
                 j += 1
             if log is not None and cfg.log_every and step % cfg.log_every == 0:
                 log(_log_line(name, seed, step, total, k, lval, acc[j - 1], g))
@@ -676,7 +678,7 @@ def _metrics(result: StabilityGapResult) -> dict:
             "task1_final_acc": "task 1's test accuracy at the last evaluation",
             "mean_final_acc": "mean over all tasks of their test accuracy at the last evaluation",
             "sd": SD_CONVENTION,
-            "divergence": "a diverged run (non-finite loss or gain; or, from the second task on, "
+            "divergence": "a diverged run (non-finite loss or gain; or, in any block, "
                           "mean test accuracy over tasks 1..k <= 1/classes seen + diverge_margin for "
                           "diverge_patience consecutive iterations while the training loss falls by "
                           "at most diverge_loss_drop) has NaN metrics, is excluded "
