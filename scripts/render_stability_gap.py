@@ -229,6 +229,10 @@ def main(results: Path, bridge: Path = ROOT / "docs" / "bridge" / "bridge.json")
          "are excluded from every mean and sd and counted in the last column.",
          "- Differences smaller than about two seed sds are not resolved by so few seeds (n per table); no formal "
          "test was run.",
+         "- A small gap means little unless the network learned: compare gaps at similar final "
+         "accuracy. With the paper's small initialisation and learning rate, plain SGD leaves "
+         "its initial plateau slowly (most on the digits' smaller MLP and on raw inputs), so its "
+         "rows can combine a small gap with a low accuracy, or be marked stuck.",
          "",
          "## The bridge file used by `ngm-sgd-bridge`",
          "",
