@@ -96,7 +96,7 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--diverge-patience", type=int, default=None, metavar="ITERS",
                    help="a run whose accuracy on the current context (mean over tasks 1..k) "
                         "stays at chance, with a loss that does not fall, for ITERS consecutive "
-                        "iterations is marked diverged (default: half a block); a non-finite loss "
+                        "iterations is marked diverged (default: one block); a non-finite loss "
                         "always is")
     p.add_argument("--diverge-margin", type=float, default=0.05,
                    help="accuracy above chance (1/classes seen so far) still 'at chance' "

@@ -173,7 +173,9 @@ class HarnessConfig:
         per-seed for the digits (no official split to follow), fixed otherwise.
     diverge_patience : int or None
         Iterations at chance on the current context (tasks 1..k, in any block) after which a run
-        is marked diverged; None = half a block.
+        is marked diverged; None = one block (with the paper's small initialisation, plain SGD can
+        sit on its initial plateau, at chance with a nearly flat loss, for over half a block
+        before it learns).
     diverge_margin : float
         Accuracy above chance (1 / classes seen so far) still counted as "at chance", fraction.
     diverge_loss_drop : float
@@ -253,7 +255,7 @@ class HarnessConfig:
 
     def resolved_patience(self) -> int:
         """Iterations at chance before a run is marked diverged."""
-        return int(self.diverge_patience or max(self.resolved_iters() // 2, 1))
+        return int(self.diverge_patience or self.resolved_iters())
 
     def validate(self) -> None:
         """Raise :class:`L5SimError` naming the first invalid field."""
