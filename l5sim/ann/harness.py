@@ -211,7 +211,7 @@ class HarnessConfig:
     data_seeding: str = "auto"
     diverge_patience: int | None = None
     diverge_margin: float = 0.05
-    diverge_loss_drop: float = 0.1
+    diverge_loss_drop: float = 0.01
     device: str = "auto"
     log_every: int = 0
 
@@ -556,8 +556,8 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
     diverged_at = reason = None
     total = T * iters
     lval, g = math.nan, gain_tr[0]
+    stuck_since, window = None, []  # kept across task boundaries: a stuck run stays stuck
     for k in range(T):
-        stuck_since = None
         hi = int(data.cum[k])
         for _local in range(iters):
             x, y = data.batch(rng.integers(0, hi, size=bs))
