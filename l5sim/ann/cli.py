@@ -96,14 +96,14 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--diverge-patience", type=int, default=None, metavar="ITERS",
                    help="a run whose accuracy on the current context (mean over tasks 1..k) "
                         "stays at chance, with a loss that does not fall, for ITERS consecutive "
-                        "iterations is marked diverged (default: one block); a non-finite loss "
+                        "iterations is marked diverged (default: half a block); a non-finite loss "
                         "always is")
     p.add_argument("--diverge-margin", type=float, default=0.05,
                    help="accuracy above chance (1/classes seen so far) still 'at chance' "
                         "(default 0.05)")
-    p.add_argument("--diverge-loss-drop", type=float, default=0.01,
+    p.add_argument("--diverge-loss-drop", type=float, default=0.001,
                    help="a run at chance whose training loss fell by more than this fraction over "
-                        "those iterations is still learning and is not marked (default 0.01)")
+                        "those iterations is still learning and is not marked (default 0.001)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="torch device (default auto: cuda if available)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -173,14 +173,15 @@ class HarnessConfig:
         per-seed for the digits (no official split to follow), fixed otherwise.
     diverge_patience : int or None
         Iterations at chance on the current context (tasks 1..k, in any block) after which a run
-        is marked diverged; None = one block (with the paper's small initialisation, plain SGD can
-        sit on its initial plateau, at chance with a nearly flat loss, for over half a block
-        before it learns).
+        is marked diverged; None = half a block.
     diverge_margin : float
         Accuracy above chance (1 / classes seen so far) still counted as "at chance", fraction.
     diverge_loss_drop : float
         A run at chance is still learning -- and not marked -- if its training loss fell by more
         than this fraction over those iterations (mean of the last fifth against the first).
+        Default 0.1 %: plain SGD on its initial plateau (the paper's small initialisation) falls
+        by about 1 % per 100 iterations; a dead network (all outputs equal, loss = ln classes, as
+        NGM-SGD whose gain ran away to its ceiling) does not fall at all.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     log_every : int
@@ -211,7 +212,7 @@ class HarnessConfig:
     data_seeding: str = "auto"
     diverge_patience: int | None = None
     diverge_margin: float = 0.05
-    diverge_loss_drop: float = 0.01
+    diverge_loss_drop: float = 0.001
     device: str = "auto"
     log_every: int = 0
 
@@ -255,7 +256,7 @@ class HarnessConfig:
 
     def resolved_patience(self) -> int:
         """Iterations at chance before a run is marked diverged."""
-        return int(self.diverge_patience or self.resolved_iters())
+        return int(self.diverge_patience or max(self.resolved_iters() // 2, 1))
 
     def validate(self) -> None:
         """Raise :class:`L5SimError` naming the first invalid field."""
