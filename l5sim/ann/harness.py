@@ -589,9 +589,12 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
                 if float(np.mean(acc[j, :k + 1])) <= chance[k] + cfg.diverge_margin:
                     if stuck_since is None:
                         stuck_since, window = step, []
-                    window.append(lval)
+                    # the losses of the last `patience` iterations (a sliding window: the loss
+                    # of a run that blew up first falls back to ln(classes) as it dies)
+                    window.append((step, lval))
+                    window = [(s_, l_) for s_, l_ in window if s_ > step - patience]
                     if step - stuck_since + 1 >= patience and _not_learning(
-                            window, cfg.diverge_loss_drop):
+                            [l_ for _, l_ in window], cfg.diverge_loss_drop):
                         diverged_at, reason = step, "at_chance"
                 else:
                     stuck_since = None
