@@ -75,7 +75,8 @@ def _settings(doc: dict) -> str:
               f"each task's full test set (the dataset's test set: "
               f"{'/'.join(str(n) for n in n_test)} images)"),
              f"divergence: non-finite loss, or mean accuracy over tasks 1..k within "
-             f"{res['diverge_margin']:g} of chance for {res['diverge_patience_iterations']} iterations "
+             f"{res['diverge_margin']:g} of chance on average over the last "
+             f"{res['diverge_patience_iterations']} iterations "
              f"while the training loss falls by at most {res['diverge_loss_drop']:.0%}",
              f"device `{res['device']}`, torch {res['torch_version']}, l5sim {doc.get('l5sim_version', '?')}"]
     if eta is not None:
@@ -223,8 +224,8 @@ def main(results: Path, bridge: Path = ROOT / "docs" / "bridge" / "bridge.json")
          "acc**: the mean over all tasks of their test accuracy after the last iteration.",
          "- ± is the sample standard deviation over the non-diverged seeds (ddof = 1). A run is "
          "marked diverged if its loss becomes non-finite, or if in any block its mean "
-         "test accuracy over tasks 1..k stays within the stated margin of chance (1 / classes "
-         "seen) for the stated number of iterations while its training loss does not fall "
+         "test accuracy over tasks 1..k is within the stated margin of chance (1 / classes "
+         "seen) on average over the stated number of iterations while its training loss does not fall "
          "(`at_chance`: stuck or blown up; a slow but learning run is not marked); diverged runs "
          "are excluded from every mean and sd and counted in the last column.",
          "- Differences smaller than about two seed sds are not resolved by so few seeds (n per table); no formal "

@@ -94,9 +94,9 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
                    help="evaluate only the tasks trained so far (default: every task, full-length "
                         "curves)")
     p.add_argument("--diverge-patience", type=int, default=None, metavar="ITERS",
-                   help="a run whose accuracy on the current context (mean over tasks 1..k) "
-                        "stays at chance, with a loss that does not fall, for ITERS consecutive "
-                        "iterations is marked diverged (default: half a block); a non-finite loss "
+                   help="a run whose accuracy on the current context (mean over tasks 1..k) is "
+                        "at chance on average over the last ITERS iterations, with a loss that does "
+                        "not fall, is marked diverged (default: half a block); a non-finite loss "
                         "always is")
     p.add_argument("--diverge-margin", type=float, default=0.05,
                    help="accuracy above chance (1/classes seen so far) still 'at chance' "

@@ -43,8 +43,8 @@ included: a runaway gain can hold a run at chance from its start, as NGM-SGD at 
 rotated digits did, gain 12.5 = the fixed point at ln 10 nats, loss ln 10), the accuracy on the
 current context -- the union of tasks 1..k that joint training draws from,
 measured as the mean of the per-task test accuracies -- stays at or below chance (1 / number of
-classes seen so far) plus ``diverge_margin`` for ``diverge_patience`` consecutive iterations
-while its training loss falls by no more than ``diverge_loss_drop`` (``at_chance``: stuck, or
+classes seen so far) plus ``diverge_margin`` on average over the last ``diverge_patience``
+iterations while its training loss falls by no more than ``diverge_loss_drop`` (``at_chance``: stuck, or
 blown up with a finite loss; a run that is slow but learning is left alone). (The accuracy on the newest task alone is no criterion: in class-incremental
 blocks a slow but learning optimizer such as plain SGD predicts no new class for a hundred
 iterations while it still knows the old ones.) A diverged run's metrics are NaN, it is excluded
@@ -172,8 +172,9 @@ class HarnessConfig:
         digits' train/test split, the permutations and the class order; ``"auto"`` (default):
         per-seed for the digits (no official split to follow), fixed otherwise.
     diverge_patience : int or None
-        Iterations at chance on the current context (tasks 1..k, in any block) after which a run
-        is marked diverged; None = half a block.
+        Length of the sliding window (iterations) over which a run's accuracy on the current
+        context (tasks 1..k, in any block) is averaged for the at-chance check; None = half a
+        block.
     diverge_margin : float
         Accuracy above chance (1 / classes seen so far) still counted as "at chance", fraction.
     diverge_loss_drop : float
@@ -557,7 +558,7 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
     diverged_at = reason = None
     total = T * iters
     lval, g = math.nan, gain_tr[0]
-    stuck_since, window = None, []  # kept across task boundaries: a stuck run stays stuck
+    window = []  # (iteration, accuracy above chance, loss); kept across task boundaries
     for k in range(T):
         hi = int(data.cum[k])
         for _local in range(iters):
@@ -585,19 +586,15 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
                 evaluate(j, k)
                 gain_tr[j], loss_tr[j] = g, lval
                 ent_tr[j] = float(batch_entropy(logits))
-                # the at-chance check, in every block (task 1's too)
-                if float(np.mean(acc[j, :k + 1])) <= chance[k] + cfg.diverge_margin:
-                    if stuck_since is None:
-                        stuck_since, window = step, []
-                    # the losses of the last `patience` iterations (a sliding window: the loss
-                    # of a run that blew up first falls back to ln(classes) as it dies)
-                    window.append((step, lval))
-                    window = [(s_, l_) for s_, l_ in window if s_ > step - patience]
-                    if step - stuck_since + 1 >= patience and _not_learning(
-                            [l_ for _, l_ in window], cfg.diverge_loss_drop):
-                        diverged_at, reason = step, "at_chance"
-                else:
-                    stuck_since = None
+                # the at-chance check, in every block (task 1's too), on a sliding window of the
+                # last `patience` iterations: mean accuracy on the current context above chance,
+                # and the training loss (the loss of a run whose logits blew up first falls back
+                # to ln(classes) as it dies; a dying run may flicker above chance now and then)
+                window.append((step, float(np.mean(acc[j, :k + 1])) - chance[k], lval))
+                window = [w for w in window if w[0] > step - patience]
+                if step >= patience and float(np.mean([w[1] for w in window])) <= cfg.diverge_margin \
+                        and _not_learning([w[2] for w in window], cfg.diverge_loss_drop):
+                    diverged_at, reason = step, "at_chance"
                 j += 1
             if log is not None and cfg.log_every and step % cfg.log_every == 0:
                 log(_log_line(name, seed, step, total, k, lval, acc[j - 1], g))
@@ -685,9 +682,9 @@ def _metrics(result: StabilityGapResult) -> dict:
             "mean_final_acc": "mean over all tasks of their test accuracy at the last evaluation",
             "sd": SD_CONVENTION,
             "divergence": "a diverged run (non-finite loss or gain; or, in any block, "
-                          "mean test accuracy over tasks 1..k <= 1/classes seen + diverge_margin for "
-                          "diverge_patience consecutive iterations while the training loss falls by "
-                          "at most diverge_loss_drop) has NaN metrics, is excluded "
+                          "mean test accuracy over tasks 1..k <= 1/classes seen + diverge_margin on "
+                          "average over the last diverge_patience iterations while the training loss "
+                          "falls by at most diverge_loss_drop) has NaN metrics, is excluded "
                           "from every mean and sd, and is counted in n_diverged (and n_nonfinite)",
         },
         "runs": per_run,
