@@ -44,7 +44,7 @@ rotated digits did, gain 12.5 = the fixed point at ln 10 nats, loss ln 10), the 
 current context -- the union of tasks 1..k that joint training draws from,
 measured as the mean of the per-task test accuracies -- stays at or below chance (1 / number of
 classes seen so far) plus ``diverge_margin`` on average over the last ``diverge_patience``
-iterations while its training loss falls by no more than ``diverge_loss_drop`` (``at_chance``: stuck, or
+iterations of a block while its training loss falls by no more than ``diverge_loss_drop`` (``at_chance``: stuck, or
 blown up with a finite loss; a run that is slow but learning is left alone). (The accuracy on the newest task alone is no criterion: in class-incremental
 blocks a slow but learning optimizer such as plain SGD predicts no new class for a hundred
 iterations while it still knows the old ones.) A diverged run's metrics are NaN, it is excluded
@@ -558,8 +558,10 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
     diverged_at = reason = None
     total = T * iters
     lval, g = math.nan, gain_tr[0]
-    window = []  # (iteration, accuracy above chance, loss); kept across task boundaries
     for k in range(T):
+        # (iteration, accuracy above chance, loss) of this block: a window never spans a task
+        # boundary, where the loss jumps up as new data enter the batches
+        window = []
         hi = int(data.cum[k])
         for _local in range(iters):
             x, y = data.batch(rng.integers(0, hi, size=bs))
@@ -587,12 +589,13 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
                 gain_tr[j], loss_tr[j] = g, lval
                 ent_tr[j] = float(batch_entropy(logits))
                 # the at-chance check, in every block (task 1's too), on a sliding window of the
-                # last `patience` iterations: mean accuracy on the current context above chance,
-                # and the training loss (the loss of a run whose logits blew up first falls back
+                # block's last `patience` iterations: mean accuracy on the current context above
+                # chance, and the training loss (the loss of a run whose logits blew up first falls back
                 # to ln(classes) as it dies; a dying run may flicker above chance now and then)
                 window.append((step, float(np.mean(acc[j, :k + 1])) - chance[k], lval))
                 window = [w for w in window if w[0] > step - patience]
-                if step >= patience and float(np.mean([w[1] for w in window])) <= cfg.diverge_margin \
+                if step - k * iters >= patience \
+                        and float(np.mean([w[1] for w in window])) <= cfg.diverge_margin \
                         and _not_learning([w[2] for w in window], cfg.diverge_loss_drop):
                     diverged_at, reason = step, "at_chance"
                 j += 1
