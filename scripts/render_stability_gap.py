@@ -77,7 +77,7 @@ def _settings(doc: dict) -> str:
              f"divergence: non-finite loss, or mean accuracy over tasks 1..k within "
              f"{res['diverge_margin']:g} of chance on average over the last "
              f"{res['diverge_patience_iterations']} iterations "
-             f"while the training loss falls by at most {res['diverge_loss_drop']:.0%}",
+             f"while the training loss falls by at most {res['diverge_loss_drop']:.1%}",
              f"device `{res['device']}`, torch {res['torch_version']}, l5sim {doc.get('l5sim_version', '?')}"]
     if eta is not None:
         parts.insert(7, f"ngm-sgd eta {eta:g}, gamma {cfg['gamma']:g}, g0 {cfg['g0']:g}")
