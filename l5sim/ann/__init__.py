@@ -2,7 +2,8 @@
 
 PyTorch is an optional extra (``pip install torch==2.13.0``). Importing this package never
 imports torch: the torch-based names (:class:`NGMSGD`, :class:`GainLinear`, :class:`GainMLP`,
-:func:`attach_gains`, :func:`run_stability_gap`, ...) are resolved lazily on first access, so
+:class:`SlimResNet18`, :func:`attach_gains`, :func:`run_stability_gap`, ...) are resolved lazily
+on first access, so
 ``import l5sim.ann`` works, and ``l5sim.ann.metrics`` / ``l5sim.ann.data`` are usable, without
 torch.
 
@@ -25,6 +26,7 @@ _LAZY = {
     "GainMLP": "l5sim.ann.gain",
     "attach_gains": "l5sim.ann.gain",
     "collect_gains": "l5sim.ann.gain",
+    "SlimResNet18": "l5sim.ann.resnet",
     "run_stability_gap": "l5sim.ann.harness",
     "HarnessConfig": "l5sim.ann.harness",
     "OPTIMIZER_NAMES": "l5sim.ann.harness",
@@ -34,6 +36,9 @@ _LAZY = {
     "final_average_accuracy": "l5sim.ann.metrics",
     "load_dataset": "l5sim.ann.data",
     "load_idx": "l5sim.ann.data",
+    "load_cifar_bin": "l5sim.ann.data",
+    "resplit": "l5sim.ann.data",
+    "NORMALIZATIONS": "l5sim.ann.data",
     "make_scenario": "l5sim.ann.data",
     "Dataset": "l5sim.ann.data",
     "Task": "l5sim.ann.data",

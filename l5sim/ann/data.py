@@ -8,6 +8,20 @@ Two data sources, both offline:
   :func:`load_idx` (``.gz`` or plain files). Debian's ``dataset-fashion-mnist`` package puts
   Fashion-MNIST in ``/usr/share/datasets/fashion-mnist``; point ``data_dir`` at any directory
   holding the four MNIST-style files (``train-images-idx3-ubyte[.gz]``, ...) to use MNIST itself.
+- ``"cifar10"`` and ``"cifar100"``: 32x32 colour images read from the datasets' **binary**
+  distributions (Krizhevsky 2009, https://www.cs.toronto.edu/~kriz/cifar.html: the "binary
+  version", ``cifar-10-batches-bin/`` and ``cifar-100-binary/``), never from the "python"
+  version, which is pickle. :func:`load_cifar_bin` reads one file. A CIFAR-10 record is 1 label
+  byte then 3072 pixel bytes (1024 red, 1024 green, 1024 blue, each 32x32 row-major); a CIFAR-100
+  record is 1 coarse-label byte, 1 fine-label byte, then the same 3072 bytes.
+
+Preprocessing (:data:`NORMALIZATIONS`, recorded in every metrics file): ``"standardize"``
+(default) maps pixels to ``(x / scale - mean_c) / sd_c`` with the training set's mean and sd per
+channel -- the paper's choice: its code applies ``transforms.Normalize((0.1307,), (0.3081,))``,
+MNIST's training statistics, to MNIST, and CIFAR-10's (0.4914, 0.4822, 0.4465) / (0.2470,
+0.2435, 0.2616) to CIFAR (arXiv 2507.14056 code, ``experiments/ex3.py``, ``ex4.py``, ``ex5.py``);
+here each dataset uses its own training statistics (which for MNIST and CIFAR-10 are the paper's
+constants). ``"none"`` only scales pixels to [0, 1] (``x / scale``, torchvision's ``ToTensor``).
 
 Scenarios (arXiv 2507.14056, section "Experiments"; De Lange et al. 2023):
 
@@ -15,7 +29,16 @@ Scenarios (arXiv 2507.14056, section "Experiments"; De Lange et al. 2023):
 - ``"permuted"``: domain-incremental, 3 tasks; task 1 is the original image, tasks 2 and 3 apply a
   fixed random pixel permutation drawn from the scenario seed.
 - ``"split"``: class-incremental, 2-class tasks (0,1), (2,3), ...; the network keeps all 10
-  outputs throughout.
+  outputs throughout (Split-MNIST and Split-CIFAR-10, 5 tasks).
+- ``"domain"`` (CIFAR-100 only): 3 tasks, each the 5 fine classes of one superclass -- aquatic
+  mammals, fish, flowers (coarse labels 0, 1, 2), trained on the 100 fine labels, as in the
+  authors' code for Domain-CIFAR-100 (``experiments/ex5.py``).
+
+Seeding of the task construction (``task_seed`` of :func:`make_scenario`; the harness's
+``data_seeding``): the paper's code draws its two permutations once (``RandomState(42)``), keeps
+the classes in order and uses the official train/test split, so that every seed sees the same
+tasks; :func:`resplit` redraws a stratified train/test split from a seed (for the 8x8 digits,
+which have no official split).
 
 Images are kept as ``uint8`` to save memory (Fashion-MNIST's 3 rotated training sets are
 141 MB as uint8, 565 MB as float32); :meth:`Dataset.standardise` maps them to standardised
@@ -32,6 +55,10 @@ import numpy as np
 from l5sim.errors import L5SimError
 
 __all__ = [
+    "NORMALIZATIONS",
+    "FIXED_TASK_SEED",
+    "load_cifar_bin",
+    "resplit",
     "Dataset",
     "Task",
     "DatasetError",
@@ -44,13 +71,23 @@ __all__ = [
 ]
 
 #: Dataset names accepted by :func:`load_dataset`.
-DATASETS = ("digits", "fashion-mnist", "mnist")
+DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "cifar100")
 #: Scenario names accepted by :func:`make_scenario`.
-SCENARIOS = ("rotated", "permuted", "split")
+SCENARIOS = ("rotated", "permuted", "split", "domain")
+#: Input preprocessings (module docstring); the first is the default (the paper's).
+NORMALIZATIONS = ("standardize", "none")
+#: Seed of the task construction when it does not vary with the run seed (the paper's code draws
+#: its permutations from ``np.random.RandomState(42)``).
+FIXED_TASK_SEED = 42
+#: Superclasses (CIFAR-100 coarse labels) of Domain-CIFAR-100's 3 tasks, in training order:
+#: aquatic mammals, fish, flowers (authors' code, ``experiments/ex5.py``).
+DOMAIN_CIFAR100_SUPERCLASSES = (0, 1, 2)
 #: Where :func:`load_dataset` looks when ``data_dir`` is None.
 DEFAULT_DATA_DIRS = {
     "fashion-mnist": "/usr/share/datasets/fashion-mnist",
     "mnist": "/usr/share/datasets/mnist",
+    "cifar10": "data/cifar-10-batches-bin",
+    "cifar100": "data/cifar-100-binary",
 }
 #: Rotation angles of the rotated scenario, degrees (arXiv 2507.14056: 0/80/160).
 ROTATION_ANGLES_DEG = (0.0, 80.0, 160.0)
@@ -69,6 +106,16 @@ _INSTALL_HINT = {
         "--data-dir"
     ),
     "digits": "install scikit-learn (`pip install scikit-learn`), which bundles the 8x8 digits",
+    "cifar10": (
+        "download the CIFAR-10 *binary version* (cifar-10-binary.tar.gz) from "
+        "https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass --data-dir "
+        ".../cifar-10-batches-bin (data_batch_1.bin .. data_batch_5.bin, test_batch.bin)"
+    ),
+    "cifar100": (
+        "download the CIFAR-100 *binary version* (cifar-100-binary.tar.gz) from "
+        "https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass --data-dir "
+        ".../cifar-100-binary (train.bin, test.bin)"
+    ),
 }
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -86,18 +133,20 @@ class Dataset:
     ----------
     name : str
         Dataset name, e.g. ``"digits"``.
-    x_train, x_test : numpy.ndarray of uint8, shape (n, height, width)
-        Raw pixel values in ``0..scale``.
+    x_train, x_test : numpy.ndarray of uint8, shape (n, height, width) or (n, 3, height, width)
+        Raw pixel values in ``0..scale`` (channels first for colour images).
     y_train, y_test : numpy.ndarray of int64, shape (n,)
-        Class labels ``0..n_classes-1``.
+        Class labels ``0..n_classes-1`` (CIFAR-100: the fine labels).
     scale : float
-        Largest possible raw pixel value (255 for idx files, 16 for scikit-learn's digits).
-    mean, std : float
-        Mean and standard deviation of ``x_train / scale`` over all training pixels, used by
-        :meth:`standardise` (the authors of arXiv 2507.14056 use MNIST's 0.1307 / 0.3081, which is
-        what this gives for MNIST).
+        Largest possible raw pixel value (255 for idx and CIFAR files, 16 for scikit-learn's
+        digits).
+    mean, std : tuple of float
+        Per-channel mean and standard deviation of ``x_train / scale`` over all training pixels,
+        used by ``preprocess(..., "standardize")`` (MNIST gives the paper's 0.1307 / 0.3081).
     source : str
         Where the data came from (path or package).
+    coarse_train, coarse_test : numpy.ndarray of int64 or None
+        CIFAR-100's coarse (superclass) labels; None for other datasets.
     """
 
     name: str
@@ -106,18 +155,25 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     scale: float
-    mean: float
-    std: float
+    mean: tuple
+    std: tuple
     source: str = ""
+    coarse_train: np.ndarray | None = None
+    coarse_test: np.ndarray | None = None
 
     @property
-    def image_shape(self) -> tuple[int, int]:
-        """(height, width) of one image, pixels."""
+    def image_shape(self) -> tuple:
+        """(height, width) or (channels, height, width) of one image, pixels."""
         return tuple(self.x_train.shape[1:])
 
     @property
+    def n_channels(self) -> int:
+        """1 for grey-level images, 3 for colour (channels-first) images."""
+        return 1 if self.x_train.ndim == 3 else int(self.x_train.shape[1])
+
+    @property
     def n_features(self) -> int:
-        """Number of pixels of one image."""
+        """Number of input values of one image (pixels x channels)."""
         return int(np.prod(self.x_train.shape[1:]))
 
     @property
@@ -125,20 +181,45 @@ class Dataset:
         """Number of classes (max label + 1)."""
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
-    def standardise(self, x_uint8: np.ndarray) -> np.ndarray:
-        """Map raw pixels to standardised float32: ``(x / scale - mean) / std``.
+    def preprocess(self, x_uint8: np.ndarray, normalize: str = "standardize") -> np.ndarray:
+        """Map raw pixels to float32 inputs (numpy; the harness does the same on its device).
 
         Parameters
         ----------
-        x_uint8 : numpy.ndarray
-            Raw pixel values, any shape.
+        x_uint8 : numpy.ndarray, shape (n, n_features)
+            Flattened raw pixels (channels first), as in :class:`Task`.
+        normalize : {"standardize", "none"}
+            ``"standardize"``: ``(x / scale - mean_c) / sd_c`` (the paper's choice, module
+            docstring); ``"none"``: ``x / scale`` in [0, 1].
 
         Returns
         -------
-        numpy.ndarray of float32
-            Same shape.
+        numpy.ndarray of float32, same shape
         """
-        return ((np.asarray(x_uint8, dtype=np.float32) / np.float32(self.scale)) - np.float32(self.mean)) / np.float32(self.std)
+        check_normalize(normalize)
+        x = np.asarray(x_uint8, dtype=np.float32) / np.float32(self.scale)
+        if normalize == "none":
+            return x
+        n = x.shape[0]
+        xc = x.reshape(n, self.n_channels, -1)
+        m = np.asarray(self.mean, dtype=np.float32)[None, :, None]
+        sd = np.asarray(self.std, dtype=np.float32)[None, :, None]
+        return ((xc - m) / sd).reshape(x.shape)
+
+
+def check_normalize(normalize: str) -> None:
+    """Raise :class:`L5SimError` unless ``normalize`` is one of :data:`NORMALIZATIONS`."""
+    if normalize not in NORMALIZATIONS:
+        raise L5SimError(f"normalize: got {normalize!r}; expected one of {NORMALIZATIONS}")
+
+
+def _channel_stats(x_uint8: np.ndarray, scale: float) -> tuple[tuple, tuple]:
+    """Per-channel mean and sd of ``x / scale`` (x: (n, h, w) or (n, c, h, w))."""
+    x = x_uint8.astype(np.float64) / scale
+    if x.ndim == 3:
+        return (float(x.mean()),), (float(x.std()),)
+    axes = (0, 2, 3)
+    return tuple(float(v) for v in x.mean(axis=axes)), tuple(float(v) for v in x.std(axis=axes))
 
 
 @dataclass(frozen=True)
@@ -150,7 +231,7 @@ class Task:
     name : str
         E.g. ``"rot80"``, ``"perm1"``, ``"classes2-3"``.
     x_train, x_test : numpy.ndarray of uint8, shape (n, n_features)
-        Flattened raw pixels (standardise with the parent :class:`Dataset`).
+        Flattened raw pixels, channels first (preprocess with the parent :class:`Dataset`).
     y_train, y_test : numpy.ndarray of int64, shape (n,)
     classes : tuple of int
         Classes present in this task.
@@ -256,7 +337,7 @@ def _load_idx_dataset(name: str, data_dir: str | None) -> Dataset:
         if arrays[yk].shape != (arrays[xk].shape[0],):
             raise DatasetError(f"{found[yk]}: {arrays[yk].shape[0]} labels for "
                                f"{arrays[xk].shape[0]} images in {found[xk]}")
-    x01 = arrays["x_train"].astype(np.float64) / 255.0
+    mean, std = _channel_stats(arrays["x_train"], 255.0)
     return Dataset(
         name=name,
         x_train=arrays["x_train"],
@@ -264,8 +345,8 @@ def _load_idx_dataset(name: str, data_dir: str | None) -> Dataset:
         x_test=arrays["x_test"],
         y_test=arrays["y_test"].astype(np.int64),
         scale=255.0,
-        mean=float(x01.mean()),
-        std=float(x01.std()),
+        mean=mean,
+        std=std,
         source=os.path.abspath(data_dir),
     )
 
@@ -274,7 +355,57 @@ def _load_idx_dataset(name: str, data_dir: str | None) -> Dataset:
 DIGITS_TEST_FRACTION = 0.3
 
 
-def _load_digits() -> Dataset:
+def _stratified_test_index(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of a stratified test set: ``round(fraction * n_c)`` of each class c."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5E17]))
+    test_idx = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        test_idx.append(idx[: int(round(fraction * idx.size))])
+    return np.sort(np.concatenate(test_idx))
+
+
+def resplit(dataset: Dataset, seed: int, test_fraction: float | None = None) -> Dataset:
+    """A new stratified train/test split of the pooled images, drawn from ``seed``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    seed : int
+        Seed of the split (the harness passes the run seed when ``data_seeding`` is per-seed).
+    test_fraction : float, optional
+        Fraction of each class held out (default: the dataset's current test fraction).
+
+    Returns
+    -------
+    Dataset
+        Same images, a different split; per-channel statistics recomputed on the new training
+        set. Coarse labels (CIFAR-100) follow their images.
+    """
+    x = np.concatenate([dataset.x_train, dataset.x_test])
+    y = np.concatenate([dataset.y_train, dataset.y_test])
+    if test_fraction is None:
+        test_fraction = dataset.y_test.size / y.size
+    if not 0.0 < test_fraction < 1.0:
+        raise L5SimError(f"test_fraction: got {test_fraction!r}; expected 0 < test_fraction < 1")
+    test_idx = _stratified_test_index(y, test_fraction, seed)
+    train_mask = np.ones(y.size, dtype=bool)
+    train_mask[test_idx] = False
+    coarse = None
+    if dataset.coarse_train is not None:
+        coarse = np.concatenate([dataset.coarse_train, dataset.coarse_test])
+    mean, std = _channel_stats(x[train_mask], dataset.scale)
+    return Dataset(
+        name=dataset.name, x_train=x[train_mask], y_train=y[train_mask], x_test=x[test_idx],
+        y_test=y[test_idx], scale=dataset.scale, mean=mean, std=std,
+        source=f"{dataset.source} (stratified resplit, seed {int(seed)})",
+        coarse_train=None if coarse is None else coarse[train_mask],
+        coarse_test=None if coarse is None else coarse[test_idx],
+    )
+
+
+def _load_digits(split_seed: int = 0) -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -282,18 +413,12 @@ def _load_digits() -> Dataset:
     bunch = load_digits()
     x = bunch.images.astype(np.uint8)  # values 0..16
     y = bunch.target.astype(np.int64)
-    # Stratified split with a fixed seed, independent of the experiment seed, so that every run
-    # sees the same test set.
-    rng = np.random.default_rng(0)
-    test_idx = []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        rng.shuffle(idx)
-        test_idx.append(idx[: int(round(DIGITS_TEST_FRACTION * idx.size))])
-    test_idx = np.sort(np.concatenate(test_idx))
+    # The digits have no official split: a stratified one drawn from split_seed (0 unless the
+    # harness varies it by run seed).
+    test_idx = _stratified_test_index(y, DIGITS_TEST_FRACTION, split_seed)
     train_mask = np.ones(y.size, dtype=bool)
     train_mask[test_idx] = False
-    x01 = x[train_mask].astype(np.float64) / 16.0
+    mean, std = _channel_stats(x[train_mask], 16.0)
     return Dataset(
         name="digits",
         x_train=x[train_mask],
@@ -301,22 +426,102 @@ def _load_digits() -> Dataset:
         x_test=x[test_idx],
         y_test=y[test_idx],
         scale=16.0,
-        mean=float(x01.mean()),
-        std=float(x01.std()),
-        source="sklearn.datasets.load_digits",
+        mean=mean,
+        std=std,
+        source=f"sklearn.datasets.load_digits (stratified split, seed {int(split_seed)})",
     )
 
 
-def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
+#: Bytes of one CIFAR image (3 channels x 32 x 32).
+CIFAR_IMAGE_BYTES = 3 * 32 * 32
+#: Files of the binary distributions (https://www.cs.toronto.edu/~kriz/cifar.html).
+CIFAR_FILES = {
+    "cifar10": {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)),
+                "test": ("test_batch.bin",)},
+    "cifar100": {"train": ("train.bin",), "test": ("test.bin",)},
+}
+
+
+def load_cifar_bin(path: str, n_label_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read one file of the CIFAR *binary* distribution (no pickle).
+
+    Parameters
+    ----------
+    path : str
+        E.g. ``.../cifar-10-batches-bin/data_batch_1.bin`` or ``.../cifar-100-binary/train.bin``.
+    n_label_bytes : {1, 2}
+        1 for CIFAR-10 (the label), 2 for CIFAR-100 (coarse label, then fine label).
+
+    Returns
+    -------
+    images : numpy.ndarray of uint8, shape (n, 3, 32, 32)
+        Channels first (red, green, blue), rows top to bottom.
+    labels : numpy.ndarray of int64, shape (n, n_label_bytes)
+        The label bytes of each record, in file order.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing or its size is not a whole number of records.
+    """
+    if n_label_bytes not in (1, 2):
+        raise L5SimError(f"n_label_bytes: got {n_label_bytes!r}; expected 1 (CIFAR-10) or 2 "
+                         "(CIFAR-100)")
+    if not os.path.isfile(path):
+        raise DatasetError(f"CIFAR binary file {path!r} does not exist")
+    raw = np.fromfile(path, dtype=np.uint8)
+    rec = n_label_bytes + CIFAR_IMAGE_BYTES
+    if raw.size == 0 or raw.size % rec:
+        raise DatasetError(f"{path}: {raw.size} bytes; expected a whole number of {rec}-byte "
+                           f"records ({n_label_bytes} label byte(s) + {CIFAR_IMAGE_BYTES} pixels); "
+                           "is this the binary (not the python/pickle) version?")
+    raw = raw.reshape(-1, rec)
+    images = np.ascontiguousarray(raw[:, n_label_bytes:]).reshape(-1, 3, 32, 32)
+    return images, raw[:, :n_label_bytes].astype(np.int64)
+
+
+def _load_cifar(name: str, data_dir: str | None) -> Dataset:
+    data_dir = data_dir or DEFAULT_DATA_DIRS[name]
+    files = CIFAR_FILES[name]
+    missing = [f for part in ("train", "test") for f in files[part]
+               if not os.path.isfile(os.path.join(data_dir, f))]
+    if missing:
+        raise DatasetError(f"dataset {name!r}: {', '.join(missing)} not found in {data_dir!r}; "
+                           + _INSTALL_HINT[name])
+    nlb = 1 if name == "cifar10" else 2
+    parts = {}
+    for part in ("train", "test"):
+        chunks = [load_cifar_bin(os.path.join(data_dir, f), nlb) for f in files[part]]
+        parts[part] = (np.concatenate([c[0] for c in chunks]),
+                       np.concatenate([c[1] for c in chunks]))
+    (xtr, ltr), (xte, lte) = parts["train"], parts["test"]
+    n_fine = 10 if name == "cifar10" else 100
+    for part, lab in (("train", ltr), ("test", lte)):
+        if lab[:, -1].max() >= n_fine:
+            raise DatasetError(f"{name} {part}: label {int(lab[:, -1].max())}; expected labels "
+                               f"0..{n_fine - 1}")
+    mean, std = _channel_stats(xtr, 255.0)
+    return Dataset(
+        name=name, x_train=xtr, y_train=ltr[:, -1].copy(), x_test=xte, y_test=lte[:, -1].copy(),
+        scale=255.0, mean=mean, std=std, source=os.path.abspath(data_dir),
+        coarse_train=ltr[:, 0].copy() if nlb == 2 else None,
+        coarse_test=lte[:, 0].copy() if nlb == 2 else None,
+    )
+
+
+def load_dataset(name: str, data_dir: str | None = None, *, split_seed: int = 0) -> Dataset:
     """Load a dataset by name, offline.
 
     Parameters
     ----------
-    name : {"digits", "fashion-mnist", "mnist"}
+    name : {"digits", "fashion-mnist", "mnist", "cifar10", "cifar100"}
         Dataset name.
     data_dir : str, optional
-        Directory with the four idx files (for ``"fashion-mnist"`` and ``"mnist"``). Defaults to
-        :data:`DEFAULT_DATA_DIRS`. Ignored for ``"digits"``.
+        Directory with the idx files (``"fashion-mnist"``, ``"mnist"``) or the CIFAR binary files.
+        Defaults to :data:`DEFAULT_DATA_DIRS`. Ignored for ``"digits"``.
+    split_seed : int
+        Seed of the digits' stratified train/test split (the other datasets keep their official
+        split; use :func:`resplit` to redraw one).
 
     Returns
     -------
@@ -328,9 +533,11 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
         If the name is unknown or the files are missing; the message says how to install them.
     """
     if name == "digits":
-        return _load_digits()
+        return _load_digits(split_seed)
     if name in ("fashion-mnist", "mnist"):
         return _load_idx_dataset(name, data_dir)
+    if name in ("cifar10", "cifar100"):
+        return _load_cifar(name, data_dir)
     raise DatasetError(f"data: got {name!r}; expected one of {DATASETS}")
 
 
@@ -345,32 +552,43 @@ def _rotate(images: np.ndarray, angle_deg: float) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def make_scenario(dataset: Dataset, name: str, seed: int = 0, *,
+def make_scenario(dataset: Dataset, name: str, seed: int = FIXED_TASK_SEED, *,
                   angles_deg: tuple = ROTATION_ANGLES_DEG,
                   n_permuted: int = N_PERMUTED_TASKS,
-                  classes_per_task: int = 2) -> list[Task]:
+                  classes_per_task: int = 2,
+                  shuffle_classes: bool = False,
+                  superclasses: tuple = DOMAIN_CIFAR100_SUPERCLASSES) -> list[Task]:
     """Build the tasks of a continual-learning scenario.
 
     Parameters
     ----------
     dataset : Dataset
         Source images.
-    name : {"rotated", "permuted", "split"}
+    name : {"rotated", "permuted", "split", "domain"}
         Scenario. ``rotated`` and ``permuted`` are domain-incremental (all classes in every task,
-        the input distribution changes); ``split`` is class-incremental (disjoint class pairs).
+        the input distribution changes); ``split`` is class-incremental (disjoint class groups);
+        ``domain`` (CIFAR-100) takes one superclass's fine classes per task.
     seed : int
-        Seed of the pixel permutations (``permuted`` only; task 1 is always the identity).
+        Seed of the task construction: the pixel permutations (``permuted``; task 1 is always the
+        identity) and, with ``shuffle_classes``, the class order (``split``) or superclass order
+        (``domain``). Default :data:`FIXED_TASK_SEED`, the paper's fixed construction.
     angles_deg : tuple of float
         Rotation angle of each task, degrees (default 0, 80, 160, arXiv 2507.14056).
     n_permuted : int
         Number of permuted tasks (default 3).
     classes_per_task : int
         Classes per task of the split scenario (default 2).
+    shuffle_classes : bool
+        Draw the class order (split) or superclass order (domain) from ``seed`` instead of the
+        paper's fixed order.
+    superclasses : tuple of int
+        CIFAR-100 coarse labels of the domain scenario's tasks (default aquatic mammals, fish,
+        flowers).
 
     Returns
     -------
     list of Task
-        In training order. Images are flattened to (n, n_features) uint8.
+        In training order. Images are flattened to (n, n_features) uint8, channels first.
 
     Raises
     ------
@@ -379,10 +597,14 @@ def make_scenario(dataset: Dataset, name: str, seed: int = 0, *,
     """
     n_tr, n_te = dataset.x_train.shape[0], dataset.x_test.shape[0]
     all_classes = tuple(range(dataset.n_classes))
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9E37]))
     tasks = []
     if name == "rotated":
         if len(angles_deg) < 2:
             raise L5SimError(f"angles_deg: got {angles_deg!r}; expected at least 2 angles")
+        if dataset.x_train.ndim != 3:
+            raise L5SimError(f"scenario: got 'rotated' for {dataset.name!r} (colour images); "
+                             "expected a grey-level dataset (digits, mnist, fashion-mnist)")
         for a in angles_deg:
             tasks.append(Task(
                 name=f"rot{a:g}",
@@ -395,7 +617,6 @@ def make_scenario(dataset: Dataset, name: str, seed: int = 0, *,
     elif name == "permuted":
         if n_permuted < 2:
             raise L5SimError(f"n_permuted: got {n_permuted!r}; expected an int >= 2")
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9E37]))
         d = dataset.n_features
         xtr = dataset.x_train.reshape(n_tr, d)
         xte = dataset.x_test.reshape(n_te, d)
@@ -408,18 +629,37 @@ def make_scenario(dataset: Dataset, name: str, seed: int = 0, *,
         if classes_per_task < 1 or dataset.n_classes % classes_per_task:
             raise L5SimError(f"classes_per_task: got {classes_per_task!r}; expected a divisor of "
                              f"the number of classes {dataset.n_classes}")
+        order = rng.permutation(dataset.n_classes) if shuffle_classes else np.arange(dataset.n_classes)
         for start in range(0, dataset.n_classes, classes_per_task):
-            cls = tuple(range(start, start + classes_per_task))
-            mtr = np.isin(dataset.y_train, cls)
-            mte = np.isin(dataset.y_test, cls)
-            tasks.append(Task(
-                name="classes" + "-".join(str(c) for c in cls),
-                x_train=dataset.x_train[mtr].reshape(int(mtr.sum()), -1),
-                y_train=dataset.y_train[mtr],
-                x_test=dataset.x_test[mte].reshape(int(mte.sum()), -1),
-                y_test=dataset.y_test[mte],
-                classes=cls,
-            ))
+            cls = tuple(sorted(int(c) for c in order[start:start + classes_per_task]))
+            tasks.append(_class_task(dataset, "classes" + "-".join(str(c) for c in cls), cls,
+                                     dataset.y_train, dataset.y_test))
+    elif name == "domain":
+        if dataset.coarse_train is None:
+            raise L5SimError(f"scenario: got 'domain' for {dataset.name!r}; expected a dataset "
+                             "with superclass labels (cifar100)")
+        sup = list(superclasses)
+        if len(sup) < 2 or len(set(sup)) != len(sup):
+            raise L5SimError(f"superclasses: got {superclasses!r}; expected >= 2 distinct labels")
+        if shuffle_classes:
+            sup = [sup[i] for i in rng.permutation(len(sup))]
+        for c in sup:
+            fine = tuple(sorted(int(v) for v in np.unique(dataset.y_train[dataset.coarse_train == c])))
+            if not fine:
+                raise L5SimError(f"superclasses: superclass {c} has no training image")
+            tasks.append(_class_task(dataset, f"super{c}", fine, dataset.coarse_train,
+                                     dataset.coarse_test, select=(c,)))
     else:
         raise L5SimError(f"scenario: got {name!r}; expected one of {SCENARIOS}")
     return tasks
+
+
+def _class_task(dataset: Dataset, name: str, classes: tuple, key_train, key_test,
+                select: tuple | None = None) -> Task:
+    """The images whose ``key`` label is in ``select`` (default: in ``classes``)."""
+    sel = classes if select is None else select
+    mtr = np.isin(key_train, sel)
+    mte = np.isin(key_test, sel)
+    return Task(name=name, x_train=dataset.x_train[mtr].reshape(int(mtr.sum()), -1),
+                y_train=dataset.y_train[mtr], x_test=dataset.x_test[mte].reshape(int(mte.sum()), -1),
+                y_test=dataset.y_test[mte], classes=classes)

@@ -26,9 +26,11 @@ from .raster import raster, raster_with_modulators, traces
 from .scaling import column_scaling
 from .stdp import column_stdp, stdp_summary, weight_histogram, weight_trajectories
 from .style import MARKERS, PALETTE, POP_COLORS, line_style, pyplot, save_figure
+from .stability_gap import plot_stability_gap
 from .sweep import plot_sweep
 
 __all__ = ["BURST_LABELS", "LABELS", "MARKERS", "PALETTE", "POP_COLORS", "column_scaling", "column_stdp", "fi_fits",
-           "gain_curves", "label", "line_style", "neighbour_fi", "plot_sweep", "pulse_gain", "pyplot", "raster",
+           "gain_curves", "label", "line_style", "neighbour_fi", "plot_stability_gap", "plot_sweep", "pulse_gain",
+           "pyplot", "raster",
            "raster_with_modulators", "save_figure", "spread_caption", "stdp_summary", "traces", "weight_histogram",
            "weight_trajectories"]
