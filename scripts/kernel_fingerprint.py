@@ -123,7 +123,10 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="only the cases whose name starts with this prefix")
     a = ap.parse_args(argv)
     names = [n for n in CASES if n.startswith(a.only)]
-    got = {n: run_case(n) for n in names}
+    got = {}
+    for n in names:
+        got[n] = run_case(n)
+        print(f"{n}: {got[n]}", file=sys.stderr, flush=True)
     if a.check:
         stored = json.loads(STORE.read_text())
         bad = [n for n in names if stored.get(n) != got[n]]
