@@ -5,7 +5,10 @@ Model (Brette & Gerstner 2005, J Neurophysiol 94:3637, eqs. 1-2; l5sim.models.ad
     C dv/dt   = -gL (v - EL) + gL DeltaT exp((v - VT) / DeltaT) - w + I + sum_g g (E - v)
     tau_w dw/dt = a (v - EL) - w,        if v >= vpeak:  v <- Vr,  w <- w + b
 
-The adaptation current w is kept in the state's ``u``. Schemes: ``semi_implicit`` (the
+The adaptation current w is kept in the state's ``u``. The spike test comes before the
+divergence check: with a fixed step the exponential term can carry v from below vpeak to
+far above it in one step (from 12 mV to ~1e12 mV at dt = 0.1 ms), which is the spike's
+upstroke, not a numerical failure; use ``same_step`` detection with this model. Schemes: ``semi_implicit`` (the
 synaptic conductances implicit in v, as for the 2007 cells) and ``euler``; w always from
 the old v. Parameters: :class:`~l5sim.kernels.records.AdexParams`.
 """
@@ -75,13 +78,16 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, 
         v = V[i]
         gt, gE = soma_conductance(G, cond_s, rev, mg, i, v, cap)
         vn, w = step(scheme, v, W[i], I_s, gt, gE, C, gL, EL, VT, DT, a, tau_w, dt)
-        fl = check(vn, w)
-        if fl:
-            flag[i] = fl
-            dval[i] = vn if fl == 3 else w
-        elif not lag and crossed(vn, vpeak):
+        if not lag and crossed(vn, vpeak):
+            # the exponential runaway is the upstroke: a step that overshoots vpeak by any
+            # amount (the term grows as exp(v / DeltaT)) is a spike, tested before divergence
             vn, w = reset(w, Vr, b)
             flag[i] = 1
+        else:
+            fl = check(vn, w)
+            if fl:
+                flag[i] = fl
+                dval[i] = vn if fl == 3 else w
         V[i] = vn
         W[i] = w
         decay_conductances(G, cond_s, cond_d, decay, i)
