@@ -529,8 +529,8 @@ def test_different_seed_rewires_random_rules_only():
     assert wa.shape == wb.shape and not np.array_equal(wa, wb)   # uniform weights redrawn
     ring_spec = _small("whyte_ring")                             # deterministic rules only
     ra, rb = l5sim.build(ring_spec, seed=1), l5sim.build(ring_spec, seed=2)
-    for k in ("row_ptr", "post", "w", "dly"):
-        assert np.array_equal(getattr(ra.net, k), getattr(rb.net, k)), k
+    for k in ("row_ptr", "post", "weight", "delay"):
+        assert np.array_equal(getattr(ra.net.synapses, k), getattr(rb.net.synapses, k)), k
 
 
 def test_adding_or_removing_a_pathway_leaves_the_others_unchanged():
@@ -559,11 +559,11 @@ def test_simulation_and_recording_do_not_rewire():
     l5sim.simulate(built, 5.0)
     l5sim.simulate(built, 20.0)
     after = _net_arrays(built)
-    for k in ("row_ptr", "post", "w", "dly"):
+    for k in ("synapses.row_ptr", "synapses.post", "synapses.weight", "synapses.delay"):
         assert np.array_equal(before[k], after[k]), k
     # a spec differing only in run-time matters (input window, traces) wires identically
     other = spec.with_overrides({"inputs.dend_drive.stop_ms": 250.0, "recording.traces.pyr.neurons": [1, 2, 3],
                                  "recording.traces.pyr.interval_ms": 1.0})
     rebuilt = l5sim.build(other, seed=4)
-    for k in ("row_ptr", "post", "w", "dly"):
-        assert np.array_equal(getattr(rebuilt.net, k), before[k]), k
+    for k in ("row_ptr", "post", "weight", "delay"):
+        assert np.array_equal(getattr(rebuilt.net.synapses, k), before[f"synapses.{k}"]), k
