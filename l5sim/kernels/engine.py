@@ -285,11 +285,12 @@ def _run_chunk(net, st, out, t0, n_steps):
                 if bad:
                     return 2, step
             _record(f0, nf, t, net, st, out, fired, fired_b)
-            _deliver(fired, f0, nf, slot, pop_of, sy, st.synapses.path_gain, st.synapses.ring)
-            if plastic:
-                _depress(fired, f0, nf, pop_of, sy, pl, ps)
-                pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)
-                _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
+            if nf > f0:          # (the units do nothing without spikes: spare the calls)
+                _deliver(fired, f0, nf, slot, pop_of, sy, st.synapses.path_gain, st.synapses.ring)
+                if plastic:
+                    _depress(fired, f0, nf, pop_of, sy, pl, ps)
+                    pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)
+                    _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
             f0 = nf
         deferred_updates(t, pl, ps, sy.weight)
         sample_traces(t, net, st, out)
