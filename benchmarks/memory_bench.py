@@ -37,6 +37,20 @@ OUT = os.path.join(R.BENCH, "results", "memory")
 DEFAULT_SIZES = (32, 100, 316, 1000, 10000)
 
 
+def _record_arrays(record, prefix=""):
+    """Every array of a (nested) kernel record (l5sim.kernels.records), by dotted field name."""
+    import numpy as np
+
+    out = {}
+    for f in record._fields:
+        a = getattr(record, f)
+        if isinstance(a, np.ndarray):
+            out[prefix + f] = a
+        elif hasattr(a, "_fields"):
+            out.update(_record_arrays(a, prefix + f + "."))
+    return out
+
+
 def child(n: int) -> dict:
     import resource
 
@@ -59,16 +73,14 @@ def child(n: int) -> dict:
     peak_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     sb_build = int(net.synapse_bytes())
     n_syn = int(net.n_synapses)
-    arrays = {}
-    for f in net.net._fields:
-        a = getattr(net.net, f)
-        if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[-1] in (n_syn, n_syn + 1) and n_syn > 1000:
-            arrays[f] = int(a.nbytes)
+    fields = _record_arrays(net.net)
+    arrays = {f: int(a.nbytes) for f, a in fields.items()
+              if a.ndim >= 1 and a.shape[-1] in (n_syn, n_syn + 1) and n_syn > 1000}
     rec = l5sim.simulate(net, 10.0, seed=1, parallel=False)
     rss_sim = C.current_rss_mib()
     peak_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     derived, shared = {}, {}
-    own = [getattr(net.net, f) for f in net.net._fields]
+    own = list(fields.values())
     for key, v in getattr(net, "layouts", {}).items():
         for k, a in enumerate(v if isinstance(v, (tuple, list)) else [v]):
             if isinstance(a, np.ndarray):

@@ -22,19 +22,21 @@ from . import neuromodulation as _nm
 from . import plasticity as _pl
 from . import wiring_cache as _wc
 from .errors import SpecError
-from .kernels import engine as E
+from .kernels import records as R
 from .kernels.rng import ZIG_F, ZIG_K, ZIG_W, seed_streams
 from .models import izhikevich as _izh
 from .models.synapses import COMPARTMENTS, RECEPTOR_NAMES, channel
 from .sizing import check_build
 
-#: Registered integration schemes: name -> kernel code.
-INTEGRATORS = {"euler": E.I_EULER, "semi_implicit": E.I_SEMI, "izh2003": E.I_IZH03, "none": E.I_EULER}
-KINDS = {"l5_pyramidal": E.K_L5, "izhikevich2007": E.K_IZH07, "izhikevich2003": E.K_IZH03,
-         "poisson": E.K_POISSON, "generator": E.K_GEN}
-#: Neuromodulation targets of a population -> column of the parameter table.
-MOD_COLUMNS = {"kappa": E.P_KAPPA_OFF, "dend_drive_pA": E.P_ID_OFF, "soma_drive_pA": E.P_IS_OFF,
-               "gCa_pA": E.P_GCA, "c_mV": E.P_C_OFF, "d_pA": E.P_D_OFF}
+#: Registered integration schemes: name -> kernel code (``Neurons.scheme``).
+SCHEMES = {"euler": R.I_EULER, "semi_implicit": R.I_SEMI, "izh2003": R.I_IZH03, "none": R.I_EULER}
+#: Registered neuron models: name -> kernel kind (``Neurons.kind``; the kind's population
+#: loop is registered in :data:`l5sim.kernels.engine.POPULATION_LOOPS`).
+MODELS = {"l5_pyramidal": R.K_L5, "izhikevich2007": R.K_IZH07, "izhikevich2003": R.K_IZH03,
+          "adex": R.K_ADEX, "poisson": R.K_POISSON, "generator": R.K_GEN}
+#: Neuromodulation targets of a population -> column of the modulated-parameter table.
+MOD_COLUMNS = {"kappa": R.M_KAPPA_OFFSET, "dend_drive_pA": R.M_DEND_DRIVE_PA, "soma_drive_pA": R.M_SOMA_DRIVE_PA,
+               "gCa_pA": R.M_GCA_PA, "c_mV": R.M_RESET_V_OFFSET, "d_pA": R.M_RESET_U_OFFSET}
 #: Longest synaptic delay in steps (the delay ring has max_delay + 1 slots per channel).
 MAX_DELAY_STEPS = 10_000
 STREAMS = {"wiring": 0, "placement": 1, "init": 2, "dynamics": 3, "trials": 4}
@@ -70,11 +72,12 @@ class BuiltCircuit:
     ----------
     spec : the circuit spec it came from.
     seed : the seed that fixed every random draw.
-    net : :class:`l5sim.kernels.engine.Net` arrays (read-only for the kernels).
+    net : :class:`l5sim.kernels.records.Net` arrays (read-only for the kernels).
     pop_names : population names in index order.
     pop_slices : name -> slice of the global neuron index.
     pathways : name -> :class:`PathwayInfo`.
     placements : name -> :class:`l5sim.connectivity.Placement`.
+    spike_mask : uint8 per neuron, 1 where the circuit's ``[recording]`` keeps spikes.
     layouts : synapse layouts that kernels derive from ``net`` on first use and keep for
         later runs (as NEST prepares its connection infrastructure once); not part of the
         circuit, never saved.
@@ -82,7 +85,7 @@ class BuiltCircuit:
 
     spec: object
     seed: int
-    net: E.Net
+    net: R.Net
     pop_names: list
     pop_slices: dict
     pathways: dict
@@ -96,15 +99,16 @@ class BuiltCircuit:
     inputs: list = field(default_factory=list)
     plasticity: object = None
     modulation: object = None
+    spike_mask: np.ndarray = None
     layouts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_neurons(self) -> int:
-        return int(self.net.pop_start[-1])
+        return int(self.net.neurons.pop_start[-1])
 
     @property
     def n_synapses(self) -> int:
-        return int(self.net.post.shape[0])
+        return int(self.net.synapses.post.shape[0])
 
     @property
     def dt_ms(self) -> float:
@@ -113,73 +117,137 @@ class BuiltCircuit:
     def synapse_bytes(self) -> int:
         """Bytes of synapse storage (targets, weights, delays and row pointers), with the
         layouts a kernel derived from them (:attr:`layouts`) once it has run."""
-        n = self.net
-        own = (n.post, n.w, n.dly, n.row_ptr)
+        n = self.net.synapses
+        own = (n.post, n.weight, n.delay, n.row_ptr)
         derived = {id(a): a for v in self.layouts.values() for a in v
                    if isinstance(a, np.ndarray) and not any(a is b for b in own)}
         return int(sum(a.nbytes for a in own) + sum(a.nbytes for a in derived.values()))
 
     def population_of(self, i: int) -> tuple[str, int]:
         """(population name, local index) of global neuron ``i``."""
-        p = int(np.searchsorted(self.net.pop_start, i, side="right") - 1)
-        return self.pop_names[p], int(i - self.net.pop_start[p])
+        pop_start = self.net.neurons.pop_start
+        p = int(np.searchsorted(pop_start, i, side="right") - 1)
+        return self.pop_names[p], int(i - pop_start[p])
 
     def weights(self, pathway: str) -> np.ndarray:
         """A copy of the current float32 weights of a pathway (in CSR order)."""
         info = self.pathways[pathway]
-        return self.net.w[info.syn_lo:info.syn_hi].copy()
+        return self.net.synapses.weight[info.syn_lo:info.syn_hi].copy()
 
     def connections(self, pathway: str):
         """(pre_local, post_local, weight, delay_steps) arrays of a pathway."""
         info = self.pathways[pathway]
-        n = self.net
+        n = self.net.synapses
         pre_n = self.pop_slices[info.pre].stop - self.pop_slices[info.pre].start
         rp = n.row_ptr[info.row0:info.row0 + pre_n + 1]
         pre = np.repeat(np.arange(pre_n), np.diff(rp))
         post = n.post[info.syn_lo:info.syn_hi] - self.pop_slices[info.post].start
-        return pre, post, n.w[info.syn_lo:info.syn_hi].copy(), n.dly[info.syn_lo:info.syn_hi].copy()
+        return pre, post, n.weight[info.syn_lo:info.syn_hi].copy(), n.delay[info.syn_lo:info.syn_hi].copy()
 
 
-def _pop_params(pop, dt):
-    """Row of the population parameter table and per-neuron (a, b, c, d) defaults."""
-    row = np.zeros(E.NPP)
-    row[E.P_LAG] = 1.0 if pop.spike_detection == "next_step" else 0.0
-    row[E.P_INTEG] = INTEGRATORS[pop.integration]
-    row[E.P_NMDA_CAP] = math.inf
-    if pop.model in ("poisson", "generator"):
-        row[E.P_RATE] = pop.rate_hz
-        return row, (0.0, 0.0, 0.0, 0.0)
-    p = pop.cell_params()
-    if pop.model == "izhikevich2003":
-        row[E.P_VPEAK] = p.vpeak_mV
-        return row, (p.a, p.b, p.c, p.d)
-    row[E.P_C], row[E.P_K], row[E.P_VR], row[E.P_VT], row[E.P_VPEAK] = p.C_pF, p.k, p.vr_mV, p.vt_mV, p.vpeak_mV
-    if pop.model == "izhikevich2007":
-        row[E.P_VPEAK_U], row[E.P_C_U], row[E.P_UMAX] = p.vpeak_u, p.c_u, p.u_max_pA
-        # no burst reset in the 2007 form: the two burst columns carry the reset ceiling
-        # (cut-off minus reset_margin_mV at u = 0, its slope in u) that the kernel's
-        # _reset_values clamps the u-dependent reset to (models.izhikevich, reset guard)
-        row[E.P_C_BURST], row[E.P_D_BURST] = p.vpeak_mV - p.reset_margin_mV, p.vpeak_u
-        row[E.P_UMODE], row[E.P_VB] = _izh.U_MODES[p.u_mode], p.vb_mV
-        row[E.P_NMDA_CAP] = p.nmda_cap_nS
-        return row, (p.a_per_ms, p.b_nS, p.c_mV, p.d_pA)
-    # two-compartment L5 pyramidal
-    start = int(round(p.bap_start_ms / dt))
-    stop = int(round(p.bap_stop_ms / dt))
+class _Table:
+    """Per-population columns of one parameter record, filled population by population."""
+
+    def __init__(self, record, n_pop, dtypes=None):
+        self.record = record
+        self.cols = {f: np.zeros(n_pop, (dtypes or {}).get(f, np.float64)) for f in record._fields}
+
+    def set(self, p, **values):
+        for k, v in values.items():
+            self.cols[k][p] = v
+
+    def done(self):
+        return self.record(**self.cols)
+
+
+def _pack_izh2003(t, p, pop, prm, dt):
+    t.set(p, vpeak_mV=prm.vpeak_mV)
+    return prm.a, prm.b, prm.c, prm.d
+
+
+def _pack_izh2007(t, p, pop, prm, dt):
+    # the reset guard's ceiling: the cut-off minus reset_margin_mV (models.izhikevich)
+    t.set(p, C_pF=prm.C_pF, k_nS_per_mV=prm.k, vr_mV=prm.vr_mV, vt_mV=prm.vt_mV, vpeak_mV=prm.vpeak_mV,
+          vpeak_u_mV_per_pA=prm.vpeak_u, c_u_mV_per_pA=prm.c_u, u_max_pA=prm.u_max_pA,
+          u_mode=_izh.U_MODES[prm.u_mode], vb_mV=prm.vb_mV, nmda_cap_nS=prm.nmda_cap_nS,
+          reset_ceiling_mV=prm.vpeak_mV - prm.reset_margin_mV)
+    return prm.a_per_ms, prm.b_nS, prm.c_mV, prm.d_pA
+
+
+def _pack_l5(t, p, pop, prm, dt):
+    start = int(round(prm.bap_start_ms / dt))
+    stop = int(round(prm.bap_stop_ms / dt))
     if not 0 <= start <= stop <= 62:
-        raise SpecError("params.bap_stop_ms", p.bap_stop_ms,
+        raise SpecError("params.bap_stop_ms", prm.bap_stop_ms,
                         f"a bAP window of at most 62 steps after the spike (dt_ms = {dt})")
-    row[E.P_NMDA_CAP] = p.nmda_cap_nS
-    row[E.P_C_BURST], row[E.P_D_BURST] = p.c_burst_mV, p.d_burst_pA
-    row[E.P_DG_AD], row[E.P_DECAY_AD], row[E.P_E_AD] = p.dg_adapt_nS, math.exp(-dt / p.tau_adapt_ms), p.E_adapt_mV
-    row[E.P_CD], row[E.P_EL], row[E.P_GL], row[E.P_GCA] = p.Cd_pF, p.EL_mV, p.gL_nS, p.gCa_pA
-    row[E.P_EHALF], row[E.P_DD], row[E.P_TAUW], row[E.P_BD] = p.Ehalf_mV, p.D_mV, p.tau_w_ms, p.bd_nS
-    row[E.P_PLATEAU], row[E.P_BAP], row[E.P_BAP_START], row[E.P_BAP_STOP] = p.plateau_mV, p.bap_pA, start, stop
-    row[E.P_KAPPA], row[E.P_KAPPA_STATE] = p.kappa, 1.0 if p.kappa_mode == "state" else 0.0
-    row[E.P_KAPPA_REST], row[E.P_DECAY_KAPPA] = p.kappa_rest, math.exp(-dt / p.tau_kappa_ms)
-    row[E.P_GATE] = {"per_step": E.G_PER_STEP, "deterministic": E.G_DETERMINISTIC, "per_spike": E.G_PER_SPIKE}[p.gate]
-    row[E.P_GS], row[E.P_G] = p.gs_pA, p.G_nS
-    return row, (p.a_per_ms, p.b_nS, p.c_reg_mV, p.d_reg_pA)
+    gate = {"per_step": R.G_PER_STEP, "deterministic": R.G_DETERMINISTIC, "per_spike": R.G_PER_SPIKE}[prm.gate]
+    t.set(p, C_pF=prm.C_pF, k_nS_per_mV=prm.k, vr_mV=prm.vr_mV, vt_mV=prm.vt_mV, vpeak_mV=prm.vpeak_mV,
+          nmda_cap_nS=prm.nmda_cap_nS, c_burst_mV=prm.c_burst_mV, d_burst_pA=prm.d_burst_pA,
+          dg_adapt_nS=prm.dg_adapt_nS, decay_adapt=math.exp(-dt / prm.tau_adapt_ms), E_adapt_mV=prm.E_adapt_mV,
+          Cd_pF=prm.Cd_pF, EL_mV=prm.EL_mV, gL_nS=prm.gL_nS, Ehalf_mV=prm.Ehalf_mV, D_mV=prm.D_mV,
+          tau_w_ms=prm.tau_w_ms, bd_nS=prm.bd_nS, plateau_mV=prm.plateau_mV, bap_pA=prm.bap_pA,
+          bap_start_steps=start, bap_stop_steps=stop, kappa=prm.kappa,
+          kappa_state=1 if prm.kappa_mode == "state" else 0, kappa_rest=prm.kappa_rest,
+          decay_kappa=math.exp(-dt / prm.tau_kappa_ms), gate=gate, gs_pA=prm.gs_pA, G_nS=prm.G_nS)
+    return prm.a_per_ms, prm.b_nS, prm.c_reg_mV, prm.d_reg_pA
+
+
+def _pack_adex(t, p, pop, prm, dt):
+    t.set(p, C_pF=prm.C_pF, gL_nS=prm.gL_nS, EL_mV=prm.EL_mV, VT_mV=prm.VT_mV, DeltaT_mV=prm.DeltaT_mV,
+          a_nS=prm.a_nS, tau_w_ms=prm.tau_w_ms, b_pA=prm.b_pA, Vr_mV=prm.Vr_mV, vpeak_mV=prm.vpeak_mV,
+          nmda_cap_nS=prm.nmda_cap_nS)
+    return 0.0, 0.0, 0.0, 0.0     # no per-neuron Izhikevich parameters
+
+
+#: Model name -> (record field of ``Net``, packing function of one population's
+#: parameters into it, returning the per-neuron (a, b, c, d) defaults).
+PACKERS = {"izhikevich2003": ("izh2003", _pack_izh2003), "izhikevich2007": ("izh2007", _pack_izh2007),
+           "l5_pyramidal": ("l5", _pack_l5), "adex": ("adex", _pack_adex)}
+_RECORDS = {"izh2003": R.Izh2003Params, "izh2007": R.Izh2007Params, "l5": R.L5Params, "adex": R.AdexParams,
+            "sources": R.SourceParams}
+_INT_FIELDS = {"u_mode": np.int64, "bap_start_steps": np.int64, "bap_stop_steps": np.int64, "gate": np.int64,
+               "kappa_state": np.uint8}
+
+
+def _param_records(spec, names, dt):
+    """Per-model parameter records, the baseline modulated table, the per-population kind,
+    scheme and detection arrays, and per-population (a, b, c, d) defaults."""
+    n_pop = len(names)
+    tables = {k: _Table(rec, n_pop, _INT_FIELDS) for k, rec in _RECORDS.items()}
+    base = np.zeros((n_pop, R.N_MODULATED))
+    kind = np.zeros(n_pop, np.int32)
+    scheme = np.zeros(n_pop, np.int64)
+    lag = np.zeros(n_pop, np.uint8)
+    abcd = []
+    for p, name in enumerate(names):
+        pop = spec.populations[name]
+        kind[p] = MODELS[pop.model]
+        scheme[p] = SCHEMES[pop.integration]
+        if pop.model in ("poisson", "generator"):
+            tables["sources"].set(p, rate_hz=pop.rate_hz)
+            abcd.append((0.0, 0.0, 0.0, 0.0))
+            continue
+        lag[p] = 1 if pop.spike_detection == "next_step" else 0
+        prm = pop.cell_params()
+        field_, pack = PACKERS[pop.model]
+        abcd.append(pack(tables[field_], p, pop, prm, dt))
+        if pop.model == "l5_pyramidal":
+            base[p, R.M_GCA_PA] = prm.gCa_pA
+    recs = {k: t.done() for k, t in tables.items()}
+    return recs, base, kind, scheme, lag, abcd
+
+
+def _stdp_rules(sp):
+    """The typed rule record from the plastic-pathway table of :mod:`l5sim.plasticity`."""
+    col = lambda c: np.ascontiguousarray(sp[:, c])  # noqa: E731
+    flag = lambda c: (sp[:, c] > 0.5).astype(np.uint8)  # noqa: E731
+    return R.StdpRules(
+        triplet=flag(_pl.S_TRIPLET), nearest=flag(_pl.S_NEAREST), multiplicative=flag(_pl.S_MULT),
+        deferred=flag(_pl.S_DEFERRED), A_plus=col(_pl.S_AP), A_minus=col(_pl.S_AM), decay_plus=col(_pl.S_DEC_P),
+        decay_minus=col(_pl.S_DEC_M), A2_plus=col(_pl.S_A2P), A3_plus=col(_pl.S_A3P), A2_minus=col(_pl.S_A2M),
+        A3_minus=col(_pl.S_A3M), decay_x=col(_pl.S_DEC_X), decay_y=col(_pl.S_DEC_Y), w_min=col(_pl.S_WMIN),
+        w_max=col(_pl.S_WMAX), learning_rate=col(_pl.S_LR), interval_steps=sp[:, _pl.S_INTERVAL].astype(np.int64),
+        deferred_bias=col(_pl.S_BIAS), deferred_decay=col(_pl.S_SDDECAY))
 
 
 def noise_step_sd(inp, dt: float) -> float:
@@ -231,35 +299,10 @@ def _draw_pathway(pname, pw, pre, post, placements, seed):
     return syn
 
 
-def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
-    """Turn a circuit spec into flat arrays, drawing every random quantity from ``seed``.
-
-    Parameters
-    ----------
-    spec : :class:`l5sim.spec.CircuitSpec` (see :func:`l5sim.load_circuit`).
-    seed : non-negative integer; the same seed gives the same circuit and, with
-        :func:`l5sim.simulate`, the same spikes.
-    wiring_cache : a directory where drawn synapses are kept and reused
-        (:mod:`l5sim.wiring_cache`; the circuit is the same with or without it). Default:
-        the environment variable ``L5SIM_WIRING_CACHE``, else no cache.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SpecError("seed", seed, "a non-negative integer")
-    seed = int(seed)
-    check_build(spec)          # memory and time estimated before anything is drawn (l5sim.sizing)
-    if wiring_cache is None:
-        wiring_cache = os.environ.get("L5SIM_WIRING_CACHE") or None
-    dt = spec.dt_ms
-    names = list(spec.populations)
-    sizes = [spec.populations[n].n for n in names]
-    pop_start = np.zeros(len(names) + 1, np.int64)
-    np.cumsum(sizes, out=pop_start[1:])
-    N = int(pop_start[-1])
-    slices = {n: slice(int(pop_start[i]), int(pop_start[i + 1])) for i, n in enumerate(names)}
-    neuron_pop = np.repeat(np.arange(len(names), dtype=np.int32), sizes)
-
-    pp = np.zeros((len(names), E.NPP))
-    kinds = np.zeros(len(names), np.int32)
+def _neuron_arrays(spec, names, slices, abcd, seed, dt):
+    """Per-neuron (a, b, c, d) with the populations' heterogeneity, initial states, and the
+    generators' scheduled spikes."""
+    N = sum(spec.populations[n].n for n in names)
     a = np.zeros(N)
     b = np.zeros(N)
     c = np.zeros(N)
@@ -275,9 +318,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
     for pi, name in enumerate(names):
         pop = spec.populations[name]
         sl = slices[name]
-        row, (pa, pb, pc, pd) = _pop_params(pop, dt)
-        pp[pi] = row
-        kinds[pi] = KINDS[pop.model]
+        pa, pb, pc, pd = abcd[pi]
         a[sl], b[sl], c[sl], d[sl] = pa, pb, pc, pd
         if pop.heterogeneity != "none":
             r = het_rng.random(pop.n)
@@ -296,7 +337,7 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
         if pop.model == "poisson":
             continue
         cp = pop.cell_params()
-        rest = -65.0 if pop.model == "izhikevich2003" else cp.vr_mV
+        rest = {"izhikevich2003": -65.0, "adex": getattr(cp, "EL_mV", None)}.get(pop.model, getattr(cp, "vr_mV", None))
         v0 = rest if pop.init.v_mV is None else pop.init.v_mV
         v = np.full(pop.n, v0)
         if pop.init.v_sd_mV > 0:
@@ -312,11 +353,16 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
             init_wd[sl] = cp.bd_nS * (init_vd[sl] - cp.EL_mV)   # w_d at its steady state for v_d
             init_kap[sl] = cp.kappa
 
-    # ---- channels
+    init = dict(v=init_v, u=init_u, vd=init_vd, wd=init_wd, kap=init_kap)
+    return (a, b, c, d), init, gen_t, gen_i
+
+
+def _channel_params(spec, dt):
+    """Per channel: reversal potential, Mg block flag and decay factor per step."""
     rec_params = spec.receptors
-    ch_E = np.zeros(E.NCH)
-    ch_mg = np.zeros(E.NCH, np.uint8)
-    ch_decay = np.zeros(E.NCH)
+    ch_E = np.zeros(R.NCH)
+    ch_mg = np.zeros(R.NCH, np.uint8)
+    ch_decay = np.zeros(R.NCH)
     for r, rname in enumerate(RECEPTOR_NAMES):
         for comp in range(2):
             ch = channel(r, comp)
@@ -325,15 +371,14 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
                 ch_E[ch] = rp.E_mV
                 ch_mg[ch] = 1 if rp.mg_block else 0
                 ch_decay[ch] = math.exp(-dt / rp.tau_ms)
-    used = set()
 
-    # ---- pathways
+    return ch_E, ch_mg, ch_decay
+
+
+def _wire(spec, names, slices, placements, seed, wiring_cache, used):
+    """Every pathway's synapses side by side in CSR arrays (drawn, or from the wiring
+    cache); adds the channels they use to ``used``."""
     wiring_infos = {}
-    placements = {}
-    for name in names:
-        # one placement stream per population name: adding a population never moves others
-        place_rng = np.random.default_rng(stream(seed, "placement", _name_key(name)))
-        placements[name] = _conn.place(spec.populations[name].n, spec.space, place_rng)
     row_ptrs, posts, ws, dlys = [], [], [], []
     path_row0, path_pre0, path_rec_ptr, path_rec_ch, path_rec_scale = [], [], [0], [], []
     path_dly = []
@@ -401,7 +446,20 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
     np.cumsum([len(x) for x in by_pre], out=pop_path_ptr[1:])
     pop_paths = np.array([k for x in by_pre for k in x], np.int64)
 
-    # ---- external inputs
+    i64 = lambda x: np.asarray(x, np.int64)  # noqa: E731
+    synapses = R.Synapses(
+        row_ptr=row_ptr, post=post_all, weight=w_all, delay=dly_all,
+        path_row0=i64(path_row0), path_pre0=i64(path_pre0), pop_path_ptr=pop_path_ptr, pop_paths=pop_paths,
+        path_delay=i64(path_dly), path_dense=np.asarray(path_dense, np.uint8),
+        path_rec_ptr=i64(path_rec_ptr), path_rec_channel=i64(path_rec_ch),
+        path_rec_scale=np.asarray(path_rec_scale, np.float64),
+        blocks=np.array([0, int(sum(spec.populations[n].n for n in names))], np.int64))
+    return synapses, wiring_infos, max_delay
+
+
+def _inputs(spec, slices, placements, dt, used):
+    """Poisson inputs as kernel arrays, and the current / noise inputs that Python applies
+    between chunks; adds the channels the Poisson inputs use to ``used``."""
     pin = dict(lo=[], hi=[], rate=[], t0=[], t1=[], ramp=[], shared=[], w_ptr=[0], w=[], rec_ptr=[0], rec_ch=[],
                rec_scale=[])
     inputs = []
@@ -431,11 +489,59 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
             inputs.append(dict(name=iname, kind=inp.kind, lo=sl.start, hi=sl.stop, comp=comp,
                                t0=t0, t1=t1, values=amp * prof, period=int(round(inp.period_ms / dt)),
                                width=int(round(inp.pulse_ms / dt))))
+
+    i64 = lambda x: np.asarray(x, np.int64)  # noqa: E731
+    f64 = lambda x: np.asarray(x, np.float64)  # noqa: E731
+    poisson_inputs = R.PoissonInputs(
+        lo=i64(pin["lo"]), hi=i64(pin["hi"]), rate_hz=f64(pin["rate"]), t0=i64(pin["t0"]), t1=i64(pin["t1"]),
+        ramp_steps=i64(pin["ramp"]), shared=np.asarray(pin["shared"], np.uint8), w_ptr=i64(pin["w_ptr"]),
+        weight=np.concatenate(pin["w"]) if pin["w"] else np.zeros(0), rec_ptr=i64(pin["rec_ptr"]),
+        rec_channel=i64(pin["rec_ch"]), rec_scale=f64(pin["rec_scale"]))
+    return poisson_inputs, inputs
+
+
+def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
+    """Turn a circuit spec into flat arrays, drawing every random quantity from ``seed``.
+
+    Parameters
+    ----------
+    spec : :class:`l5sim.spec.CircuitSpec` (see :func:`l5sim.load_circuit`).
+    seed : non-negative integer; the same seed gives the same circuit and, with
+        :func:`l5sim.simulate`, the same spikes.
+    wiring_cache : a directory where drawn synapses are kept and reused
+        (:mod:`l5sim.wiring_cache`; the circuit is the same with or without it). Default:
+        the environment variable ``L5SIM_WIRING_CACHE``, else no cache.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SpecError("seed", seed, "a non-negative integer")
+    seed = int(seed)
+    check_build(spec)          # memory and time estimated before anything is drawn (l5sim.sizing)
+    if wiring_cache is None:
+        wiring_cache = os.environ.get("L5SIM_WIRING_CACHE") or None
+    dt = spec.dt_ms
+    names = list(spec.populations)
+    sizes = [spec.populations[n].n for n in names]
+    pop_start = np.zeros(len(names) + 1, np.int64)
+    np.cumsum(sizes, out=pop_start[1:])
+    N = int(pop_start[-1])
+    slices = {n: slice(int(pop_start[i]), int(pop_start[i + 1])) for i, n in enumerate(names)}
+    neuron_pop = np.repeat(np.arange(len(names), dtype=np.int32), sizes)
+
+    records, mod_base, kinds, schemes, lag, abcd = _param_records(spec, names, dt)
+    (a, b, c, d), init, gen_t, gen_i = _neuron_arrays(spec, names, slices, abcd, seed, dt)
+    ch_E, ch_mg, ch_decay = _channel_params(spec, dt)
+    placements = {}
+    for name in names:
+        # one placement stream per population name: adding a population never moves others
+        place_rng = np.random.default_rng(stream(seed, "placement", _name_key(name)))
+        placements[name] = _conn.place(spec.populations[name].n, spec.space, place_rng)
+    used = set()
+    synapses, wiring_infos, max_delay = _wire(spec, names, slices, placements, seed, wiring_cache, used)
+    poisson_inputs, inputs = _inputs(spec, slices, placements, dt, used)
     used = np.array(sorted(used), np.int64)
 
     # ---- plasticity and neuromodulation
-    pla = _pl.build_arrays(spec, wiring_infos, slices, names,
-                           post_all, row_ptr, dt)
+    pla = _pl.build_arrays(spec, wiring_infos, slices, names, synapses.post, synapses.row_ptr, dt)
     mplan = _nm.plan(spec, names, list(spec.pathways), pla.names, MOD_COLUMNS)
 
     order = np.lexsort((np.asarray(gen_i, np.int64), np.asarray(gen_t, np.int64)))
@@ -443,33 +549,27 @@ def build(spec, seed: int = 0, wiring_cache=None) -> BuiltCircuit:
     for name in (spec.recording.spikes if spec.recording.spikes is not None else names):
         rec_mask[slices[name]] = 1
 
-    i64 = lambda x: np.asarray(x, np.int64)  # noqa: E731
-    f64 = lambda x: np.asarray(x, np.float64)  # noqa: E731
-    net = E.Net(
-        dt=float(dt), pop_start=pop_start, pop_kind=kinds, pp=pp, neuron_pop=neuron_pop,
-        a=a, b=b, c=c, d=d,
-        ch_used=used,
-        cond_s=np.array([c for c in used if c % 2 == 0 and c // 2 not in (4, 5)], np.int64),
-        cond_d=np.array([c for c in used if c % 2 == 1 and c // 2 not in (4, 5)], np.int64),
-        ch_E=ch_E, ch_mg=ch_mg, ch_decay=ch_decay,
-        row_ptr=row_ptr, post=post_all, w=w_all, dly=dly_all,
-        path_row0=i64(path_row0), path_pre0=i64(path_pre0), pop_path_ptr=pop_path_ptr, pop_paths=pop_paths,
-        path_dly=i64(path_dly), path_dense=np.asarray(path_dense, np.uint8),
-        path_rec_ptr=i64(path_rec_ptr), path_rec_ch=i64(path_rec_ch), path_rec_scale=f64(path_rec_scale),
-        pin_lo=i64(pin["lo"]), pin_hi=i64(pin["hi"]), pin_rate=f64(pin["rate"]), pin_t0=i64(pin["t0"]),
-        pin_t1=i64(pin["t1"]), pin_ramp=i64(pin["ramp"]), pin_shared=np.asarray(pin["shared"], np.uint8),
-        pin_w_ptr=i64(pin["w_ptr"]), pin_w=np.concatenate(pin["w"]) if pin["w"] else np.zeros(0),
-        pin_rec_ptr=i64(pin["rec_ptr"]), pin_rec_ch=i64(pin["rec_ch"]), pin_rec_scale=f64(pin["rec_scale"]),
-        rec_mask=rec_mask,
-        sp=pla.sp, path_plastic=pla.path_plastic, pl_pre_lo=pla.pre_lo, pl_post_lo=pla.post_lo,
-        pl_xoff=pla.xoff, pl_yoff=pla.yoff, pl_syn_lo=pla.syn_lo, pl_syn_hi=pla.syn_hi,
+    neurons = R.Neurons(pop_start=pop_start, kind=kinds, scheme=schemes, detect_next_step=lag, pop_of=neuron_pop,
+                        a=a, b=b, c=c, d=d)
+    receptors = R.Receptors(
+        used=used, soma_conductance=np.array([c for c in used if c % 2 == 0 and c // 2 not in (4, 5)], np.int64),
+        dend_conductance=np.array([c for c in used if c % 2 == 1 and c // 2 not in (4, 5)], np.int64),
+        reversal_mV=ch_E, mg_block=ch_mg, decay=ch_decay)
+    plasticity = R.Plasticity(
+        rules=_stdp_rules(pla.sp), path_plastic=pla.path_plastic, pre_lo=pla.pre_lo, post_lo=pla.post_lo,
+        pre_trace_off=pla.xoff, post_trace_off=pla.yoff, syn_lo=pla.syn_lo, syn_hi=pla.syn_hi,
         col_ptr=pla.col_ptr, col_off=pla.col_off, col_syn=pla.col_syn, col_pre=pla.col_pre,
-        pop_post_ptr=pla.pop_post_ptr, pop_post=pla.pop_post,
-        mod_kind=mplan.kind, mod_index=mplan.index, mod_col=mplan.col,
-        gen_t=np.asarray(gen_t, np.int64)[order], gen_i=np.asarray(gen_i, np.int64)[order],
-        blk=np.array([0, N], np.int64), zig_k=ZIG_K, zig_w=ZIG_W, zig_f=ZIG_F,
+        pop_post_ptr=pla.pop_post_ptr, pop_post=pla.pop_post)
+    net = R.Net(
+        dt=float(dt), neurons=neurons, izh2003=records["izh2003"], izh2007=records["izh2007"], l5=records["l5"],
+        adex=records["adex"], sources=records["sources"], receptors=receptors, synapses=synapses, poisson_inputs=poisson_inputs,
+        plasticity=plasticity,
+        modulation=R.Modulation(kind=mplan.kind, index=mplan.index, column=mplan.col, base=mod_base),
+        generators=R.Generators(step=np.asarray(gen_t, np.int64)[order], neuron=np.asarray(gen_i, np.int64)[order]),
+        ziggurat=R.Ziggurat(k=ZIG_K, w=ZIG_W, f=ZIG_F),
     )
-    return BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
-                        pathways=wiring_infos, placements=placements, init_v=init_v, init_u=init_u,
-                        init_vd=init_vd, init_wd=init_wd, init_kap=init_kap, max_delay=max_delay, inputs=inputs,
-                        plasticity=pla, modulation=mplan)
+    built = BuiltCircuit(spec=spec, seed=seed, net=net, pop_names=names, pop_slices=slices,
+                         pathways=wiring_infos, placements=placements, init_v=init["v"], init_u=init["u"],
+                         init_vd=init["vd"], init_wd=init["wd"], init_kap=init["kap"], max_delay=max_delay, inputs=inputs,
+                         plasticity=pla, modulation=mplan, spike_mask=rec_mask)
+    return built

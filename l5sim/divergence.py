@@ -222,7 +222,7 @@ def guard_for(built, mode: str = "stop") -> Guard:
     pops = []
     for k, name in enumerate(built.pop_names):
         ps = built.spec.populations[name]
-        lo, hi = int(built.net.pop_start[k]), int(built.net.pop_start[k + 1])
+        lo, hi = int(built.net.neurons.pop_start[k]), int(built.net.neurons.pop_start[k + 1])
         vpeak = None
         if ps.model in BOUNDS:
             p = ps.cell_params()

@@ -21,23 +21,25 @@ from .errors import DivergenceError, SpecError
 from .sizing import check_run
 from .kernels import engine as E
 from .kernels import point as P
+from .kernels import records as R
 from .kernels.rng import seed_streams
 from .recording import Recording
 
-_TRACE_CODES = {"v": E.T_V, "u": E.T_U, "vd": E.T_VD, "wd": E.T_WD, "kappa": E.T_KAPPA,
-                "g_adapt": E.T_GAD, "I_bap": E.T_IBAP, "burst": E.T_BURST,
-                "g_AMPA": E.T_G0 + 0, "g_NMDA": E.T_G0 + 2, "g_GABA_A": E.T_G0 + 4,
-                "g_AMPA_d": E.T_G0 + 1, "g_NMDA_d": E.T_G0 + 3, "g_GABA_A_d": E.T_G0 + 5}
+_TRACE_CODES = {"v": R.T_V, "u": R.T_U, "vd": R.T_VD, "wd": R.T_WD, "kappa": R.T_KAPPA,
+                "g_adapt": R.T_GAD, "I_bap": R.T_IBAP, "burst": R.T_BURST,
+                "g_AMPA": R.T_G0 + 0, "g_NMDA": R.T_G0 + 2, "g_GABA_A": R.T_G0 + 4,
+                "g_AMPA_d": R.T_G0 + 1, "g_NMDA_d": R.T_G0 + 3, "g_GABA_A_d": R.T_G0 + 5}
 _VAR_NAMES = {0: "v", 1: "u", 2: "vd"}
 
 
 def _state_arrays(st) -> dict:
     """The state arrays by their trace names (views, not copies), for l5sim.divergence."""
-    arrays = {"v": st.v, "u": st.u, "vd": st.vd, "wd": st.wd, "kappa": st.kap, "g_adapt": st.gad}
+    ns, g = st.neurons, st.synapses.g
+    arrays = {"v": ns.v, "u": ns.u, "vd": ns.vd, "wd": ns.wd, "kappa": ns.kappa, "g_adapt": ns.g_adapt}
     for name, code in _TRACE_CODES.items():
-        if name.startswith("g_") and code >= E.T_G0:
-            arrays[name] = st.g[code - E.T_G0]
-    arrays["g_GABA_B"], arrays["g_GABA_B_d"] = st.g[2 * E.R_GABA_B], st.g[2 * E.R_GABA_B + 1]
+        if name.startswith("g_") and code >= R.T_G0:
+            arrays[name] = g[code - R.T_G0]
+    arrays["g_GABA_B"], arrays["g_GABA_B_d"] = g[2 * R.R_GABA_B], g[2 * R.R_GABA_B + 1]
     return arrays
 
 
@@ -50,43 +52,47 @@ def _pop_counts(spike_i, pop_start) -> np.ndarray:
     return np.bincount(pop, minlength=n_pop)[:n_pop]
 
 
-def initial_state(built, seed: int) -> E.State:
+def initial_state(built, seed: int) -> R.State:
     """A fresh state: initial potentials from the build, dynamics streams from ``seed``."""
     from .builder import stream
 
     net = built.net
     N = built.n_neurons
-    n_pin = net.pin_lo.shape[0]
-    nx = int(net.pl_xoff[-1]) if net.pl_xoff.size else 0
-    ny = int(net.pl_yoff[-1]) if net.pl_yoff.size else 0
-    deferred = net.sp.shape[0] and bool(np.any(net.sp[:, E.S_DEFERRED] > 0.5))
-    n_sd = built.n_synapses if deferred else 1
-    return E.State(
+    n_pin = net.poisson_inputs.lo.shape[0]
+    pl = net.plasticity
+    nx = int(pl.pre_trace_off[-1]) if pl.pre_trace_off.size else 0
+    ny = int(pl.post_trace_off[-1]) if pl.post_trace_off.size else 0
+    n_sd = built.n_synapses if bool(np.any(pl.rules.deferred)) else 1
+    neurons = R.NeuronState(
         v=built.init_v.copy(), u=built.init_u.copy(), vd=built.init_vd.copy(), wd=built.init_wd.copy(),
-        gad=np.zeros(N), kap=built.init_kap.copy(), burst=np.zeros(N), hist=np.zeros(N, np.uint64),
-        g=np.zeros((E.NCH, N)), ring=np.zeros((built.max_delay + 1, E.NCH, N)),
-        rng=seed_streams(stream(seed, "dynamics", 0), N), spare=np.zeros(N), has_spare=np.zeros(N, np.uint8),
-        pin_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)), pin_spare=np.zeros(max(n_pin, 1)),
-        pin_has_spare=np.zeros(max(n_pin, 1), np.uint8),
-        bias_s=np.zeros(N), bias_d=np.zeros(N), sig_s=np.zeros(N), sig_d=np.zeros(N),
-        ppw=net.pp.copy(), path_gain=np.ones(max(len(built.pathways), 1)), lr=net.sp[:, E.S_LR].copy(),
-        xtr=np.zeros(nx), xtr2=np.zeros(nx), ytr=np.zeros(ny), ytr2=np.zeros(ny),
-        sd=np.zeros(n_sd), mod_delta=np.zeros((1, built.modulation.n)), gen_pos=np.zeros(1, np.int64),
-        flag=np.zeros(N, np.uint8), dval=np.zeros(N), ibap=np.zeros(N),
-    )
+        g_adapt=np.zeros(N), kappa=built.init_kap.copy(), burst=np.zeros(N), spike_history=np.zeros(N, np.uint64),
+        bap_current=np.zeros(N), soma_bias=np.zeros(N), dend_bias=np.zeros(N), soma_noise_sd=np.zeros(N),
+        dend_noise_sd=np.zeros(N), rng=seed_streams(stream(seed, "dynamics", 0), N), flag=np.zeros(N, np.uint8),
+        diverged_value=np.zeros(N))
+    synapses = R.SynapseState(
+        g=np.zeros((R.NCH, N)), ring=np.zeros((built.max_delay + 1, R.NCH, N)),
+        path_gain=np.ones(max(len(built.pathways), 1)),
+        input_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)))
+    plasticity = R.PlasticityState(
+        learning_rate=pl.rules.learning_rate.copy(), pre_trace=np.zeros(nx), pre_trace_slow=np.zeros(nx),
+        post_trace=np.zeros(ny), post_trace_slow=np.zeros(ny), deferred_sum=np.zeros(n_sd))
+    modulation = R.ModulationState(value=net.modulation.base.copy(), delta=np.zeros((1, built.modulation.n)))
+    return R.State(neurons=neurons, synapses=synapses, plasticity=plasticity, modulation=modulation,
+                   generator_pos=np.zeros(1, np.int64))
 
 
 def _set_inputs(built, st, t):
     """Fill bias and noise arrays for the segment starting at step t."""
-    for arr in (st.bias_s, st.bias_d, st.sig_s, st.sig_d):
+    ns = st.neurons
+    for arr in (ns.soma_bias, ns.dend_bias, ns.soma_noise_sd, ns.dend_noise_sd):
         arr[:] = 0.0
     for inp in built.inputs:
         if inp["t0"] <= t < inp["t1"] and (inp["period"] == 0 or (t - inp["t0"]) % inp["period"] < inp["width"]):
             if inp["kind"] == "current":
-                target = st.bias_d if inp["comp"] else st.bias_s
+                target = ns.dend_bias if inp["comp"] else ns.soma_bias
                 target[inp["lo"]:inp["hi"]] += inp["values"]
             else:
-                target = st.sig_d if inp["comp"] else st.sig_s
+                target = ns.dend_noise_sd if inp["comp"] else ns.soma_noise_sd
                 # independent noise sources add in variance
                 cur = target[inp["lo"]:inp["hi"]]
                 target[inp["lo"]:inp["hi"]] = np.sqrt(cur ** 2 + inp["values"] ** 2)
@@ -342,20 +348,20 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         raise SpecError("duration_ms", duration_ms, f"at least one step of {dt} ms")
     recording = spec.recording if recording is None else recording
     net = built.net
+    spike_mask = built.spike_mask
     if recording is not spec.recording and recording.spikes is not None:
-        mask = np.zeros(built.n_neurons, np.uint8)
+        spike_mask = np.zeros(built.n_neurons, np.uint8)
         for p in recording.spikes:
-            mask[built.pop_slices[p]] = 1
-        net = net._replace(rec_mask=mask)
+            spike_mask[built.pop_slices[p]] = 1
     triggers = _Triggers(built, dt)
     for it in triggers.items:
-        if it["sl"] is not None and not net.rec_mask[it["sl"].start]:
-            mask = net.rec_mask.copy()
-            mask[it["sl"]] = 1          # the watched population must be seen
-            net = net._replace(rec_mask=mask)
+        if it["sl"] is not None and not spike_mask[it["sl"].start]:
+            spike_mask = spike_mask.copy()
+            spike_mask[it["sl"]] = 1          # the watched population must be seen
     pla = built.plasticity
     if pla.n:
-        net = net._replace(w=net.w.copy())   # learn on a copy: the built circuit stays as built
+        # learn on a copy: the built circuit stays as built
+        net = net._replace(synapses=net.synapses._replace(weight=net.synapses.weight.copy()))
     N = built.n_neurons
     if kernel not in ("auto", "general", "point"):
         raise SpecError("kernel", kernel, "'auto', 'general' or 'point'")
@@ -390,15 +396,16 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     else:
         run_kernel = E.run_chunk_parallel if parallel else E.run_chunk
         if parallel:
-            net = net._replace(blk=np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64))
+            blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64)
+            net = net._replace(synapses=net.synapses._replace(blocks=blocks))
     # ---- sizes before allocation (l5sim.sizing): state, ring, traces, snapshots, time
     check_run(built, duration_ms, recording)
     t_start = time.perf_counter()
     st = initial_state(built, seed)
     keys, tr = _trace_plan(built, recording, n_steps)
     cap = max(3 * N, SPIKE_BUFFER_MIN)    # the point kernel needs room for 3 N at a call's start
-    out = E.Out(np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
-                np.zeros(1, np.int64), *tr, np.full(4, -1.0))
+    out = R.Recorder(spike_mask, np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
+                     np.zeros(1, np.int64), *tr, np.full(4, -1.0))
     chunk = max(1, int(round(chunk_ms / dt)))
     check = triggers.check_steps
     if check is not None:
@@ -435,7 +442,7 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         for pname in w_paths:
             info = built.pathways[pname]
             rule = spec.plasticity[spec.pathways[pname].plasticity]
-            w = net.w[info.syn_lo:info.syn_hi]
+            w = net.synapses.weight[info.syn_lo:info.syn_hi]
             if recording.weights_full:
                 w_snap[pname].append(w.copy())
             w_sum[pname].append(_weight_summary(w, rule.w_min, rule.w_max))
@@ -452,21 +459,22 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
             while t < seg_hi:
                 n = min(chunk, seg_hi - t)
                 if built.modulation.n:
-                    st = st._replace(mod_delta=_mod_delta(built, triggers, t, n, dt))
+                    st = st._replace(modulation=st.modulation._replace(delta=_mod_delta(built, triggers, t, n, dt)))
                 status, done = run_kernel(net, st, out, t, n)
-                k = int(out.n_spk[0])
+                k = int(out.n_spikes[0])
                 # ---- divergence check (l5sim.divergence): the whole state against each model's
                 # physical bounds, and each population's rate over this call against its model's
                 # (a divergence the kernel itself flagged, status 2, is reported below at its step)
                 if status != 2:
-                    guard.after_chunk(_state_arrays(st), _pop_counts(out.spk_i[:k], built.net.pop_start),
-                                      int(done) * dt, (t + int(done)) * dt, final=t + int(done) >= n_steps)
+                    counts = _pop_counts(out.spike_neuron[:k], built.net.neurons.pop_start)
+                    guard.after_chunk(_state_arrays(st), counts, int(done) * dt, (t + int(done)) * dt,
+                                      final=t + int(done) >= n_steps)
                 if k:
-                    spk_i.append(out.spk_i[:k].copy())
-                    spk_t.append(out.spk_t[:k].copy())
-                    spk_b.append(out.spk_b[:k].copy())
+                    spk_i.append(out.spike_neuron[:k].copy())
+                    spk_t.append(out.spike_step[:k].copy())
+                    spk_b.append(out.spike_burst[:k].copy())
                     spk_tms.append(spk_t[-1] * dt)
-                    out.n_spk[0] = 0
+                    out.n_spikes[0] = 0
                 if status == 2:
                     i, step, var = (int(x) for x in out.diverged[:3])
                     pop, local = built.population_of(i)
@@ -484,22 +492,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     if w_paths and (not w_t or w_t[-1] != n_steps * dt):
         snapshot(n_steps)
     sim_s = time.perf_counter() - t_start
-    cat = lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_)  # noqa: E731
-    si, stt, sb = cat(spk_i, np.int32), cat(spk_t, np.int64), cat(spk_b, np.uint8)
-    order = np.lexsort((si, stt))        # by time, then neuron index
-    si, stt, sb = si[order], stt[order], sb[order]
-    traces, trace_t, trace_n = {}, {}, {}
-    tr_off, tr_ptr, tr_buf, tr_every = out.tr_off, out.tr_ptr, out.tr_buf, out.tr_every
-    for k, (pop, var, local) in enumerate(keys):
-        samples = tr_buf[tr_off[k]:tr_off[k] + tr_ptr[k]]
-        traces.setdefault(pop, {}).setdefault(var, []).append(samples)
-        trace_n.setdefault(pop, [])
-        if local not in trace_n[pop]:
-            trace_n[pop].append(local)
-        if pop not in trace_t:
-            trace_t[pop] = (np.arange(1, tr_ptr[k] + 1) * tr_every[k]) * dt
-    traces = {p: {v: np.stack(cols, axis=1) for v, cols in vs.items()} for p, vs in traces.items()}
-    trace_n = {p: np.asarray(v, np.int64) for p, v in trace_n.items()}
+    si, stt, sb = _unpack_spikes(spk_i, spk_t, spk_b)
+    traces, trace_t, trace_n = _unpack_traces(keys, out, dt)
     # ---- divergence check of the recorded traces (exact sample times; l5sim.divergence)
     check_arrays(traces, trace_t, trace_n, spec, guard)
     meta = run_metadata(built, seed, duration_ms, sim_s)
@@ -513,10 +507,10 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     if w_paths:
         meta["weights"] = {p: w_sum[p] for p in w_paths}
     return Recording(spike_i=si, spike_t_ms=stt * dt, spike_burst=sb, pop_names=list(built.pop_names),
-                     pop_start=np.asarray(built.net.pop_start, np.int64), traces=traces, trace_t_ms=trace_t,
+                     pop_start=np.asarray(built.net.neurons.pop_start, np.int64), traces=traces, trace_t_ms=trace_t,
                      trace_neurons=trace_n, metadata=meta,
                      weight_t_ms=np.asarray(w_t), weights={p: np.asarray(v, np.float32) for p, v in w_snap.items() if v},
-                     final_weights={p: net.w[built.pathways[p].syn_lo:built.pathways[p].syn_hi].copy()
+                     final_weights={p: net.synapses.weight[built.pathways[p].syn_lo:built.pathways[p].syn_hi].copy()
                                     for p in pla.names},
                      modulator_t_ms=mod_t if spec.modulators else np.zeros(0), modulators=modulators,
                      positions={p: _xy(built.placements[p]) for p in built.pop_names if p in built.placements})
@@ -528,6 +522,32 @@ def _xy(placement) -> np.ndarray:
         a = np.asarray(placement.angle, np.float64)
         return np.stack([placement.radius * np.cos(a), placement.radius * np.sin(a)], axis=1)
     return np.asarray(placement.xy, np.float64).copy()
+
+
+def _unpack_spikes(spk_i, spk_t, spk_b):
+    """The drained spike buffers as (neuron, step, burst flag) arrays, by time then neuron."""
+    cat = lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_)  # noqa: E731
+    si, stt, sb = cat(spk_i, np.int32), cat(spk_t, np.int64), cat(spk_b, np.uint8)
+    order = np.lexsort((si, stt))        # by time, then neuron index
+    return si[order], stt[order], sb[order]
+
+
+def _unpack_traces(keys, out, dt):
+    """The recorder's trace buffer as ``({pop: {var: (samples, neurons)}}, {pop: times},
+    {pop: local neuron indices})``."""
+    traces, trace_t, trace_n = {}, {}, {}
+    tr_off, tr_ptr, tr_buf, tr_every = out.trace_off, out.trace_count, out.trace_buf, out.trace_every
+    for k, (pop, var, local) in enumerate(keys):
+        samples = tr_buf[tr_off[k]:tr_off[k] + tr_ptr[k]]
+        traces.setdefault(pop, {}).setdefault(var, []).append(samples)
+        trace_n.setdefault(pop, [])
+        if local not in trace_n[pop]:
+            trace_n[pop].append(local)
+        if pop not in trace_t:
+            trace_t[pop] = (np.arange(1, tr_ptr[k] + 1) * tr_every[k]) * dt
+    traces = {p: {v: np.stack(cols, axis=1) for v, cols in vs.items()} for p, vs in traces.items()}
+    trace_n = {p: np.asarray(v, np.int64) for p, v in trace_n.items()}
+    return traces, trace_t, trace_n
 
 
 def run_metadata(built, seed, duration_ms, simulate_s) -> dict:

@@ -32,6 +32,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .errors import SpecError
+from .models import adex as _adex
 from .models import izhikevich as _izh
 from .models import l5pyramidal as _l5
 from .models.synapses import RECEPTORS, ReceptorParams
@@ -170,27 +171,30 @@ def _named_tables(cls, data, path):
 # --------------------------------------------------------------------------------------
 # The spec records.
 
-MODELS = ("l5_pyramidal", "izhikevich2007", "izhikevich2003", "poisson", "generator")
+MODELS = ("l5_pyramidal", "izhikevich2007", "izhikevich2003", "adex", "poisson", "generator")
 INTEGRATIONS = {
     "l5_pyramidal": ("semi_implicit", "euler"),
     "izhikevich2007": ("semi_implicit", "euler"),
     "izhikevich2003": ("izh2003", "euler"),
+    "adex": ("semi_implicit", "euler"),
     "poisson": ("none",),
     "generator": ("none",),
 }
 DEFAULT_INTEGRATION = {"l5_pyramidal": "semi_implicit", "izhikevich2007": "semi_implicit",
-                       "izhikevich2003": "izh2003", "poisson": "none",
+                       "izhikevich2003": "izh2003", "adex": "semi_implicit", "poisson": "none",
                        "generator": "none"}
 PRESETS = {
     "l5_pyramidal": _l5.PRESETS_L5,
     "izhikevich2007": _izh.PRESETS_2007,
     "izhikevich2003": _izh.PRESETS_2003,
+    "adex": _adex.PRESETS_ADEX,
 }
-DEFAULT_PRESET = {"l5_pyramidal": "LVPA", "izhikevich2007": "RS", "izhikevich2003": "RS"}
+DEFAULT_PRESET = {"l5_pyramidal": "LVPA", "izhikevich2007": "RS", "izhikevich2003": "RS", "adex": "BG2005"}
 PARAM_CLASS = {
     "l5_pyramidal": _l5.L5PyramidalParams,
     "izhikevich2007": _izh.Izh2007Params,
     "izhikevich2003": _izh.Izh2003Params,
+    "adex": _adex.AdexParams,
 }
 PARAM_CHOICES = {"u_mode": tuple(_izh.U_MODES), "kappa_mode": ("fixed", "state"),
                  "gate": ("per_spike", "per_step", "deterministic")}
@@ -261,7 +265,7 @@ class PopulationSpec:
 
     Attributes
     ----------
-    model : ``l5_pyramidal``, ``izhikevich2007``, ``izhikevich2003`` or ``poisson``.
+    model : ``l5_pyramidal``, ``izhikevich2007``, ``izhikevich2003``, ``adex``, ``poisson`` or ``generator``.
     n : number of neurons (> 0).
     preset : named parameter preset of the model (see :mod:`l5sim.models`).
     params : overrides of single preset fields (same names as the parameter record).
@@ -319,7 +323,8 @@ class PopulationSpec:
             for name, what in NONNEGATIVE_CELL_PARAMS.items():
                 if hasattr(p, name) and not getattr(p, name) >= 0:
                     raise SpecError(f"{path}.params.{name}", getattr(p, name), f"a number >= 0 ({what})")
-            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV", "reset_margin_mV"):
+            for name in ("C_pF", "Cd_pF", "tau_adapt_ms", "tau_w_ms", "tau_kappa_ms", "D_mV", "reset_margin_mV",
+                         "DeltaT_mV"):
                 if hasattr(p, name) and not getattr(p, name) > 0:
                     raise SpecError(f"{path}.params.{name}", getattr(p, name), "a number > 0")
             if self.model == "izhikevich2007" and not _izh.reset_guard_onset(p) > 0:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from l5sim.builder import stream
-from l5sim.kernels import engine as _engine
+from l5sim.kernels import records as _records
 from l5sim.kernels.rng import seed_streams
 
 MASK64 = (1 << 64) - 1
@@ -41,8 +41,8 @@ COMPARTMENTS = ("soma", "dendrite")
 TWO_PI = 6.283185307179586
 # Divergence guard: a run stops when |v| or |v_d| reaches VMAX (mV) or |u| reaches UMAX (pA),
 # or either is NaN. These are the engine's documented policy bounds, not dynamics.
-VMAX = getattr(_engine, "VMAX", 1.0e4)
-UMAX = getattr(_engine, "UMAX", 1.0e7)
+VMAX = _records.VMAX
+UMAX = _records.UMAX
 
 
 def _zigset():
@@ -239,8 +239,8 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None)
     for p in pops:
         for i in range(p.lo, p.hi):
             if p.model == "izhikevich2003":
-                A[i], B[i], Cr[i], Dr[i] = (float(built.net.a[i]), float(built.net.b[i]),
-                                            float(built.net.c[i]), float(built.net.d[i]))
+                nr = built.net.neurons
+                A[i], B[i], Cr[i], Dr[i] = float(nr.a[i]), float(nr.b[i]), float(nr.c[i]), float(nr.d[i])
             elif p.model == "izhikevich2007":
                 q = p.params
                 A[i], B[i], Cr[i], Dr[i] = q.a_per_ms, q.b_nS, q.c_mV, q.d_pA

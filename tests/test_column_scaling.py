@@ -86,8 +86,8 @@ def test_reference_size_draws_the_unscaled_circuit():
             assert c.pocket(10, 400) == 40
             over[f"pathways.{name}.connectivity"] = {"rule": "pocket", "pocket_size": 40, "weight": c.weight}
     a, b = l5sim.build(col, seed=5), l5sim.build(col.with_overrides(over), seed=5)
-    for k in ("row_ptr", "post", "w", "dly"):
-        assert np.array_equal(getattr(a.net, k), getattr(b.net, k)), k
+    for k in ("row_ptr", "post", "weight", "delay"):
+        assert np.array_equal(getattr(a.net.synapses, k), getattr(b.net.synapses, k)), k
 
 
 def test_circuit_scale_multiplies_sizes_and_keeps_in_degrees():

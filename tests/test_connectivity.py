@@ -18,6 +18,7 @@ import pytest
 from scipy import stats
 
 import l5sim
+from l5sim.kernels.records import flat_arrays
 import l5sim.connectivity as C
 from l5sim.connectivity import Placement, connect, distances, place
 from l5sim.errors import SpecError
@@ -469,10 +470,10 @@ COLUMN_SMALL = {"circuit.scale": 0.6, "recording.traces.pyr.neurons": [0, 10]}
 @pytest.mark.parametrize("path", CIRCUIT_FILES, ids=lambda p: p.stem)
 def test_built_circuit_csr_invariants(path):
     built = l5sim.build(l5sim.load_circuit(path), seed=0)
-    net = built.net
+    net = built.net.synapses
     n_syn = built.n_synapses
     assert net.row_ptr.dtype == np.int64 and net.post.dtype == np.int32
-    assert net.w.dtype == np.float32 and net.dly.dtype == np.uint16
+    assert net.weight.dtype == np.float32 and net.delay.dtype == np.uint16
     assert net.row_ptr[0] == 0 and net.row_ptr[-1] == n_syn
     assert np.all(np.diff(net.row_ptr) >= 0)
     n_rows = sum(built.pop_slices[pw.pre].stop - built.pop_slices[pw.pre].start
@@ -491,14 +492,14 @@ def test_built_circuit_csr_invariants(path):
         assert np.all((0 <= pre) & (pre < n_pre)) and np.all((0 <= post) & (post < post_sl.stop - post_sl.start))
         assert np.unique(pre * (post_sl.stop - post_sl.start) + post).size == info.n_syn, name
     if n_syn:
-        assert built.max_delay == int(net.dly.max())
+        assert built.max_delay == int(net.delay.max())
         per_syn = (built.synapse_bytes() - net.row_ptr.nbytes) / n_syn
         assert per_syn <= 12          # int32 target + float32 weight + uint16 delay = 10 bytes
-        assert np.all(np.isfinite(net.w))
+        assert np.all(np.isfinite(net.weight))
 
 
 def _net_arrays(built):
-    return {k: v for k, v in built.net._asdict().items() if isinstance(v, np.ndarray)}
+    return flat_arrays(built.net)
 
 
 @pytest.mark.parametrize("name, over", [("l5_column", COLUMN_SMALL), ("izhikevich2003", {}),
@@ -524,12 +525,12 @@ def test_different_seed_rewires_random_rules_only():
         else:                         # pocket: deterministic
             assert same, name
     izh = _small("izhikevich2003", **{"populations.exc.n": 80, "populations.inh.n": 20})
-    wa, wb = l5sim.build(izh, seed=1).net.w, l5sim.build(izh, seed=2).net.w
+    wa, wb = l5sim.build(izh, seed=1).net.synapses.weight, l5sim.build(izh, seed=2).net.synapses.weight
     assert wa.shape == wb.shape and not np.array_equal(wa, wb)   # uniform weights redrawn
     ring_spec = _small("whyte_ring")                             # deterministic rules only
     ra, rb = l5sim.build(ring_spec, seed=1), l5sim.build(ring_spec, seed=2)
-    for k in ("row_ptr", "post", "w", "dly"):
-        assert np.array_equal(getattr(ra.net, k), getattr(rb.net, k)), k
+    for k in ("row_ptr", "post", "weight", "delay"):
+        assert np.array_equal(getattr(ra.net.synapses, k), getattr(rb.net.synapses, k)), k
 
 
 def test_adding_or_removing_a_pathway_leaves_the_others_unchanged():
@@ -558,11 +559,11 @@ def test_simulation_and_recording_do_not_rewire():
     l5sim.simulate(built, 5.0)
     l5sim.simulate(built, 20.0)
     after = _net_arrays(built)
-    for k in ("row_ptr", "post", "w", "dly"):
+    for k in ("synapses.row_ptr", "synapses.post", "synapses.weight", "synapses.delay"):
         assert np.array_equal(before[k], after[k]), k
     # a spec differing only in run-time matters (input window, traces) wires identically
     other = spec.with_overrides({"inputs.dend_drive.stop_ms": 250.0, "recording.traces.pyr.neurons": [1, 2, 3],
                                  "recording.traces.pyr.interval_ms": 1.0})
     rebuilt = l5sim.build(other, seed=4)
-    for k in ("row_ptr", "post", "w", "dly"):
-        assert np.array_equal(getattr(rebuilt.net, k), before[k]), k
+    for k in ("row_ptr", "post", "weight", "delay"):
+        assert np.array_equal(getattr(rebuilt.net.synapses, k), before[f"synapses.{k}"]), k

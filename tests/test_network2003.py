@@ -162,7 +162,7 @@ def test_build_follows_the_listing_recipe():
     per cell); inh a = 0.02 + 0.08 r, b = 0.25 - 0.05 r; S uniform in [0, 0.5) from exc and
     [-1, 0) from inh, all-to-all with self-connections; voltage-jump synapses acting at once."""
     built = l5sim.build(l5sim.load_circuit(CIRCUIT), 0)
-    n = built.net
+    n = built.net.neurons
     e, i = built.pop_slices["exc"], built.pop_slices["inh"]
     r2 = (n.c[e] + 65.0) / 15.0
     assert np.all((r2 >= 0) & (r2 < 1))

@@ -127,7 +127,7 @@ def test_block_size_cap_and_local_targets(built, general, monkeypatch):
     N = built.n_neurons
     # boundaries are rounded to multiples of 64: a block may exceed the cap by less than 64
     assert wk.blk.size - 1 >= -(-N // 100) > 1 and np.all(np.diff(wk.blk) < 100 + 64)
-    post = built.net.post
+    post = built.net.synapses.post
     for b in range(wk.blk.size - 1):
         for r in range(wk.rsplit.shape[0]):
             s0, s1 = wk.rsplit[r, b], wk.rsplit[r, b + 1]
@@ -142,14 +142,14 @@ def test_layout_is_kept_for_later_runs_and_only_for_the_same_synapses(built, gen
     a = point.make_work(built, 2)
     b = point.make_work(built, 2)
     assert b.lpost is a.lpost and b.rsplit is a.rsplit                  # kept
-    n = built.net
-    own = n.post.nbytes + n.w.nbytes + n.dly.nbytes + n.row_ptr.nbytes
+    n = built.net.synapses
+    own = n.post.nbytes + n.weight.nbytes + n.delay.nbytes + n.row_ptr.nbytes
     assert built.synapse_bytes() == own + a.blk.nbytes + a.rsplit.nbytes + a.lpost.nbytes
     c = point.make_work(built, 3)
     assert c.lpost is not a.lpost                                        # another blocking
     saved = built.net
     try:
-        built.net = saved._replace(post=saved.post.copy())               # other synapse arrays
+        built.net = saved._replace(synapses=saved.synapses._replace(post=saved.synapses.post.copy()))  # other arrays
         d = point.make_work(built, 3)
         assert d.lpost is not c.lpost
         np.testing.assert_array_equal(d.lpost, c.lpost)

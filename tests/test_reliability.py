@@ -357,8 +357,8 @@ def test_wiring_cache_with_absurd_weights_is_redrawn(tmp_path):
         warnings.simplefilter("always")
         again = l5sim.build(spec, 2, wiring_cache=tmp_path)
     assert len([x for x in w if "ignored and redrawn" in str(x.message)]) == len(files)
-    np.testing.assert_array_equal(again.net.w, fresh.net.w)
-    assert float(np.max(again.net.w)) < 1e3
+    np.testing.assert_array_equal(again.net.synapses.weight, fresh.net.synapses.weight)
+    assert float(np.max(again.net.synapses.weight)) < 1e3
 
 
 def test_every_reliability_error_is_an_l5sim_error():

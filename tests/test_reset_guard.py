@@ -14,7 +14,7 @@ import pytest
 
 import l5sim
 from l5sim.errors import SpecError
-from l5sim.kernels import engine as E
+from l5sim.kernels import izh2007 as K07
 from l5sim.models import izhikevich as izh
 from l5sim.spec import from_dict
 
@@ -104,12 +104,12 @@ def test_reset_never_reaches_the_cut_off_after_the_guard():
         data = {"circuit": {"name": "c"}, "populations": {"c": {"model": "izhikevich2007", "n": 1,
                                                                 "preset": preset, "params": params}}}
         built = l5sim.build(from_dict(data), 0)
-        row = built.net.pp[0]
+        pr = built.net.izh2007
         p = from_dict(data).populations["c"].cell_params()
         for u in np.linspace(-2000.0, 2000.0, 4001):
-            v, un, flag = E._reset_values(E.K_IZH07, u, p.c_mV, p.d_pA, 0.0, row[E.P_C_BURST], row[E.P_D_BURST],
-                                          False, row[E.P_C_U], row[E.P_UMAX])
-            assert un == min(u + p.d_pA, p.u_max_pA) and flag == 0
+            v, un = K07.reset(u, p.c_mV, p.d_pA, pr.c_u_mV_per_pA[0], pr.u_max_pA[0], pr.reset_ceiling_mV[0],
+                              pr.vpeak_u_mV_per_pA[0])
+            assert un == min(u + p.d_pA, p.u_max_pA)
             cut_off = p.vpeak_mV + p.vpeak_u * un
             assert v <= cut_off - p.reset_margin_mV + 1e-9, (preset, u)
             assert v < cut_off

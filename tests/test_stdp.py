@@ -470,7 +470,7 @@ def test_learning_runs_on_a_copy():
     a = l5sim.simulate(built, 50.0)
     b = l5sim.simulate(built, 50.0)
     np.testing.assert_array_equal(a.final_weights["pp"], b.final_weights["pp"])
-    assert built.net.w[0] == np.float32(W0)
+    assert built.net.synapses.weight[0] == np.float32(W0)
 
 
 # ---- STDP acceleration by bursts with the default L5 cell (science.md 8.5; issue 17) ----------

@@ -16,8 +16,8 @@ def _spec(**extra):
 
 
 def _same(a, b):
-    for f in ("row_ptr", "post", "w", "dly"):
-        np.testing.assert_array_equal(getattr(a.net, f), getattr(b.net, f))
+    for f in ("row_ptr", "post", "weight", "delay"):
+        np.testing.assert_array_equal(getattr(a.net.synapses, f), getattr(b.net.synapses, f))
 
 
 def test_cached_build_equals_fresh_build_and_is_reused(tmp_path, monkeypatch):

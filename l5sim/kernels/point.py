@@ -45,9 +45,12 @@ import numpy as np
 from numba import prange
 
 from .._numba_config import NJIT
-from .engine import (I_IZH03, K_IZH03, P_C_OFF, P_D_OFF, P_INTEG, P_IS_OFF, P_LAG, P_VPEAK, R_CURRENT,
-                     UMAX, VMAX, _lower_bound, trace_value)
+from .delivery import lower_bound
+from .engine import sample_traces
+from .izh2003 import reset, step_euler, step_izh2003
 from .memory import prefetch
+from .records import (I_IZH03, K_IZH03, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, R_CURRENT, UMAX,
+                      VMAX)
 from .rng import _S9, _S14, _S28, _S36, _S55, _normal_slow
 
 #: ``hz`` value of a neuron whose normal the ziggurat's fast path accepted (out of the
@@ -77,21 +80,22 @@ Work = namedtuple("Work", [
 def eligible(built) -> str | None:
     """``None`` when :func:`run_chunk` can run ``built``; otherwise why not (a phrase)."""
     net = built.net
-    if net.pop_kind.size == 0 or np.any(net.pop_kind != K_IZH03):
+    kind, sy = net.neurons.kind, net.synapses
+    if kind.size == 0 or np.any(kind != K_IZH03):
         return "not every population is an izhikevich2003 cell"
-    if net.ch_used.size and np.any(net.ch_used != CH_CUR):
+    if net.receptors.used.size and np.any(net.receptors.used != CH_CUR):
         return "a pathway or input uses a channel other than the somatic CURRENT one"
-    if net.path_rec_ch.size and np.any(net.path_rec_ch != CH_CUR):
+    if sy.path_rec_channel.size and np.any(sy.path_rec_channel != CH_CUR):
         return "a pathway is not a somatic CURRENT synapse"
-    if net.path_dly.size and np.any(net.path_dly < 0):
+    if sy.path_delay.size and np.any(sy.path_delay < 0):
         return "a pathway has per-synapse delays"
-    if net.pin_lo.size:
+    if net.poisson_inputs.lo.size:
         return "the circuit has Poisson inputs"
-    if net.sp.shape[0]:
+    if net.plasticity.rules.triplet.size:
         return "the circuit has plastic pathways"
     if built.modulation.n:
         return "the circuit has neuromodulators"
-    if net.gen_t.size:
+    if net.generators.step.size:
         return "the circuit has spike generators"
     return None
 
@@ -107,7 +111,7 @@ def row_splits(row_ptr, post, blk):
         s1 = row_ptr[r + 1]
         out[r, 0] = row_ptr[r]
         for b in range(1, nb_):
-            out[r, b] = _lower_bound(post, out[r, b - 1], s1, blk[b])
+            out[r, b] = lower_bound(post, out[r, b - 1], s1, blk[b])
         out[r, nb_] = s1
     return out
 
@@ -142,7 +146,7 @@ def make_work(built, n_blocks: int) -> Work:
     blk = np.empty(n_blocks + 1, np.int64)
     blk[0], blk[-1] = 0, N
     blk[1:-1] = (np.round(edges[1:-1] / 64) * 64).astype(np.int64)
-    net = built.net
+    net = built.net.synapses
     # the layout depends on the synapses' structure only: kept on the circuit for later runs
     # (reused only while the circuit holds the very arrays it was derived from)
     layouts = getattr(built, "layouts", None)
@@ -168,9 +172,9 @@ def make_work(built, n_blocks: int) -> Work:
 def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense):
     """Add the pending spikes' weights into the ring slots of block b's targets."""
     (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
-     blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz) = ints
+     blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz, scheme) = ints
     neuron_pop, post = i32
-    path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz = flts
+    path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz, vpeak_ = flts
     n_prev = n_pend[0]
     lo = blk[b]
     n_all = n_pend[1]
@@ -268,7 +272,8 @@ def _take_input(cur, bias, sig, nz, is_off, k):
     return I + x
 
 
-def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense, zk, zw, zf):
+def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod, rng, bdiv, path_dense, lag_, zk, zw,
+                zf):
     """One step of block b: deliver the pending spikes to the block's targets, then
     integrate the block's neurons and find their spikes.
 
@@ -278,12 +283,11 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, 
     ``next_step`` spikes are listed in ``buf_b`` and reset later (after the traces)."""
     _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
     (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
-     blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz) = ints
+     blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz, scheme) = ints
     neuron_pop, post = i32
-    path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz = flts
+    path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz, vpeak_ = flts
     blo = blk[b]
     bhi = blk[b + 1]
-    h = 0.5 * dt
     # slices: non-negative range indices let LLVM drop index wrap-around and vectorise
     _noise(rng[blo:bhi], sig_s[blo:bhi], nz[blo:bhi], hz[blo:bhi], zk, zw, zf)
     na = 0
@@ -295,13 +299,13 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, 
         if lo >= hi or div:
             continue
         n = hi - lo
-        lag = pp[p, P_LAG] > 0.5
-        izh03 = int(pp[p, P_INTEG]) == I_IZH03
-        vpeak = pp[p, P_VPEAK]
+        lag = lag_[p] > 0
+        izh03 = scheme[p] == I_IZH03
+        vpeak = vpeak_[p]
         vcheck = min(vpeak, VMAX)
-        is_off = pp[p, P_IS_OFF]
-        c_off = pp[p, P_C_OFF]
-        d_off = pp[p, P_D_OFF]
+        is_off = mod[p, M_SOMA_DRIVE_PA]
+        c_off = mod[p, M_RESET_V_OFFSET]
+        d_off = mod[p, M_RESET_U_OFFSET]
         cur = ring[slot, CH_CUR, lo:hi]
         bias = bias_s[lo:hi]
         sig = sig_s[lo:hi]
@@ -314,19 +318,11 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, 
         if izh03:
             for k in range(n):
                 I = _take_input(cur, bias, sig, nzp, is_off, k)
-                v = va[k]
-                u = ua[k]
-                vn = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                vn = vn + h * (0.04 * vn * vn + 5.0 * vn + 140.0 - u + I)
-                ua[k] = u + dt * pa[k] * (pb[k] * vn - u)
-                va[k] = vn
+                va[k], ua[k] = step_izh2003(va[k], ua[k], I, pa[k], pb[k], dt)
         else:
             for k in range(n):
                 I = _take_input(cur, bias, sig, nzp, is_off, k)
-                v = va[k]
-                u = ua[k]
-                va[k] = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-                ua[k] = u + dt * pa[k] * (pb[k] * v - u)
+                va[k], ua[k] = step_euler(va[k], ua[k], I, pa[k], pb[k], dt)
         # spikes and divergence, in index order
         for k in range(n):
             vn = va[k]
@@ -350,25 +346,26 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, 
                 buf_b[blo + nbb] = i      # fires at the start of the next step
                 nbb += 1
             else:
-                va[k] = cc[i] + c_off
-                ua[k] = u + (cd[i] + d_off)
+                va[k], ua[k] = reset(u, cc[i] + c_off, cd[i] + d_off)
                 buf_a[blo + na] = i
                 na += 1
     cnt_a[b] = na
     cnt_b[b] = 0 if div else nbb
 
 
-def _all_blocks_serial(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense,
-                       zk, zw, zf):
+def _all_blocks_serial(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod, rng, bdiv, path_dense,
+                       lag, zk, zw, zf):
     for b in range(n_blk):
-        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod, rng, bdiv, path_dense, lag,
+                    zk, zw, zf)
 
 
-def _all_blocks_parallel(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense,
-                         zk, zw, zf):
+def _all_blocks_parallel(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod, rng, bdiv, path_dense,
+                         lag, zk, zw, zf):
     # the only parallel region of the kernel, in a function of its own
     for b in prange(n_blk):
-        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense, zk, zw, zf)
+        _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod, rng, bdiv, path_dense, lag,
+                    zk, zw, zf)
 
 
 def _deliver_serial(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense):
@@ -384,82 +381,63 @@ def _deliver_parallel(n_blk, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring
 @nb.njit(inline="always", **NJIT)
 def _record(out, i, t, rec_mask):
     if rec_mask[i]:
-        k = out.n_spk[0]
-        out.spk_i[k] = i
-        out.spk_t[k] = t
-        out.spk_b[k] = 0
-        out.n_spk[0] = k + 1
+        k = out.n_spikes[0]
+        out.spike_neuron[k] = i
+        out.spike_step[k] = t
+        out.spike_burst[k] = 0
+        out.n_spikes[0] = k + 1
 
 
 def _run_point(net, st, out, t0, n_steps, wk):
     """Advance the network from step ``t0`` by ``n_steps`` steps; returns
     ``(status, steps_done)`` with the general kernel's status codes."""
-    N = st.v.shape[0]
-    D = st.ring.shape[0]
-    cap = out.spk_i.shape[0]
+    nr, ns, sy = net.neurons, st.neurons, net.synapses
+    N = ns.v.shape[0]
+    ring = st.synapses.ring
+    D = ring.shape[0]
+    cap = out.spike_neuron.shape[0]
     n_blk = wk.blk.shape[0] - 1
-    pp = st.ppw
-    pop_start = net.pop_start
-    rec_mask = net.rec_mask
+    mod = st.modulation.value
+    pop_start = nr.pop_start
+    lag = nr.detect_next_step
+    vpeak = net.izh2003.vpeak_mV
+    rec_mask = out.spike_mask
     pend = wk.pend
     n_pend = wk.n_pend
-    V = st.v
-    U = st.u
-    # the flat arrays of the block step, unpacked once per call
-    rsplit = wk.rsplit
-    neuron_pop = net.neuron_pop
-    pop_path_ptr = net.pop_path_ptr
-    pop_paths = net.pop_paths
-    path_row0 = net.path_row0
-    path_pre0 = net.path_pre0
-    path_dly = net.path_dly
-    path_dense = net.path_dense
-    path_rec_ptr = net.path_rec_ptr
-    path_rec_ch = net.path_rec_ch
-    path_rec_scale = net.path_rec_scale
-    path_gain = st.path_gain
-    post = net.post
-    lpost = wk.lpost
-    wsyn = net.w
-    ring = st.ring
+    V = ns.v
+    U = ns.u
+    cc = nr.c
+    cd = nr.d
+    zk, zw, zf = net.ziggurat
+    rng = ns.rng
+    wsyn = sy.weight
+    path_dense = sy.path_dense
     blk = wk.blk
-    dt = net.dt
-    zk = net.zig_k
-    zw = net.zig_w
-    zf = net.zig_f
-    rng = st.rng
-    sig_s = st.sig_s
-    bias_s = st.bias_s
-    ca = net.a
-    cb = net.b
-    cc = net.c
-    cd = net.d
-    nz = wk.nz
-    hz = wk.hz
-    buf_a = wk.buf_a
-    buf_b = wk.buf_b
     cnt_a = wk.cnt_a
     cnt_b = wk.cnt_b
+    buf_a = wk.buf_a
+    buf_b = wk.buf_b
     bdiv = wk.bdiv
-    path_dense = net.path_dense
+    rsplit = wk.rsplit
+    lpost = wk.lpost
+    dt = net.dt
     # grouped by type (homogeneous tuples: calls stay under CPython's 30 positional
     # arguments, beyond which numba cannot inline them)
-    ints = (pop_path_ptr, pop_paths, path_row0, path_pre0, path_dly, path_rec_ptr, path_rec_ch, pend, n_pend,
-            blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, hz)
-    i32 = (neuron_pop, post)
-    flts = (path_rec_scale, path_gain, V, U, sig_s, bias_s, ca, cb, cc, cd, nz)
+    ints = (sy.pop_path_ptr, sy.pop_paths, sy.path_row0, sy.path_pre0, sy.path_delay, sy.path_rec_ptr,
+            sy.path_rec_channel, pend, n_pend, blk, pop_start, buf_a, buf_b, cnt_a, cnt_b, wk.hz, nr.scheme)
+    i32 = (nr.pop_of, sy.post)
+    flts = (sy.path_rec_scale, st.synapses.path_gain, V, U, ns.soma_noise_sd, ns.soma_bias, nr.a, nr.b, cc, cd,
+            wk.nz, vpeak)
     if wk.pend_t[0] != t0:
         # next-step detection at the start of the chunk (state as the general kernel left it)
-        if out.n_spk[0] + N > cap:
+        if out.n_spikes[0] + N > cap:
             return 1, 0
         npd = 0
         for p in range(pop_start.shape[0] - 1):
-            if pp[p, P_LAG] > 0.5:
-                vpeak = pp[p, P_VPEAK]
+            if lag[p] > 0:
                 for i in range(pop_start[p], pop_start[p + 1]):
-                    if V[i] >= vpeak:
-                        V[i] = cc[i] + pp[p, P_C_OFF]
-                        U[i] = U[i] + (cd[i] + pp[p, P_D_OFF])
+                    if V[i] >= vpeak[p]:
+                        V[i], U[i] = reset(U[i], cc[i] + mod[p, M_RESET_V_OFFSET], cd[i] + mod[p, M_RESET_U_OFFSET])
                         pend[npd] = i
                         npd += 1
                         _record(out, i, t0, rec_mask)
@@ -470,11 +448,11 @@ def _run_point(net, st, out, t0, n_steps, wk):
         bdiv[b, 0] = -1.0
     for step in range(n_steps):
         t = t0 + step
-        if out.n_spk[0] + 2 * N > cap:
+        if out.n_spikes[0] + 2 * N > cap:
             wk.pend_t[0] = t
             return 1, step
         slot = t % D
-        _all_blocks(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, pp, rng, bdiv, path_dense,
+        _all_blocks(n_blk, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod, rng, bdiv, path_dense, lag,
                     zk, zw, zf)
         for b in range(n_blk):
             if bdiv[b, 0] >= 0.0:
@@ -486,11 +464,7 @@ def _run_point(net, st, out, t0, n_steps, wk):
                 n_pend[1] = 0
                 return 2, step
         # traces of this step, before the next step's resets
-        for k in range(out.tr_neuron.shape[0]):
-            if (t + 1) % out.tr_every[k] == 0 and out.tr_ptr[k] < out.tr_cap[k]:
-                out.tr_buf[out.tr_off[k] + out.tr_ptr[k]] = trace_value(net, st, pp, out.tr_neuron[k],
-                                                                        out.tr_var[k])
-                out.tr_ptr[k] += 1
+        sample_traces(t, net, st, out)
         # gather: this step's same-step spikes, then (unless the chunk ends here: the next
         # call detects them) the next step's, which are reset now
         npd = 0
@@ -507,9 +481,8 @@ def _run_point(net, st, out, t0, n_steps, wk):
                 o = blk[b]
                 for k in range(cnt_b[b]):
                     i = buf_b[o + k]
-                    p = neuron_pop[i]
-                    V[i] = cc[i] + pp[p, P_C_OFF]
-                    U[i] = U[i] + (cd[i] + pp[p, P_D_OFF])
+                    p = nr.pop_of[i]
+                    V[i], U[i] = reset(U[i], cc[i] + mod[p, M_RESET_V_OFFSET], cd[i] + mod[p, M_RESET_U_OFFSET])
                     pend[npd] = i
                     npd += 1
                     _record(out, i, t + 1, rec_mask)

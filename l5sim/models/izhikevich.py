@@ -40,12 +40,13 @@ in pA, a in 1/ms, b in nS (pA/mV^3 for the cubic form), d in pA.
     if v >= 30 mV:  v <- c,  u <- u + d
 
 in the dimensionless units of that paper (I in "mV/ms"), integrated with the published
-scheme (see :mod:`l5sim.kernels.neurons`).
+scheme (see :mod:`l5sim.kernels.izh2003`; the 2007 form's schemes are in
+:mod:`l5sim.kernels.izh2007`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 # U(v) modes, shared with the kernels (plain ints, never mutated).
 U_LINEAR = 0        #: U = b (v - vr)
@@ -193,8 +194,3 @@ PRESETS_2003: dict[str, Izh2003Params] = {
 #: r ~ U(0, 1) per neuron. Excitatory: c = -65 + 15 r^2, d = 8 - 6 r^2 (a 0.02, b 0.2);
 #: inhibitory: a = 0.02 + 0.08 r, b = 0.25 - 0.05 r (c -65, d 2).
 HETEROGENEITY = ("none", "izh2003_exc", "izh2003_inh")
-
-
-def param_names(cls) -> tuple[str, ...]:
-    """Names of the numeric fields of a parameter record (no ``source``/modes)."""
-    return tuple(f.name for f in fields(cls) if f.name not in ("source", "u_mode"))

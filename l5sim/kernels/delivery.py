@@ -1,0 +1,144 @@
+"""Spike delivery into the delay ring, and the external Poisson inputs.
+
+The ring holds, for each of the next ``max_delay + 1`` steps, every channel's arrivals
+per neuron; a spike of neuron i at step t adds w x scale into slot t + delay of each of
+its targets' receptor channels. Delivery runs by blocks of postsynaptic neurons
+(``Synapses.blocks``): blocks are disjoint, so they may run in parallel, and each target
+still receives its inputs in spike order (bitwise the same for any thread count).
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+from numba import prange
+
+from .._numba_config import NJIT
+from .memory import prefetch
+from .rng import poisson_small
+
+
+@nb.njit(inline="always", **NJIT)
+def lower_bound(a, lo, hi, x):
+    """First index k in [lo, hi) with a[k] >= x (a sorted there), else hi."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@nb.njit(inline="always", **NJIT)
+def prefetch_row(i, neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0, path_dense, path_dly, row_ptr,
+                 post, wsyn, dly):
+    """Start loading the sparse rows of neuron i (targets, weights, per-synapse delays):
+    called for the next spike while the current one is delivered (:mod:`.memory`)."""
+    pq = neuron_pop[i]
+    for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+        pw = pop_paths[q]
+        if path_dense[pw]:
+            continue
+        row = path_row0[pw] + (i - path_pre0[pw])
+        s0 = row_ptr[row]
+        s1 = row_ptr[row + 1]
+        for s in range(s0, s1, 16):        # 64-byte lines of int32 / float32
+            prefetch(post, s)
+            prefetch(wsyn, s)
+        if path_dly[pw] < 0:
+            for s in range(s0, s1, 32):    # of uint16
+                prefetch(dly, s)
+
+
+def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring):
+    """Add the spikes ``fired[f0:nf]`` of this step into the ring (the loop sees only
+    arrays, as in :func:`l5sim.kernels.izh2003.integrate`)."""
+    deliver_loop(fired, f0, nf, slot, neuron_pop, sy.row_ptr, sy.post, sy.weight, sy.delay, sy.path_row0,
+                 sy.path_pre0, sy.pop_path_ptr, sy.pop_paths, sy.path_delay, sy.path_dense, sy.path_rec_ptr,
+                 sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring)
+
+
+def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0, pop_path_ptr,
+                 pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale, blk, path_gain, ring):
+    """The loop of :func:`deliver`, by blocks of target neurons."""
+    n_blk = blk.shape[0] - 1
+    D = ring.shape[0]
+    for b in prange(n_blk):
+        jlo = blk[b]
+        jhi = blk[b + 1]
+        for f in range(f0, nf):
+            i = fired[f]
+            pq = neuron_pop[i]
+            if f + 1 < nf:
+                prefetch_row(fired[f + 1], neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0,
+                             path_dense, path_dly, row_ptr, post, wsyn, dly)
+            for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+                pw = pop_paths[q]
+                row = path_row0[pw] + (i - path_pre0[pw])
+                s0 = row_ptr[row]
+                s1 = row_ptr[row + 1]
+                if n_blk > 1:
+                    s0 = lower_bound(post, s0, s1, jlo)
+                    s1 = lower_bound(post, s0, s1, jhi)
+                gain = path_gain[pw]
+                dconst = path_dly[pw]
+                for r in range(path_rec_ptr[pw], path_rec_ptr[pw + 1]):
+                    chr_ = path_rec_ch[r]
+                    scale = path_rec_scale[r] * gain
+                    if dconst >= 0:
+                        # one delay for the whole pathway: a flat slice of the ring
+                        sl = slot + dconst
+                        if sl >= D:
+                            sl -= D
+                        rv = ring[sl, chr_]
+                        if path_dense[pw] and s1 > s0:
+                            # every row holds all targets in order: contiguous, vectorisable
+                            base = post[s0] - s0
+                            for s in range(s0, s1):
+                                rv[base + s] += wsyn[s] * scale
+                        else:
+                            for s in range(s0, s1):
+                                rv[post[s]] += wsyn[s] * scale
+                    else:
+                        for s in range(s0, s1):
+                            sl = slot + dly[s]   # slot + delay < 2 D: no integer division
+                            if sl >= D:
+                                sl -= D
+                            ring[sl, chr_, post[s]] += wsyn[s] * scale
+
+
+@nb.njit(inline="always", **NJIT)
+def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring):
+    """External Poisson inputs' events of step t into ring slot t: one count per target
+    neuron from its own stream, or one shared count per input from the input's stream."""
+    for k in range(pin.lo.shape[0]):
+        if t < pin.t0[k] or t >= pin.t1[k]:
+            continue
+        rate = pin.rate_hz[k]
+        if pin.ramp_steps[k] > 0:
+            frac = (t - pin.t0[k] + 1) / pin.ramp_steps[k]
+            if frac < 1.0:
+                rate *= frac
+        lam = rate * dt * 1e-3
+        emlam = math.exp(-lam)
+        w0 = pin.w_ptr[k]
+        r0 = pin.rec_ptr[k]
+        r1 = pin.rec_ptr[k + 1]
+        plo = pin.lo[k]
+        if pin.shared[k]:
+            cnt = poisson_small(input_rng, k, lam)
+            if cnt > 0:
+                for j in range(plo, pin.hi[k]):
+                    wj = cnt * pin.weight[w0 + j - plo]
+                    for r in range(r0, r1):
+                        ring[slot, pin.rec_channel[r], j] += wj * pin.rec_scale[r]
+        else:
+            for j in range(plo, pin.hi[k]):
+                wj = pin.weight[w0 + j - plo]
+                if wj == 0.0:
+                    continue
+                cnt = poisson_small(neuron_rng, j, lam, emlam)
+                if cnt > 0:
+                    for r in range(r0, r1):
+                        ring[slot, pin.rec_channel[r], j] += cnt * wj * pin.rec_scale[r]

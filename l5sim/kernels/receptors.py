@@ -1,0 +1,100 @@
+"""Synaptic receptors and input currents: the per-neuron pieces every model shares.
+
+Conductance receptors (AMPA, NMDA with its Mg2+ block, GABA_A, GABA_B) rise instantly
+by the arriving weight (nS) and decay by exp(-dt / tau) per step; CURRENT synapses add
+their weight to the step's input current (voltage jumps, Izhikevich 2003); GATE arrivals
+raise an L5 cell's coupling gate, kappa <- kappa + (1 - kappa) min(w, 1). Channel
+``2 r + c`` is receptor r on compartment c (0 soma, 1 dendrite; l5sim.models.synapses).
+"""
+from __future__ import annotations
+
+import numba as nb
+
+from .._numba_config import NJIT
+from .records import R_CURRENT, R_GATE
+from .rng import normal
+
+
+@nb.njit(inline="always", **NJIT)
+def mg_block(v):
+    """NMDA Mg2+ block B(v) = x^2 / (1 + x^2), x = (v + 80) / 60 (Izhikevich & Edelman
+    2008, SI eq. 3)."""
+    x = (v + 80.0) / 60.0
+    x2 = x * x
+    return x2 / (1.0 + x2)
+
+
+@nb.njit(inline="always", **NJIT)
+def soma_input(i, bias, noise_sd, offset, rng, zk, zw, zf):
+    """Neuron i's injected current this step: bias + (modulated) offset, plus
+    noise_sd N(0, 1) from the neuron's own stream when noise_sd > 0 (pA)."""
+    I = bias[i] + offset
+    if noise_sd[i] > 0.0:
+        I += noise_sd[i] * normal(rng, zk, zw, zf, i)
+    return I
+
+
+@nb.njit(inline="always", **NJIT)
+def take_arrivals(ring, slot, used, g, kappa, i, I_s, I_d):
+    """Read and clear neuron i's ring slot: conductance increments into ``g``, currents
+    into the somatic / dendritic input (returned), gate increments into ``kappa``."""
+    for q in range(used.shape[0]):
+        ch = used[q]
+        x = ring[slot, ch, i]
+        if x != 0.0:
+            ring[slot, ch, i] = 0.0
+            rec = ch >> 1
+            if rec == R_CURRENT:
+                if ch & 1:
+                    I_d += x
+                else:
+                    I_s += x
+            elif rec == R_GATE:
+                kappa[i] += (1.0 - kappa[i]) * min(x, 1.0)
+            else:
+                g[ch, i] += x
+    return I_s, I_d
+
+
+@nb.njit(inline="always", **NJIT)
+def soma_conductance(g, chans, reversal, mg, i, v, nmda_cap):
+    """(total conductance, reversal-weighted sum) of neuron i's somatic channels at v; the
+    Mg-blocked conductance is capped at ``nmda_cap`` (nS)."""
+    gt = 0.0
+    gE = 0.0
+    for q in range(chans.shape[0]):
+        ch = chans[q]
+        gc = g[ch, i]
+        if gc != 0.0:
+            if mg[ch]:
+                gc = min(gc * mg_block(v), nmda_cap)
+            gt += gc
+            gE += gc * reversal[ch]
+    return gt, gE
+
+
+@nb.njit(inline="always", **NJIT)
+def dend_conductance(g, chans, reversal, mg, i, vd):
+    """(total conductance, reversal-weighted sum) of neuron i's dendritic channels at vd."""
+    gt = 0.0
+    gE = 0.0
+    for q in range(chans.shape[0]):
+        ch = chans[q]
+        gc = g[ch, i]
+        if gc != 0.0:
+            if mg[ch]:
+                gc = gc * mg_block(vd)
+            gt += gc
+            gE += gc * reversal[ch]
+    return gt, gE
+
+
+@nb.njit(inline="always", **NJIT)
+def decay_conductances(g, cond_s, cond_d, decay, i):
+    """One step of exponential decay of neuron i's conductances."""
+    for q in range(cond_s.shape[0]):
+        ch = cond_s[q]
+        g[ch, i] *= decay[ch]
+    for q in range(cond_d.shape[0]):
+        ch = cond_d[q]
+        g[ch, i] *= decay[ch]
