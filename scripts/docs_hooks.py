@@ -93,11 +93,15 @@ def _table(heading: str, cls, note: str = "") -> str:
     return text
 
 
-def _param_table(title: str, cls, preset_name: str) -> str:
+def _param_table(title: str, cls, preset_name: str, preset=None) -> str:
     rows = ["| parameter | default |", "|---|---|"]
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING:
             rows.append(f"| `{f.name}` | `{f.default!r}` |")
+        elif preset is not None and hasattr(preset, f.name):
+            rows.append(f"| `{f.name}` | `{getattr(preset, f.name)!r}` (preset `{preset_name}`) |")
+        else:
+            rows.append(f"| `{f.name}` | required |")
     return (f"### `params` of `{title}`\n\nFields of `{cls.__module__}.{cls.__name__}`, overridable one by one "
             f"under `[populations.NAME.params]`; defaults as in the record (presets, e.g. `{preset_name}`, "
             "replace some of them):\n\n" + "\n".join(rows) + "\n")
@@ -127,7 +131,8 @@ def schema_markdown() -> str:
         _table("[modulators.NAME.trigger]", nm.Trigger),
     ]
     for model, cls in spec.PARAM_CLASS.items():
-        parts.append(_param_table(model, cls, spec.DEFAULT_PRESET.get(model, "")))
+        name = spec.DEFAULT_PRESET.get(model, "")
+        parts.append(_param_table(model, cls, name, spec.PRESETS.get(model, {}).get(name)))
     return "\n".join(parts)
 
 
