@@ -111,7 +111,9 @@ def register_stability_gap(subparsers) -> argparse.ArgumentParser:
                    help="print loss, accuracy per task and mean gain every N iterations "
                         "(default: 200 with --no-progress, else never)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--no-figure", action="store_true", help="do not draw stability_gap.png")
+    p.add_argument("--no-figure", action="store_true", help="do not draw the figure stability_gap.FORMAT")
+    p.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
+                   help="figure file format: png (default), or svg / pdf (vector)")
     p.add_argument("--no-curves", action="store_true", help="do not write curves.csv")
     p.add_argument("--out", required=True, help="output directory")
     p.set_defaults(func=stability_gap_main)
@@ -158,7 +160,7 @@ def stability_gap_main(args) -> int:
     try:
         result = run_stability_gap(cfg, progress=not args.no_progress)
         paths = write_results(result, args.out, figure=not args.no_figure,
-                              curves=not args.no_curves)
+                              curves=not args.no_curves, figure_format=args.format)
     except L5SimError as exc:
         print(f"l5sim stability-gap: {exc}", file=sys.stderr)
         return 1

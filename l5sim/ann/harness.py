@@ -835,8 +835,8 @@ def metrics_document(result: StabilityGapResult) -> dict:
 
 
 def write_results(result: StabilityGapResult, out_dir: str, *, figure: bool = True,
-                  curves: bool = True) -> dict:
-    """Write ``curves.csv``, ``metrics.json`` and ``stability_gap.png`` to ``out_dir`` (atomically).
+                  curves: bool = True, figure_format: str = "png") -> dict:
+    """Write ``curves.csv``, ``metrics.json`` and ``stability_gap.FORMAT`` to ``out_dir`` (atomically).
 
     ``curves.csv`` is tidy: one row per (optimizer, seed, evaluation, task evaluated), columns
     ``optimizer, seed, iteration, block, eval_task, eval_task_name, trained, accuracy,
@@ -853,6 +853,8 @@ def write_results(result: StabilityGapResult, out_dir: str, *, figure: bool = Tr
         Also save the figure (needs matplotlib).
     curves : bool
         Also write ``curves.csv``.
+    figure_format : str
+        ``png`` (raster), ``svg`` or ``pdf`` (vector).
 
     Returns
     -------
@@ -884,20 +886,13 @@ def write_results(result: StabilityGapResult, out_dir: str, *, figure: bool = Tr
     doc = metrics_document(result)
     _atomic_write(paths["metrics"], lambda fh: json.dump(doc, fh, indent=1, allow_nan=False))
     if figure:
+        if figure_format not in ("png", "svg", "pdf"):
+            raise ValueError(f"figure_format: got {figure_format!r}; expected png, svg or pdf")
         fig = plot_stability_gap(result)
-        paths["figure"] = os.path.join(out_dir, "stability_gap.png")
-        d = os.path.abspath(out_dir)
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".png")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110, format="png")
-            os.replace(tmp, paths["figure"])
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            import matplotlib.pyplot as plt
+        paths["figure"] = os.path.join(out_dir, f"stability_gap.{figure_format}")
+        from l5sim.plotting import save_figure
 
-            plt.close(fig)
+        save_figure(fig, paths["figure"])          # atomic, format from the suffix; closes the figure
     return paths
 
 

@@ -109,6 +109,16 @@ def test_outputs_written(adam_rotated, tmp_path):
     assert (tmp_path / "stability_gap.png").stat().st_size > 1000
 
 
+def test_vector_figure_formats(adam_rotated, tmp_path):
+    for fmt, magic in (("svg", b"<svg"), ("pdf", b"%PDF")):
+        paths = write_results(adam_rotated, str(tmp_path / fmt), figure=True, curves=False, figure_format=fmt)
+        assert paths["figure"].endswith(f"stability_gap.{fmt}")
+        head = open(paths["figure"], "rb").read(4096)
+        assert magic in head, (fmt, head[:60])
+    with pytest.raises(ValueError, match="figure_format"):
+        write_results(adam_rotated, str(tmp_path / "bad"), figure=True, curves=False, figure_format="jpg")
+
+
 def test_figure_is_labelled_in_words(adam_rotated):
     import matplotlib
 
