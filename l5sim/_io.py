@@ -16,6 +16,20 @@ def _umask_mode() -> int:
 _FILE_MODE = _umask_mode()
 
 
+def _commit(tmp, path) -> None:
+    """Give a finished temporary file the process's file mode and rename it onto ``path``."""
+    os.chmod(tmp, _FILE_MODE)
+    os.replace(tmp, path)
+
+
+def _discard(tmp) -> None:
+    """Remove a temporary file if it is still there."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
 def atomic_write(path, writer, fsync: bool = True) -> None:
     """Call ``writer(binary file object)`` on a temporary file beside ``path``, then rename
     it to ``path``; on any error the temporary file is removed and ``path`` is left as it
@@ -30,22 +44,10 @@ def atomic_write(path, writer, fsync: bool = True) -> None:
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
+        _commit(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
-
-
-# --------------------------------------------------------------------------------------
-# Output and cache paths, checked before any work starts (issue 13).
-
-#: Kernel-provided file systems: nothing an l5sim run writes belongs there.
-VIRTUAL_ROOTS = ("/proc", "/sys", "/dev")
-
 
 
 def atomic_write_named(path, writer) -> Path:
@@ -59,15 +61,18 @@ def atomic_write_named(path, writer) -> Path:
     os.unlink(tmp)
     try:
         writer(tmp)
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
+        _commit(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
     return path
+
+
+# --------------------------------------------------------------------------------------
+# Output and cache paths, checked before any work starts (issue 13).
+
+#: Kernel-provided file systems: nothing an l5sim run writes belongs there.
+VIRTUAL_ROOTS = ("/proc", "/sys", "/dev")
 
 
 def _path_error(option, path, why):
@@ -146,14 +151,15 @@ def check_file(path, option: str = "--out") -> Path:
 
 
 def remove_stale_temporaries(directory, names) -> list[str]:
-    """Remove the temporary files that an interrupted :func:`atomic_write` of any of
-    ``names`` left in ``directory`` (``.NAME.*.tmp``); returns the names removed."""
+    """Remove the temporary files that an interrupted :func:`atomic_write` or
+    :func:`atomic_write_named` of any of ``names`` left in ``directory`` (``.NAME.*.tmp``,
+    ``.NAME.*.tmp.SUFFIX``); returns the names removed."""
     d = Path(directory)
     gone = []
     if not d.is_dir():
         return gone
     for name in names:
-        for tmp in d.glob(f".{name}.*.tmp"):
+        for tmp in [*d.glob(f".{name}.*.tmp"), *d.glob(f".{name}.*.tmp.*")]:
             try:
                 tmp.unlink()
                 gone.append(tmp.name)

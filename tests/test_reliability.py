@@ -446,3 +446,27 @@ def test_usage_errors_are_one_line_with_status_2(argv, capsys):
         cli.main(argv)
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and "error:" in err and "--help" in err, err
+
+
+def test_interrupted_named_writes_leave_temporaries_the_next_run_clears(tmp_path):
+    """A writer that opens its file by name (pynwb, Neo) and dies leaves ``.NAME.*.tmp.SUFFIX``;
+    the clean-up before the next run removes it with the plain ``.NAME.*.tmp`` kind, and
+    leaves unrelated files alone."""
+    from l5sim._io import atomic_write_named, remove_stale_temporaries
+
+    def dies(tmp):
+        Path(tmp).write_bytes(b"half")
+        os.link(tmp, tmp_path / (Path(tmp).name + "-kept"))   # what a SIGKILL would leave behind
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_named(tmp_path / "run.nwb", dies)
+    left = tmp_path / next(p.name for p in tmp_path.iterdir() if p.name.endswith("-kept"))
+    stale = tmp_path / left.name[:-len("-kept")]
+    left.rename(stale)
+    (tmp_path / ".recording.npz.abc.tmp").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("mine")
+    gone = remove_stale_temporaries(tmp_path, ["run.nwb", "recording.npz"])
+    assert sorted(gone) == sorted([stale.name, ".recording.npz.abc.tmp"]), gone
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert stale.name.startswith(".run.nwb.") and stale.name.endswith(".tmp.nwb")
