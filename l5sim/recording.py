@@ -105,7 +105,7 @@ class Recording:
 
 def write_json(path, data) -> None:
     """Write JSON atomically (temporary file, then rename)."""
-    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True, default=_json_default)
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True, default=json_default)
     atomic_write(Path(path), lambda fh: fh.write(text.encode()))
 
 
@@ -114,7 +114,8 @@ def write_text(path, text: str) -> None:
     atomic_write(Path(path), lambda fh: fh.write(text.encode()))
 
 
-def _json_default(o):
+def json_default(o):
+    """``json.dumps`` default for NumPy scalars and arrays (as Python numbers and lists)."""
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
@@ -133,7 +134,7 @@ def save(rec: Recording, directory) -> Path:
         "spike_burst": np.asarray(rec.spike_burst, np.uint8),
         "pop_names": np.asarray(rec.pop_names, dtype=str),
         "pop_start": np.asarray(rec.pop_start, np.int64),
-        "metadata_json": np.asarray(json.dumps(rec.metadata, default=_json_default, allow_nan=True)),
+        "metadata_json": np.asarray(json.dumps(rec.metadata, default=json_default, allow_nan=True)),
     }
     arrays["weight_t_ms"] = np.asarray(rec.weight_t_ms, np.float64)
     for p, w in rec.weights.items():

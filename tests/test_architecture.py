@@ -41,7 +41,7 @@ ALLOWED = {
     # the ANN side reads bridge files and draws through plotting; it never simulates
     "ann": {"bridge", "errors", "fits", "plotting"},
     # export translates recordings (spec -> ... -> recording -> export); _io for atomic writes
-    "export": {"_io"},
+    "export": {"_io", "recording"},
     "experiments": {"analysis", "builder", "errors", "simulation", "sizing", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     "column_stdp": {"builder", "errors", "simulation", "spec"},

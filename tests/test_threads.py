@@ -60,9 +60,8 @@ def test_cpu_limit_is_affinity_capped_by_the_quota_rounded_down(monkeypatch):
     assert threads.cpu_limit() == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no sched_getaffinity on this platform")
 def test_real_affinity_limit_is_the_affinity_mask():
-    if not hasattr(os, "sched_getaffinity"):
-        pytest.skip("no sched_getaffinity on this platform")
     assert 1 <= threads.cpu_limit() <= len(os.sched_getaffinity(0))
 
 
@@ -108,11 +107,11 @@ def test_worker_and_environment_override_the_measurement(monkeypatch):
             threads.set_worker_threads(bad)
 
 
+@pytest.mark.skipif(not (os.path.exists("/proc/stat") and hasattr(os, "sched_getaffinity")),
+                    reason="needs Linux /proc/stat and sched_getaffinity")
 def test_idle_cpus_sees_a_busy_process():
     """A process spinning on one CPU of this process's affinity takes about one CPU's idle
     time away (measured over 0.3 s, so that 1/100 s ticks resolve it to ~0.03 CPU)."""
-    if not (os.path.exists("/proc/stat") and hasattr(os, "sched_getaffinity")):
-        pytest.skip("needs Linux /proc/stat and sched_getaffinity")
     cpus = sorted(os.sched_getaffinity(0))
     spin = subprocess.Popen([sys.executable, "-c", "import os\nos.sched_setaffinity(0, {%d})\nwhile True: pass"
                              % cpus[0]])

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 
+from ..recording import json_default
+
 #: (NWB unit, conversion to it, l5sim unit) of each trace variable (l5sim/models docstrings).
 _MV = ("volts", 1e-3, "mV")
 _PA = ("amperes", 1e-12, "pA")
@@ -29,16 +31,8 @@ def model_of(rec, pop: str) -> str:
 
 
 def to_json(obj) -> str:
-    def default(o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-    return json.dumps(obj, sort_keys=True, allow_nan=True, default=default)
+    """Metadata as sorted JSON text (NumPy values as numbers and lists)."""
+    return json.dumps(obj, sort_keys=True, allow_nan=True, default=json_default)
 
 
 def regular_timing(t_ms: np.ndarray):
