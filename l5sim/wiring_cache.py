@@ -9,7 +9,7 @@ environment variable ``L5SIM_WIRING_CACHE=DIR``. One file per pathway,
 SHA-256 of everything the pathway's synapses depend on: the pathway's own specification,
 the sizes of its two populations, the circuit's space, the pathway name, the seed, the
 l5sim version and the source of the code that defines and draws synapses
-(connectivity.py, builder.py, spec.py, this file, kernels/wiring.py,
+(connectivity.py, builder.py, the modules of spec/, this file, kernels/wiring.py,
 kernels/rng.py). Changing anything else in the circuit (inputs, models, other
 pathways) keeps the entry valid; changing any of those makes a new key, so a stale entry
 is never read. Entries are written atomically; an entry that does not match what the
@@ -44,8 +44,10 @@ _RANGES: dict = {}
 def _code_hash() -> str:
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("connectivity.py", "builder.py", "spec.py", "wiring_cache.py", "kernels/wiring.py", "kernels/rng.py"):
-        h.update((here / name).read_bytes())
+    files = [here / "connectivity.py", here / "builder.py", *sorted((here / "spec").glob("*.py")),
+             here / "wiring_cache.py", here / "kernels" / "wiring.py", here / "kernels" / "rng.py"]
+    for path in files:
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

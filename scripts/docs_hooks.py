@@ -1,6 +1,6 @@
 """MkDocs hooks of the API reference site (``mkdocs.yml``; ``mkdocs build --strict``).
 
-- The circuit TOML schema is generated from the frozen dataclasses of ``l5sim/spec.py``
+- The circuit TOML schema is generated from the frozen dataclasses of ``l5sim/spec/``
   (and the parameter records of ``l5sim/models``) at build time, never copied by hand: a
   page holding the marker ``<!-- l5sim:schema -->`` gets one table per TOML table with
   each key's type, default, allowed values or range, and its documentation.
@@ -62,12 +62,12 @@ def _default(f) -> str:
 
 
 def _allowed(md) -> str:
-    from l5sim import spec
+    from l5sim.spec.fields import describe_bounds
 
     parts = []
     if md.get("choices"):
         parts.append(", ".join(f"`{c}`" for c in md["choices"]))
-    rng = spec._describe(md)
+    rng = describe_bounds(md)
     if rng:
         parts.append(rng)
     return "; ".join(parts)
