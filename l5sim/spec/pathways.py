@@ -140,7 +140,8 @@ class PathwaySpec:
     receptors: Mapping[str, float] = setting(factory=lambda: {"AMPA": 1.0}, choices=RECEPTOR_KEYS)
     delay_steps: int = setting(1, ge=0, le=1000)
     delay_per_distance: float = setting(0.0, ge=0.0)
-    delay_max_steps: int = setting(0, ge=0, le=65535, doc="if > delay_steps: delays uniform in [delay_steps, delay_max_steps]")
+    delay_max_steps: int = setting(0, ge=0, le=65535,
+                                   doc="if > delay_steps: delays uniform in [delay_steps, delay_max_steps]")
     plasticity: str = setting("", doc="name of a [plasticity] rule, or empty")
     source: str = setting("")
 
