@@ -66,6 +66,8 @@ INTERNAL = {
              "inputs": {"fields", "pathways"}, "recording": {"fields"}, "checks": {"inputs"},
              "circuit": {"checks", "fields", "inputs", "overrides", "pathways", "populations", "recording"},
              "__init__": {"checks", "circuit", "inputs", "overrides", "pathways", "populations", "recording"}},
+    "bridge": {"tables": set(), "mapping": set(), "document": set(), "make": {"document", "mapping", "tables"},
+               "__init__": {"document", "make", "mapping", "tables"}},
     "cli": {"common": set(), "run": {"common"}, "experiments": {"common"}, "neighbours": {"common"},
             "sweep": {"common"}, "export": {"common"},
             "__init__": {"experiments", "export", "neighbours", "run", "sweep"}},
