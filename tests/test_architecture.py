@@ -68,6 +68,8 @@ INTERNAL = {
              "__init__": {"checks", "circuit", "inputs", "overrides", "pathways", "populations", "recording"}},
     "bridge": {"tables": set(), "mapping": set(), "document": set(), "make": {"document", "mapping", "tables"},
                "__init__": {"document", "make", "mapping", "tables"}},
+    "experiments": {"trials": set(), "gain": {"trials"}, "stdp": {"trials"}, "pulse": {"trials"},
+                    "__init__": {"gain", "pulse", "stdp", "trials"}},
     "cli": {"common": set(), "run": {"common"}, "experiments": {"common"}, "neighbours": {"common"},
             "sweep": {"common"}, "export": {"common"},
             "__init__": {"experiments", "export", "neighbours", "run", "sweep"}},
