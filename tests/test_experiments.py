@@ -1,4 +1,4 @@
-"""Experiments as library functions and commands (``l5sim/experiments.py``,
+"""Experiments as library functions and commands (``l5sim/experiments/``,
 ``l5sim/cli/experiments.py``, ``l5sim/plotting/``): grid parsing, replication of circuits
 into one run, the ``l5sim gain`` / ``l5sim stdp`` output files, and the plots."""
 from __future__ import annotations
