@@ -24,6 +24,7 @@ from .kernels import point as P
 from .kernels import records as R
 from .kernels.rng import seed_streams
 from .recording import Recording
+from .triggers import Triggers, modulation_delta
 
 _TRACE_CODES = {"v": R.T_V, "u": R.T_U, "vd": R.T_VD, "wd": R.T_WD, "kappa": R.T_KAPPA,
                 "g_adapt": R.T_GAD, "I_bap": R.T_IBAP, "burst": R.T_BURST,
@@ -120,85 +121,6 @@ def _trace_plan(built, recording, n_steps):
     return keys, (np.asarray(neurons, np.int64), np.asarray(codes, np.int64), np.asarray(every, np.int64),
                   np.asarray(offs, np.int64), np.asarray(caps, np.int64), np.zeros(len(neurons), np.int64),
                   np.zeros(max(off, 1)))
-
-
-class _Triggers:
-    """Uncertainty-triggered pulses, evaluated at chunk boundaries (every ``check_ms``)."""
-
-    def __init__(self, built, dt):
-        self.items = []
-        for name, m in built.spec.modulators.items():
-            if m.trigger is None:
-                continue
-            tr = m.trigger
-            onsets = []
-            if tr.signal == "series":
-                # upward crossings of the external series, with refractoriness
-                x = np.asarray(tr.series)
-                last = -np.inf
-                for k in range(1, len(x)):
-                    tk = k * tr.series_dt_ms
-                    if x[k - 1] < tr.threshold <= x[k] and tk - last >= tr.refractory_ms:
-                        onsets.append(tk)
-                        last = tk
-            self.items.append(dict(name=name, trig=tr, onsets=onsets, last=-np.inf, n=0, mean=0.0, m2=0.0,
-                                   sl=built.pop_slices.get(tr.population), every=max(1, int(round(tr.check_ms / dt)))))
-
-    @property
-    def check_steps(self):
-        return min((it["every"] for it in self.items if it["trig"].signal == "rate_surprise"), default=None)
-
-    def onsets(self, name):
-        for it in self.items:
-            if it["name"] == name:
-                return it["onsets"]
-        return []
-
-    def update(self, t_ms, spk_i_chunks, spk_t_chunks):
-        """Evaluate rate-surprise signals at time ``t_ms`` from the spikes so far."""
-        for it in self.items:
-            tr = it["trig"]
-            if tr.signal != "rate_surprise" or t_ms < tr.window_ms:
-                continue
-            sl = it["sl"]
-            n = sl.stop - sl.start
-            count = 0
-            for si, stt in zip(reversed(spk_i_chunks), reversed(spk_t_chunks)):
-                m = (stt >= t_ms - tr.window_ms) & (stt < t_ms) & (si >= sl.start) & (si < sl.stop)
-                count += int(m.sum())
-                if stt.size and stt[0] < t_ms - tr.window_ms:
-                    break
-            rate = count / (n * tr.window_ms * 1e-3)
-            # surprise against the baseline of the previous windows (before this one joins it)
-            z = 0.0
-            if it["n"] >= 3:
-                sd = np.sqrt(it["m2"] / (it["n"] - 1))
-                z = abs(rate - it["mean"]) / sd if sd > 0 else 0.0
-            # Welford running mean/SD of the windowed rate
-            it["n"] += 1
-            d = rate - it["mean"]
-            it["mean"] += d / it["n"]
-            it["m2"] += d * (rate - it["mean"])
-            if t_ms < tr.warmup_ms:
-                continue
-            if z >= tr.threshold and t_ms - it["last"] >= tr.refractory_ms:
-                it["onsets"].append(t_ms)
-                it["last"] = t_ms
-
-
-def _mod_delta(built, triggers, t_lo, n, dt):
-    """(n steps x targets) table of gain x level for steps t_lo .. t_lo + n - 1."""
-    plan = built.modulation
-    out = np.zeros((n, plan.n))
-    if plan.n == 0:
-        return out
-    t_ms = (t_lo + np.arange(n)) * dt
-    levels = {}
-    for k, mname in enumerate(plan.modulator):
-        if mname not in levels:
-            levels[mname] = built.spec.modulators[mname].level(t_ms, triggers.onsets(mname))
-        out[:, k] = plan.gain[k] * levels[mname]
-    return out
 
 
 def _weight_summary(w, wmin, wmax):
@@ -332,6 +254,54 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         Plastic weights evolve during the run on a copy: ``built`` is never modified; the
         recording holds weight snapshots and the final weights.
     """
+    n_steps, guard = _check_arguments(built, duration_ms, chunk_ms, kernel, on_divergence)
+    seed = built.seed if seed is None else int(seed)
+    recording = built.spec.recording if recording is None else recording
+    triggers = Triggers(built, built.dt_ms)
+    spike_mask = _spike_mask(built, recording, triggers)
+    net = built.net
+    if built.plasticity.n:
+        # learn on a copy: the built circuit stays as built
+        net = net._replace(synapses=net.synapses._replace(weight=net.synapses.weight.copy()))
+    net, run_kernel, use_point, parallel = _choose_kernel(built, net, kernel, parallel)
+    # ---- sizes before allocation (l5sim.sizing): state, ring, traces, snapshots, time
+    check_run(built, duration_ms, recording)
+    t_start = time.perf_counter()
+    st = initial_state(built, seed)
+    keys, tr = _trace_plan(built, recording, n_steps)
+    cap = max(3 * built.n_neurons, SPIKE_BUFFER_MIN)    # the point kernel needs room for 3 N at a call's start
+    out = R.Recorder(spike_mask, np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
+                     np.zeros(1, np.int64), *tr, np.full(4, -1.0))
+    chunk = max(1, int(round(chunk_ms / built.dt_ms)))
+    if triggers.check_steps is not None:
+        chunk = min(chunk, triggers.check_steps)
+    weights = _WeightLog(built, recording, net)
+    bounds = _segment_bounds(built, n_steps, weights)
+    if progress is None:
+        progress = duration_ms > 5000.0 or built.n_neurons * n_steps > 2e8
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=round(duration_ms), unit="ms", desc=f"{built.spec.circuit.name}", leave=False,
+                   file=sys.stderr)
+    weights.snapshot(0)
+    try:
+        spikes = _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard, triggers, weights, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    weights.finish(n_steps)
+    sim_s = time.perf_counter() - t_start
+    kernel_meta = {"name": "point" if use_point else "general", "parallel": bool(parallel),
+                   "threads": _threads() if parallel else 1}
+    return _assemble(built, recording, net, out, keys, spikes, weights, triggers, guard,
+                     dict(run_metadata(built, seed, duration_ms, sim_s), kernel=kernel_meta), duration_ms)
+
+
+def _check_arguments(built, duration_ms, chunk_ms, kernel, on_divergence):
+    """The number of steps of the run and its divergence guard, or a SpecError naming the
+    bad argument."""
     if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) or not math.isfinite(duration_ms) \
             or duration_ms <= 0:
         raise SpecError("duration_ms", duration_ms, "a finite number of milliseconds > 0")
@@ -340,31 +310,35 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     if on_divergence is None:
         on_divergence = os.environ.get("L5SIM_ON_DIVERGENCE") or "stop"
     guard = guard_for(built, on_divergence)
-    seed = built.seed if seed is None else int(seed)
-    spec = built.spec
-    dt = built.dt_ms
-    n_steps = int(round(duration_ms / dt))
+    n_steps = int(round(duration_ms / built.dt_ms))
     if n_steps < 1:
-        raise SpecError("duration_ms", duration_ms, f"at least one step of {dt} ms")
-    recording = spec.recording if recording is None else recording
-    net = built.net
+        raise SpecError("duration_ms", duration_ms, f"at least one step of {built.dt_ms} ms")
+    if kernel not in ("auto", "general", "point"):
+        raise SpecError("kernel", kernel, "'auto', 'general' or 'point'")
+    return n_steps, guard
+
+
+def _spike_mask(built, recording, triggers) -> np.ndarray:
+    """uint8 per neuron, 1 where spikes are kept: the recorded populations and those a
+    modulator trigger watches."""
     spike_mask = built.spike_mask
-    if recording is not spec.recording and recording.spikes is not None:
+    if recording is not built.spec.recording and recording.spikes is not None:
         spike_mask = np.zeros(built.n_neurons, np.uint8)
         for p in recording.spikes:
             spike_mask[built.pop_slices[p]] = 1
-    triggers = _Triggers(built, dt)
     for it in triggers.items:
         if it["sl"] is not None and not spike_mask[it["sl"].start]:
             spike_mask = spike_mask.copy()
             spike_mask[it["sl"]] = 1          # the watched population must be seen
-    pla = built.plasticity
-    if pla.n:
-        # learn on a copy: the built circuit stays as built
-        net = net._replace(synapses=net.synapses._replace(weight=net.synapses.weight.copy()))
+    return spike_mask
+
+
+def _choose_kernel(built, net, kernel, parallel):
+    """The kernel that runs the circuit: ``(net, run_kernel, use_point, parallel)``, where
+    ``run_kernel(net, state, recorder, t, n)`` advances ``n`` steps from step ``t`` (see
+    :func:`simulate`'s ``kernel`` and ``parallel``); sets numba's thread count for a
+    parallel default."""
     N = built.n_neurons
-    if kernel not in ("auto", "general", "point"):
-        raise SpecError("kernel", kernel, "'auto', 'general' or 'point'")
     why_not = P.eligible(built)
     if kernel == "point" and why_not is not None:
         raise SpecError("kernel", kernel, f"a circuit the point kernel can run ({why_not})")
@@ -398,18 +372,49 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         if parallel:
             blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64)
             net = net._replace(synapses=net.synapses._replace(blocks=blocks))
-    # ---- sizes before allocation (l5sim.sizing): state, ring, traces, snapshots, time
-    check_run(built, duration_ms, recording)
-    t_start = time.perf_counter()
-    st = initial_state(built, seed)
-    keys, tr = _trace_plan(built, recording, n_steps)
-    cap = max(3 * N, SPIKE_BUFFER_MIN)    # the point kernel needs room for 3 N at a call's start
-    out = R.Recorder(spike_mask, np.zeros(cap, np.int32), np.zeros(cap, np.int64), np.zeros(cap, np.uint8),
-                     np.zeros(1, np.int64), *tr, np.full(4, -1.0))
-    chunk = max(1, int(round(chunk_ms / dt)))
-    check = triggers.check_steps
-    if check is not None:
-        chunk = min(chunk, check)
+    return net, run_kernel, use_point, parallel
+
+
+class _WeightLog:
+    """Snapshots of the recorded plastic pathways' weights (the run's copy in ``net``) every
+    ``weights_interval_ms``: full arrays when ``weights_full``, and per-pathway summaries."""
+
+    def __init__(self, built, recording, net):
+        self.built, self.net, self.full = built, net, recording.weights_full
+        self.paths = list(recording.weights if recording.weights is not None else built.plasticity.names)
+        self.every = max(1, int(round(recording.weights_interval_ms / built.dt_ms)))
+        self.t_ms = []
+        self.full_snapshots = {p: [] for p in self.paths}
+        self.summaries = {p: [] for p in self.paths}
+
+    def snapshot(self, t_step):
+        """Keep the weights at step ``t_step`` (nothing when no pathway is recorded)."""
+        if not self.paths:
+            return
+        spec = self.built.spec
+        self.t_ms.append(t_step * self.built.dt_ms)
+        for pname in self.paths:
+            info = self.built.pathways[pname]
+            rule = spec.plasticity[spec.pathways[pname].plasticity]
+            w = self.net.synapses.weight[info.syn_lo:info.syn_hi]
+            if self.full:
+                self.full_snapshots[pname].append(w.copy())
+            self.summaries[pname].append(_weight_summary(w, rule.w_min, rule.w_max))
+
+    def at_segment_end(self, t_step):
+        """Snapshot at a segment's end that falls on the interval."""
+        if t_step % self.every == 0:
+            self.snapshot(t_step)
+
+    def finish(self, n_steps):
+        """The last snapshot: the weights at the end of the run, unless just taken."""
+        if self.paths and (not self.t_ms or self.t_ms[-1] != n_steps * self.built.dt_ms):
+            self.snapshot(n_steps)
+
+
+def _segment_bounds(built, n_steps, weights) -> list:
+    """Steps where a kernel call must end: input edges (windows and pulse trains) and weight
+    snapshots, with 0 and ``n_steps``, sorted."""
     bounds = {0, n_steps}
     for inp in built.inputs:
         edges = [inp["t0"], inp["t1"]]
@@ -420,96 +425,73 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         for b in edges:
             if 0 < b < n_steps:
                 bounds.add(int(b))
-    w_paths = [p for p in (recording.weights if recording.weights is not None else pla.names)]
-    w_every = max(1, int(round(recording.weights_interval_ms / dt)))
-    if w_paths:
-        bounds.update(range(w_every, n_steps, w_every))
-    bounds = sorted(bounds)
-    if progress is None:
-        progress = duration_ms > 5000.0 or N * n_steps > 2e8
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    if weights.paths:
+        bounds.update(range(weights.every, n_steps, weights.every))
+    return sorted(bounds)
 
-        bar = tqdm(total=round(duration_ms), unit="ms", desc=f"{spec.circuit.name}", leave=False,
-                   file=sys.stderr)
-    w_snap = {p: [] for p in w_paths}
-    w_sum = {p: [] for p in w_paths}
-    w_t = []
 
-    def snapshot(t_step):
-        w_t.append(t_step * dt)
-        for pname in w_paths:
-            info = built.pathways[pname]
-            rule = spec.plasticity[spec.pathways[pname].plasticity]
-            w = net.synapses.weight[info.syn_lo:info.syn_hi]
-            if recording.weights_full:
-                w_snap[pname].append(w.copy())
-            w_sum[pname].append(_weight_summary(w, rule.w_min, rule.w_max))
+def _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard, triggers, weights, bar):
+    """The time loop: each segment between consecutive ``bounds`` with its inputs set, in
+    kernel calls of at most ``chunk`` steps; after each call the spikes are drained, the
+    state checked for divergence and the triggers updated. Returns the drained spikes
+    (neuron, step, burst flag), one array of each per call that spiked."""
+    dt = built.dt_ms
+    spk_i, spk_t, spk_b, spk_tms = [], [], [], []
+    for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
+        _set_inputs(built, st, seg_lo)
+        t = seg_lo
+        while t < seg_hi:
+            n = min(chunk, seg_hi - t)
+            if built.modulation.n:
+                delta = modulation_delta(built, triggers, t, n, dt)
+                st = st._replace(modulation=st.modulation._replace(delta=delta))
+            status, done = run_kernel(net, st, out, t, n)
+            k = int(out.n_spikes[0])
+            # ---- divergence check (l5sim.divergence): the whole state against each model's
+            # physical bounds, and each population's rate over this call against its model's
+            # (a divergence the kernel itself flagged, status 2, is reported below at its step)
+            if status != 2:
+                counts = _pop_counts(out.spike_neuron[:k], built.net.neurons.pop_start)
+                guard.after_chunk(_state_arrays(st), counts, int(done) * dt, (t + int(done)) * dt,
+                                  final=t + int(done) >= n_steps)
+            if k:
+                spk_i.append(out.spike_neuron[:k].copy())
+                spk_t.append(out.spike_step[:k].copy())
+                spk_b.append(out.spike_burst[:k].copy())
+                spk_tms.append(spk_t[-1] * dt)
+                out.n_spikes[0] = 0
+            if status == 2:
+                i, step, var = (int(x) for x in out.diverged[:3])
+                pop, local = built.population_of(i)
+                raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"), float(out.diverged[3]))
+            t += int(done)
+            if triggers.items and status == 0:
+                triggers.update(t * dt, spk_i, spk_tms)
+            if bar is not None:
+                bar.update(round(t * dt) - bar.n)
+        weights.at_segment_end(seg_hi)
+    return spk_i, spk_t, spk_b
 
-    if w_paths:
-        snapshot(0)
-    spk_i, spk_t, spk_b = [], [], []
-    spk_tms = []
-    t = 0
-    try:
-        for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
-            _set_inputs(built, st, seg_lo)
-            t = seg_lo
-            while t < seg_hi:
-                n = min(chunk, seg_hi - t)
-                if built.modulation.n:
-                    st = st._replace(modulation=st.modulation._replace(delta=_mod_delta(built, triggers, t, n, dt)))
-                status, done = run_kernel(net, st, out, t, n)
-                k = int(out.n_spikes[0])
-                # ---- divergence check (l5sim.divergence): the whole state against each model's
-                # physical bounds, and each population's rate over this call against its model's
-                # (a divergence the kernel itself flagged, status 2, is reported below at its step)
-                if status != 2:
-                    counts = _pop_counts(out.spike_neuron[:k], built.net.neurons.pop_start)
-                    guard.after_chunk(_state_arrays(st), counts, int(done) * dt, (t + int(done)) * dt,
-                                      final=t + int(done) >= n_steps)
-                if k:
-                    spk_i.append(out.spike_neuron[:k].copy())
-                    spk_t.append(out.spike_step[:k].copy())
-                    spk_b.append(out.spike_burst[:k].copy())
-                    spk_tms.append(spk_t[-1] * dt)
-                    out.n_spikes[0] = 0
-                if status == 2:
-                    i, step, var = (int(x) for x in out.diverged[:3])
-                    pop, local = built.population_of(i)
-                    raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"), float(out.diverged[3]))
-                t += int(done)
-                if triggers.items and status == 0:
-                    triggers.update(t * dt, spk_i, spk_tms)
-                if bar is not None:
-                    bar.update(round(t * dt) - bar.n)
-            if w_paths and seg_hi % w_every == 0:
-                snapshot(seg_hi)
-    finally:
-        if bar is not None:
-            bar.close()
-    if w_paths and (not w_t or w_t[-1] != n_steps * dt):
-        snapshot(n_steps)
-    sim_s = time.perf_counter() - t_start
-    si, stt, sb = _unpack_spikes(spk_i, spk_t, spk_b)
+
+def _assemble(built, recording, net, out, keys, spikes, weights, triggers, guard, meta, duration_ms) -> Recording:
+    """The :class:`Recording` of a finished run: spikes, traces (checked for divergence at
+    their sample times), modulator levels, weight snapshots and final weights, ``meta``."""
+    spec, dt, pla = built.spec, built.dt_ms, built.plasticity
+    si, stt, sb = _unpack_spikes(*spikes)
     traces, trace_t, trace_n = _unpack_traces(keys, out, dt)
     # ---- divergence check of the recorded traces (exact sample times; l5sim.divergence)
     check_arrays(traces, trace_t, trace_n, spec, guard)
-    meta = run_metadata(built, seed, duration_ms, sim_s)
-    meta["kernel"] = {"name": "point" if use_point else "general", "parallel": bool(parallel),
-                      "threads": _threads() if parallel else 1}
     mod_t = np.arange(0.0, duration_ms, recording.modulators_interval_ms)
     modulators = {name: m.level(mod_t, triggers.onsets(name)) for name, m in spec.modulators.items()}
     if spec.modulators:
         meta["modulator_onsets_ms"] = {name: list(map(float, triggers.onsets(name))) + [p.onset_ms for p in m.pulses]
                                        for name, m in spec.modulators.items()}
-    if w_paths:
-        meta["weights"] = {p: w_sum[p] for p in w_paths}
+    if weights.paths:
+        meta["weights"] = {p: weights.summaries[p] for p in weights.paths}
     return Recording(spike_i=si, spike_t_ms=stt * dt, spike_burst=sb, pop_names=list(built.pop_names),
                      pop_start=np.asarray(built.net.neurons.pop_start, np.int64), traces=traces, trace_t_ms=trace_t,
-                     trace_neurons=trace_n, metadata=meta,
-                     weight_t_ms=np.asarray(w_t), weights={p: np.asarray(v, np.float32) for p, v in w_snap.items() if v},
+                     trace_neurons=trace_n, metadata=meta, weight_t_ms=np.asarray(weights.t_ms),
+                     weights={p: np.asarray(v, np.float32) for p, v in weights.full_snapshots.items() if v},
                      final_weights={p: net.synapses.weight[built.pathways[p].syn_lo:built.pathways[p].syn_hi].copy()
                                     for p in pla.names},
                      modulator_t_ms=mod_t if spec.modulators else np.zeros(0), modulators=modulators,

@@ -31,7 +31,9 @@ ALLOWED = {
     "divergence": {"errors"},
     "sizing": {"errors"},
     "threads": {"errors"},
-    "simulation": {"errors", "kernels", "recording", "builder", "threads", "__init__", "divergence", "sizing"},
+    "triggers": set(),
+    "simulation": {"errors", "kernels", "recording", "builder", "threads", "__init__", "divergence", "sizing",
+                   "triggers"},
     "recording": {"analysis", "_io"},
     "analysis": set(),
     # figures draw results they are given; fitted f-I curves are evaluated with the fits' models
