@@ -375,11 +375,29 @@ def _channel_params(spec, dt):
     return ch_E, ch_mg, ch_decay
 
 
+def _join_freeing(parts, dtype, n, offsets=None):
+    """The arrays of the list ``parts`` side by side in one new array of ``n`` elements (each
+    part plus its entry of ``offsets``, when given), emptying the list as it goes: a part
+    held by the list alone is freed once copied."""
+    out = np.empty(n, dtype)
+    o = 0
+    for k in range(len(parts)):
+        part, parts[k] = parts[k], None
+        n_k = part.shape[0]
+        if offsets is None:
+            out[o:o + n_k] = part
+        else:
+            np.add(part, dtype(offsets[k]), out=out[o:o + n_k])
+        o += n_k
+        del part
+    return out
+
+
 def _wire(spec, names, slices, placements, seed, wiring_cache, used):
     """Every pathway's synapses side by side in CSR arrays (drawn, or from the wiring
     cache); adds the channels they use to ``used``."""
     wiring_infos = {}
-    row_ptrs, posts, ws, dlys = [], [], [], []
+    row_ptrs, posts, post_starts, ws, dlys = [], [], [], [], []
     path_row0, path_pre0, path_rec_ptr, path_rec_ch, path_rec_scale = [], [], [0], [], []
     path_dly = []
     path_dense = []
@@ -406,7 +424,8 @@ def _wire(spec, names, slices, placements, seed, wiring_cache, used):
                                 f"delays of at most {MAX_DELAY_STEPS} steps (the delay ring holds "
                                 "12 channels x neurons per step of delay)")
         row_ptrs.append(syn.indptr[:-1] + syn_off)
-        posts.append((syn.post, slices[pw.post].start))
+        posts.append(syn.post)
+        post_starts.append(slices[pw.post].start)
         ws.append(syn.weight)
         dlys.append(syn.delay)
         path_row0.append(row_off)
@@ -429,19 +448,14 @@ def _wire(spec, names, slices, placements, seed, wiring_cache, used):
         wiring_infos[pname] = PathwayInfo(pname, pw.pre, pw.post, syn_off, syn_off + syn.n, row_off, syn.n)
         syn_off += syn.n
         row_off += pre.n
+    syn = None          # each pathway's arrays are now held by the lists alone
     row_ptr = np.concatenate(row_ptrs + [np.array([syn_off], np.int64)]) if row_ptrs else np.zeros(1, np.int64)
-    # the pathways' synapses side by side, targets made global, in one pass each
-    post_all = np.empty(syn_off, np.int32)
-    w_all = np.empty(syn_off, np.float32)
-    dly_all = np.empty(syn_off, np.uint16)
-    o = 0
-    for (pl, start), wl, dl in zip(posts, ws, dlys):
-        n_k = pl.shape[0]
-        np.add(pl, np.int32(start), out=post_all[o:o + n_k])
-        w_all[o:o + n_k] = wl
-        dly_all[o:o + n_k] = dl
-        o += n_k
-    del posts, ws, dlys
+    # the pathways' synapses side by side, targets made global; each pathway's array is freed
+    # as soon as it is copied, so that the build's peak is the circuit's synapse arrays plus
+    # one pathway's targets, not the synapse arrays twice
+    post_all = _join_freeing(posts, np.int32, syn_off, post_starts)
+    w_all = _join_freeing(ws, np.float32, syn_off)
+    dly_all = _join_freeing(dlys, np.uint16, syn_off)
     pop_path_ptr = np.zeros(len(names) + 1, np.int64)
     np.cumsum([len(x) for x in by_pre], out=pop_path_ptr[1:])
     pop_paths = np.array([k for x in by_pre for k in x], np.int64)
