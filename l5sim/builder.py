@@ -31,7 +31,7 @@ from .sizing import check_build
 #: Registered integration schemes: name -> kernel code (``Neurons.scheme``).
 SCHEMES = {"euler": R.I_EULER, "semi_implicit": R.I_SEMI, "izh2003": R.I_IZH03, "none": R.I_EULER}
 #: Registered neuron models: name -> kernel kind (``Neurons.kind``; the kind's population
-#: loop is registered in :data:`l5sim.kernels.engine.POPULATION_LOOPS`).
+#: model module is registered in :data:`l5sim.kernels.engine.MODELS`).
 MODELS = {"l5_pyramidal": R.K_L5, "izhikevich2007": R.K_IZH07, "izhikevich2003": R.K_IZH03,
           "adex": R.K_ADEX, "poisson": R.K_POISSON, "generator": R.K_GEN}
 #: Neuromodulation targets of a population -> column of the modulated-parameter table.

@@ -368,7 +368,7 @@ def _choose_kernel(built, net, kernel, parallel):
         def run_kernel(net_, st_, out_, t_, n_):
             return point_kernel(net_, st_, out_, t_, n_, wk)
     else:
-        run_kernel = E.run_chunk_parallel if parallel else E.run_chunk
+        run_kernel = E.chunk_kernel(net, parallel)
         if parallel:
             blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64)
             net = net._replace(synapses=net.synapses._replace(blocks=blocks))

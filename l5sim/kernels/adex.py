@@ -48,6 +48,21 @@ def reset(w, Vr, b):
     return Vr, w + b
 
 
+@nb.njit(inline="always", **NJIT)
+def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+    """``next_step`` detection (as :func:`l5sim.kernels.izh2003.detect_next`; the AdEx
+    reset takes its own V_r and b, not the modulated Izhikevich offsets)."""
+    ns, pr = st.neurons, net.adex
+    V, U = ns.v, ns.u
+    for i in range(lo, hi):
+        if crossed(V[i], pr.vpeak_mV[p]):
+            V[i], U[i] = reset(U[i], pr.Vr_mV[p], pr.b_pA[p])
+            fired[nf] = i
+            fired_b[nf] = 0
+            nf += 1
+    return nf
+
+
 def integrate(p, slot, dt, net, st):
     """One step of population ``p`` (flags, and why the loop is a function of its own, as
     in :func:`l5sim.kernels.izh2003.integrate`)."""

@@ -7,11 +7,12 @@ everything the kernel mutates; ``Recorder``, recording buffers), built by
 :mod:`l5sim.builder` and :mod:`l5sim.simulation`.
 
 Each neuron model is a unit of its own module (:mod:`.izh2003`, :mod:`.izh2007`,
-:mod:`.l5cell`, :mod:`.adex`; sources here): a parameter record, step functions per named scheme, and an
-``integrate(p, slot, dt, net, st)`` loop over one population. :data:`POPULATION_LOOPS`
-registers them by model kind; the chunk loop dispatches each population to its model's
-loop (one specialised loop per model, no model branch per neuron). Receptors
-(:mod:`.receptors`), delivery (:mod:`.delivery`) and STDP (:mod:`.stdp`) are units too.
+:mod:`.l5cell`, :mod:`.adex`; sources there): a parameter record, step functions per named
+scheme, an ``integrate(p, slot, dt, net, st)`` loop over one population and its
+``detect_next`` threshold test. :data:`MODELS` registers them by model kind; the chunk loop
+dispatches each population to its model's loop (one specialised loop per model, no model
+branch per neuron). Receptors (:mod:`.receptors`), delivery (:mod:`.delivery`) and STDP
+(:mod:`.stdp`) are units too.
 
 Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_step``):
 
@@ -28,8 +29,10 @@ Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_st
 Status codes returned: 0 finished, 1 spike buffer full (Python drains it and calls again),
 2 numerical divergence (``Recorder.diverged`` holds neuron, step, variable code and value).
 
-Two variants: ``run_chunk`` (serial) and ``run_chunk_parallel``, whose population loops,
-delivery, STDP depression and STDP potentiation are parallel functions (``prange`` over neurons, and over blocks of
+:func:`chunk_kernel` gives the loop compiled for a circuit: only for the models it has, with
+the STDP units only when a pathway is plastic (a circuit compiles only what it uses), and
+serial or parallel. In the parallel variant the population loops, delivery, STDP depression
+and STDP potentiation are parallel functions (``prange`` over neurons, and over blocks of
 postsynaptic neurons, ``Synapses.blocks``). Every synapse, trace and target belongs to one
 block and each receives its updates in spike order, so the two give bitwise the same
 results for any thread count (tests/test_parallel.py).
@@ -44,15 +47,18 @@ import numpy as np
 from .._numba_config import NJIT, NJIT_PARALLEL
 from . import adex, delivery, izh2003, izh2007, l5cell, stdp
 from .delivery import poisson_inputs
-from .records import (G_DETERMINISTIC, G_PER_SPIKE, K_ADEX, K_GEN, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET,
+from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET,
                       M_RESET_U_OFFSET, M_RESET_V_OFFSET, MOD_PATHWAY, MOD_POPULATION, T_BURST, T_G0, T_GAD, T_IBAP,
                       T_KAPPA, T_U, T_V, T_VD, T_WD)
 from .rng import uniform
 from .stdp import decay_traces, deferred_updates, pre_spikes
 
-#: Model kind -> its population loop (the parallel variant compiles each with ``prange``).
-POPULATION_LOOPS = {K_L5: l5cell.integrate, K_IZH07: izh2007.integrate, K_IZH03: izh2003.integrate,
-                    K_ADEX: adex.integrate}
+#: Neuron models with a population loop, by kind (``Neurons.kind``). Each module has
+#: ``integrate`` (one step of a population: it unpacks the records), ``population_loop``
+#: (the loop over its neurons, compiled as a function of its own) and ``detect_next``
+#: (threshold detection at the start of the next step). Adding a model: its module, a line
+#: here, and its line in :func:`_integrate` and :func:`_start_of_step`.
+MODELS = {K_L5: l5cell, K_IZH07: izh2007, K_IZH03: izh2003, K_ADEX: adex}
 
 
 @nb.njit(inline="always", **NJIT)
@@ -101,8 +107,8 @@ def _emit(fired, fired_b, nf, i, burst):
 
 @nb.njit(inline="always", **NJIT)
 def _start_of_step(t, dt, net, st, fired, fired_b):
-    """Spikes emitted at the start of step t (generators, ``next_step`` detection, Poisson
-    sources), in population order; returns how many."""
+    """Spikes emitted at the start of step t (generators, ``next_step`` detection by each
+    model's ``detect_next``, Poisson sources), in population order; returns how many."""
     nr, ns = net.neurons, st.neurons
     gen = net.generators
     nf = 0
@@ -115,7 +121,7 @@ def _start_of_step(t, dt, net, st, fired, fired_b):
             nf = _emit(fired, fired_b, nf, gi, 0)
         gp += 1
     st.generator_pos[0] = gp
-    V, U, mod = ns.v, ns.u, st.modulation.value
+    mod = st.modulation.value
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         lo = nr.pop_start[p]
@@ -128,30 +134,14 @@ def _start_of_step(t, dt, net, st, fired, fired_b):
         elif nr.detect_next_step[p] > 0:
             c_off = mod[p, M_RESET_V_OFFSET]
             d_off = mod[p, M_RESET_U_OFFSET]
-            for i in range(lo, hi):
-                c = nr.c[i] + c_off
-                d = nr.d[i] + d_off
-                if kind == K_IZH03:
-                    if izh2003.crossed(V[i], net.izh2003.vpeak_mV[p]):
-                        V[i], U[i] = izh2003.reset(U[i], c, d)
-                        nf = _emit(fired, fired_b, nf, i, 0)
-                elif kind == K_IZH07:
-                    pr = net.izh2007
-                    if izh2007.crossed(V[i], U[i], pr.vpeak_mV[p], pr.vpeak_u_mV_per_pA[p]):
-                        V[i], U[i] = izh2007.reset(U[i], c, d, pr.c_u_mV_per_pA[p], pr.u_max_pA[p],
-                                                   pr.reset_ceiling_mV[p], pr.vpeak_u_mV_per_pA[p])
-                        nf = _emit(fired, fired_b, nf, i, 0)
-                elif kind == K_L5:
-                    pr = net.l5
-                    if l5cell.crossed(V[i], pr.vpeak_mV[p]):
-                        V[i], U[i], isb = l5cell.reset(U[i], c, d, ns.burst[i], pr.c_burst_mV[p], pr.d_burst_pA[p],
-                                                       pr.gate[p] == G_DETERMINISTIC)
-                        ns.g_adapt[i] += pr.dg_adapt_nS[p]
-                        nf = _emit(fired, fired_b, nf, i, isb)
-                elif kind == K_ADEX:
-                    if adex.crossed(V[i], net.adex.vpeak_mV[p]):
-                        V[i], U[i] = adex.reset(U[i], net.adex.Vr_mV[p], net.adex.b_pA[p])
-                        nf = _emit(fired, fired_b, nf, i, 0)
+            if kind == K_L5:
+                nf = _detect_l5cell(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+            elif kind == K_IZH07:
+                nf = _detect_izh2007(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+            elif kind == K_IZH03:
+                nf = _detect_izh2003(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+            elif kind == K_ADEX:
+                nf = _detect_adex(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
     return nf
 
 
@@ -238,7 +228,7 @@ def _integrate(slot, t, net, st, out, fired, fired_b, nf):
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         if kind == K_L5:
-            _integrate_l5(p, slot, net.dt, net, st)
+            _integrate_l5cell(p, slot, net.dt, net, st)
         elif kind == K_IZH07:
             _integrate_izh2007(p, slot, net.dt, net, st)
         elif kind == K_IZH03:
@@ -253,16 +243,16 @@ def _integrate(slot, t, net, st, out, fired, fired_b, nf):
     return nf, False
 
 
-def _run_chunk(net, st, out, t0, n_steps):
-    """Advance the network from step ``t0`` by ``n_steps`` steps.
+def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
+    """Advance the network from step ``t0`` by ``n_steps`` steps; ``fired`` (int64) and
+    ``fired_b`` (uint8), of one entry per neuron, hold each step's spikes (scratch: the
+    loop allocates nothing, so it is compiled without reference counting).
 
     Returns ``(status, steps_done)``; see the module docstring for status codes.
     """
     N = st.neurons.v.shape[0]
     D = st.synapses.ring.shape[0]
     cap = out.spike_neuron.shape[0]
-    fired = np.empty(N, np.int64)
-    fired_b = np.empty(N, np.uint8)
     sy, pl, ps = net.synapses, net.plasticity, st.plasticity
     pop_of = net.neurons.pop_of
     plastic = pl.rules.triplet.shape[0] > 0
@@ -297,20 +287,47 @@ def _run_chunk(net, st, out, t0, n_steps):
     return 0, n_steps
 
 
-#: The units with a ``prange`` loop: name ``_run_chunk`` calls them by -> (module, the
-#: function that unpacks the records, the loop it calls with arrays and scalars).
-_UNITS = {"_integrate_l5": (l5cell, "integrate", "population_loop"),
-          "_integrate_izh2007": (izh2007, "integrate", "population_loop"),
-          "_integrate_izh2003": (izh2003, "integrate", "population_loop"),
-          "_integrate_adex": (adex, "integrate", "population_loop"),
-          "_deliver": (delivery, "deliver", "deliver_loop"),
-          "_depress": (stdp, "depress", "depress_loop"),
-          "_potentiate": (stdp, "potentiate", "potentiate_loop")}
+#: The units with a ``prange`` loop besides the models' (name ``_run_chunk`` calls them by
+#: -> module, the function that unpacks the records, the loop it calls with arrays and
+#: scalars); only plastic circuits use the STDP ones.
+_SYNAPSE_UNITS = {"_deliver": (delivery, "deliver", "deliver_loop")}
+_STDP_UNITS = {"_depress": (stdp, "depress", "depress_loop"), "_potentiate": (stdp, "potentiate", "potentiate_loop")}
+
+
+@nb.njit(inline="always", **NJIT)
+def _absent_integrate(p, slot, dt, net, st):
+    """Stands in for the population loop of a model the circuit does not have."""
+    return None
+
+
+@nb.njit(inline="always", **NJIT)
+def _absent_detect(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+    """Stands in for the ``next_step`` detection of a model the circuit does not have."""
+    return nf
+
+
+@nb.njit(inline="always", **NJIT)
+def _absent_spike_unit(fired, f0, nf, neuron_pop, sy, pl, ps):
+    """Stands in for an STDP spike unit in a circuit without plastic pathways."""
+    return None
+
+
+@nb.njit(inline="always", **NJIT)
+def _absent_decay(pl, ps):
+    """Stands in for the trace decay in a circuit without plastic pathways."""
+    return None
+
+
+@nb.njit(inline="always", **NJIT)
+def _absent_deferred(t, pl, ps, wsyn):
+    """Stands in for the deferred weight updates in a circuit without plastic pathways."""
+    return None
 
 
 def _renamed(fn, name, globals_=None):
     """A copy of ``fn`` under another name (and optionally other globals), so that its
     variants have distinct entries in numba's on-disk cache."""
+    fn = getattr(fn, "py_func", fn)      # the Python function of a jitted one
     g = types.FunctionType(fn.__code__, fn.__globals__ if globals_ is None else globals_, name, fn.__defaults__,
                            fn.__closure__)
     g.__qualname__ = name
@@ -318,31 +335,73 @@ def _renamed(fn, name, globals_=None):
     return g
 
 
-def _variant(name, parallel):
-    """``_run_chunk`` compiled under ``name``. Each unit's loop is a function of its own,
-    compiled serially without reference counting, or with ``parallel=True``
+def _unit(mod, wrapper, loop, name, parallel):
+    """``mod.wrapper`` (inlined into the chunk loop) calling ``mod.loop`` compiled as a
+    function of its own: serially without reference counting, or with ``parallel=True``
     (numba turns a ``prange`` into a parallel loop only in a function compiled parallel,
-    not in one inlined into it); the functions that unpack the records for them are
-    inlined into the chunk loop."""
+    not in one inlined into it; and it inlines no call of more than 30 arguments)."""
+    short = mod.__name__.rsplit(".", 1)[-1]
     suffix = "_parallel" if parallel else ""
-    units = {}
-    for key, (mod, wrapper, loop) in _UNITS.items():
+    # serial: without reference counting: the loops allocate nothing, and the increments and
+    # decrements of ~70 array arguments cost ~5 us per population and step
+    opts = NJIT_PARALLEL if parallel else dict(NJIT, _nrt=False)
+    loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), f"{short}_{loop}{suffix}"))
+    g = dict(vars(mod), **{loop: loop_fn})
+    return nb.njit(inline="always", **NJIT)(_renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
+
+
+def _variant(kinds, plastic, parallel):
+    """``_run_chunk`` compiled for circuits whose models are ``kinds`` (a sorted tuple of
+    ``MODELS`` keys), with or without plasticity, serial or parallel. The loops of other
+    models and, without plasticity, the STDP units are replaced by stand-ins that compile
+    to nothing: a circuit compiles only what it uses. Each variant has a name of its own
+    (its entry in numba's on-disk cache), e.g. ``run_chunk_l5cell_izh2007_parallel``."""
+    shorts = [MODELS[k].__name__.rsplit(".", 1)[-1] for k in kinds]
+    name = "_".join(["run_chunk"] + shorts + (["stdp"] if plastic else []) + (["parallel"] if parallel else []))
+    g = dict(globals())
+    for kind, mod in MODELS.items():
         short = mod.__name__.rsplit(".", 1)[-1]
-        # serial: a call of its own (numba inlines no call of more than 30 arguments), without
-        # reference counting: the loops allocate nothing, and the increments and decrements
-        # of ~70 array arguments cost ~5 us per population and step (1.9x the serial column)
-        opts = NJIT_PARALLEL if parallel else dict(NJIT, _nrt=False)
-        loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), f"{short}_{loop}{suffix}"))
-        g = dict(vars(mod), **{loop: loop_fn})
-        units[key] = nb.njit(inline="always", **NJIT)(_renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
-    g = dict(globals(), **units)
+        used = kind in kinds
+        g[f"_integrate_{short}"] = (_unit(mod, "integrate", "population_loop", name, parallel) if used
+                                    else _absent_integrate)
+        g[f"_detect_{short}"] = mod.detect_next if used else _absent_detect
+    units = dict(_SYNAPSE_UNITS, **(_STDP_UNITS if plastic else {}))
+    for key, (mod, wrapper, loop) in units.items():
+        g[key] = _unit(mod, wrapper, loop, name, parallel)
+    if not plastic:
+        g.update(_depress=_absent_spike_unit, _potentiate=_absent_spike_unit, pre_spikes=_absent_spike_unit,
+                 decay_traces=_absent_decay, deferred_updates=_absent_deferred)
     g["_integrate"] = nb.njit(inline="always", **NJIT)(_renamed(_integrate, f"_integrate_{name}", g))
-    return nb.njit(**NJIT)(_renamed(_run_chunk, name, g))
+    g["_start_of_step"] = nb.njit(inline="always", **NJIT)(_renamed(_start_of_step, f"_start_of_step_{name}", g))
+    return nb.njit(_nrt=False, **NJIT)(_renamed(_run_chunk, name, g))
 
 
-#: Serial kernel (prange runs as range).
-run_chunk = _variant("run_chunk", False)
-#: Parallel kernel: neurons of a population and blocks of delivery targets in parallel.
-#: Every neuron owns its random stream and every target receives its inputs in spike
-#: order, so both kernels give identical results whatever the thread count.
-run_chunk_parallel = _variant("run_chunk_parallel", True)
+_VARIANTS = {}
+
+
+def features(net):
+    """(models with a population loop, sorted; whether any pathway is plastic): what the
+    chunk loop is compiled for."""
+    kinds = tuple(sorted({int(k) for k in net.neurons.kind} & set(MODELS)))
+    return kinds, bool(net.plasticity.rules.triplet.shape[0] > 0)
+
+
+def chunk_kernel(net, parallel=False):
+    """The chunk loop for ``net`` (compiled on first use for its models and plasticity, see
+    :func:`_variant`): ``run(net, st, out, t0, n_steps) -> (status, steps_done)``, with
+    scratch arrays for one step's spikes sized for ``net``. The parallel variant runs
+    neurons of a population and blocks of delivery targets in parallel; every neuron owns
+    its random stream and every target receives its inputs in spike order, so both
+    variants give identical results whatever the thread count."""
+    key = features(net) + (bool(parallel),)
+    if key not in _VARIANTS:
+        _VARIANTS[key] = _variant(*key)
+    fn = _VARIANTS[key]
+    n = net.neurons.pop_of.shape[0]
+    fired = np.empty(n, np.int64)
+    fired_b = np.empty(n, np.uint8)
+
+    def run(net_, st_, out_, t0, n_steps):
+        return fn(net_, st_, out_, t0, n_steps, fired, fired_b)
+
+    return run

@@ -68,6 +68,23 @@ def check(vn, u):
     return 0
 
 
+@nb.njit(inline="always", **NJIT)
+def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+    """``next_step`` detection at the start of a step: neurons lo..hi-1 of population p
+    whose v, left by the previous step, is at or above the cut-off are reset and listed in
+    ``fired`` (after its first ``nf`` entries); returns the new count."""
+    ns = st.neurons
+    V, U = ns.v, ns.u
+    vpeak = net.izh2003.vpeak_mV[p]
+    for i in range(lo, hi):
+        if crossed(V[i], vpeak):
+            V[i], U[i] = reset(U[i], net.neurons.c[i] + c_off, net.neurons.d[i] + d_off)
+            fired[nf] = i
+            fired_b[nf] = 0
+            nf += 1
+    return nf
+
+
 def integrate(p, slot, dt, net, st):
     """One step of population ``p``: read and clear its arrivals, integrate, and (same-step
     detection) reset the cells that fire; ``st.neurons.flag`` marks spikes (1) and

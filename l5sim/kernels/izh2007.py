@@ -60,6 +60,21 @@ def reset(u, c, d, c_u, u_max, ceiling, vpeak_u):
     return min(c + c_u * u, ceiling + vpeak_u * un), un
 
 
+@nb.njit(inline="always", **NJIT)
+def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+    """``next_step`` detection (as :func:`l5sim.kernels.izh2003.detect_next`)."""
+    ns, pr = st.neurons, net.izh2007
+    V, U = ns.v, ns.u
+    for i in range(lo, hi):
+        if crossed(V[i], U[i], pr.vpeak_mV[p], pr.vpeak_u_mV_per_pA[p]):
+            V[i], U[i] = reset(U[i], net.neurons.c[i] + c_off, net.neurons.d[i] + d_off, pr.c_u_mV_per_pA[p],
+                               pr.u_max_pA[p], pr.reset_ceiling_mV[p], pr.vpeak_u_mV_per_pA[p])
+            fired[nf] = i
+            fired_b[nf] = 0
+            nf += 1
+    return nf
+
+
 def integrate(p, slot, dt, net, st):
     """One step of population ``p`` (flags, and why the loop is a function of its own, as
     in :func:`l5sim.kernels.izh2003.integrate`)."""

@@ -103,6 +103,25 @@ def dendrite(scheme, vd, wd, v, Fd, I_bap, I_d, gtd, gEd, Cd, EL, gL, gCa, G, bd
     return vd, wd + dwd
 
 
+@nb.njit(inline="always", **NJIT)
+def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+    """``next_step`` detection (as :func:`l5sim.kernels.izh2003.detect_next`): the reset
+    follows the burst flag of the previous step, the adaptation conductance jumps, and the
+    spike is listed with its burst-reset mark."""
+    ns, pr = st.neurons, net.l5
+    V, U = ns.v, ns.u
+    det = pr.gate[p] == G_DETERMINISTIC
+    for i in range(lo, hi):
+        if crossed(V[i], pr.vpeak_mV[p]):
+            V[i], U[i], isb = reset(U[i], net.neurons.c[i] + c_off, net.neurons.d[i] + d_off, ns.burst[i],
+                                    pr.c_burst_mV[p], pr.d_burst_pA[p], det)
+            ns.g_adapt[i] += pr.dg_adapt_nS[p]
+            fired[nf] = i
+            fired_b[nf] = isb
+            nf += 1
+    return nf
+
+
 def integrate(p, slot, dt, net, st):
     """One step of population ``p`` (flags as :func:`l5sim.kernels.izh2003.integrate`,
     plus 2: fired in burst mode, 5: the dendrite diverged; the loop is a function of its
