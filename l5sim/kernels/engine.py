@@ -265,7 +265,7 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
             _modulate(step, net, st)
         decay_traces(pl, ps)
         _shift_histories(net, st)
-        f0 = 0
+        f0 = np.int64(0)    # not a literal 0, which would compile every unit loop a second time
         nf = _start_of_step(t, net.dt, net, st, fired, fired_b)
         for phase in range(2):
             if phase == 1:
