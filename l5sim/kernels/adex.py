@@ -77,21 +77,20 @@ def integrate(p, slot, dt, net, st):
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = net.ziggurat
     ring, G = sy.ring, sy.g
-    used, cond_s, cond_d = rc.used, rc.soma_conductance, rc.dend_conductance
+    used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, b, Vr,
-                    vpeak, cap, is_off, V, W, flag, dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, cond_s,
-                    cond_d, rev, mg, decay)
+                    vpeak, cap, is_off, V, W, flag, dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay)
 
 
 def population_loop(lo, hi, slot, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, b, Vr, vpeak, cap, is_off, V, W, flag,
-                    dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, cond_s, cond_d, rev, mg, decay):
+                    dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay):
     """The loop over neurons lo..hi-1 of :func:`integrate`."""
     for i in prange(lo, hi):
         I_s = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
         I_s, I_d = take_arrivals(ring, slot, used, G, kap, i, I_s, 0.0)
         v = V[i]
-        gt, gE = soma_conductance(G, cond_s, rev, mg, i, v, cap)
+        gt, gE = soma_conductance(G, rev, mg, i, v, cap)
         vn, w = step(scheme, v, W[i], I_s, gt, gE, C, gL, EL, VT, DT, a, tau_w, dt)
         if not lag and crossed(vn, vpeak):
             # the exponential runaway is the upstroke: a step that overshoots vpeak by any
@@ -105,4 +104,4 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, 
                 dval[i] = vn if fl == 3 else w
         V[i] = vn
         W[i] = w
-        decay_conductances(G, cond_s, cond_d, decay, i)
+        decay_conductances(G, decay, i)

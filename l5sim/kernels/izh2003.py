@@ -145,7 +145,7 @@ def population_loop(lo, hi, slot, dt, scheme, lag, vpeak, is_off, c_off, d_off, 
         I_s = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
         I_s, I_d = take_arrivals(ring, slot, used, G, kap, i, I_s, 0.0)
         v = V[i]
-        gt, gE = soma_conductance(G, cond_s, rev, mg, i, v, np.inf)
+        gt, gE = soma_conductance(G, rev, mg, i, v, np.inf)
         vn, u = step(scheme, v, U[i], I_s + gE - gt * v, ca[i], cb[i], dt)
         fl = check(vn, u)
         if fl:
@@ -156,4 +156,4 @@ def population_loop(lo, hi, slot, dt, scheme, lag, vpeak, is_off, c_off, d_off, 
             flag[i] = 1
         V[i] = vn
         U[i] = u
-        decay_conductances(G, cond_s, cond_d, decay, i)
+        decay_conductances(G, decay, i)

@@ -93,23 +93,23 @@ def integrate(p, slot, dt, net, st):
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = net.ziggurat
     ring, G = sy.ring, sy.g
-    used, cond_s, cond_d = rc.used, rc.soma_conductance, rc.dend_conductance
+    used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u,
                     u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias,
-                    sig, rng, kap, zk, zw, zf, ring, G, used, cond_s, cond_d, rev, mg, decay)
+                    sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay)
 
 
 def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                     ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
-                    ring, G, used, cond_s, cond_d, rev, mg, decay):
+                    ring, G, used, rev, mg, decay):
     """The loop over neurons lo..hi-1 of :func:`integrate`."""
     for i in prange(lo, hi):
         I_s = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
         I_s, I_d = take_arrivals(ring, slot, used, G, kap, i, I_s, 0.0)
         v = V[i]
         u = U[i]
-        gt, gE = soma_conductance(G, cond_s, rev, mg, i, v, cap_nmda)
+        gt, gE = soma_conductance(G, rev, mg, i, v, cap_nmda)
         vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
         u = u + dt * ca[i] * (recovery_target(umode, v, cb[i], vr, vb) - u)
         fl = check(vn, u)
@@ -121,4 +121,4 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u
             flag[i] = 1
         V[i] = vn
         U[i] = u
-        decay_conductances(G, cond_s, cond_d, decay, i)
+        decay_conductances(G, decay, i)

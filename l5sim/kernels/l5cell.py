@@ -150,20 +150,20 @@ def integrate(p, slot, dt, net, st):
     bias_s, sig_s, bias_d, sig_d, rng = ns.soma_bias, ns.soma_noise_sd, ns.dend_bias, ns.dend_noise_sd, ns.rng
     zk, zw, zf = net.ziggurat
     ring, G = sy.ring, sy.g
-    used, cond_s, cond_d = rc.used, rc.soma_conductance, rc.dend_conductance
+    used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmda, mode,
                     det, kap_state, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b, dg_ad,
                     decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, bap_shift, bap_mask, is_off, id_off, kap_off, c_off,
                     d_off, gCa, ca, cb, cc, cd, V, U, VD, WD, flag, dval, KAP, GAD, BURST, HIST, IBAP, bias_s, sig_s,
-                    bias_d, sig_d, rng, zk, zw, zf, ring, G, used, cond_s, cond_d, rev, mg, decay)
+                    bias_d, sig_d, rng, zk, zw, zf, ring, G, used, rev, mg, decay)
 
 
 def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmda, mode, det, kap_state, kap_fixed,
                     kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b, dg_ad, decay_ad, e_ad, gs, Cd, EL, gL,
                     Gc, bd, tau_w, bap_shift, bap_mask, is_off, id_off, kap_off, c_off, d_off, gCa, ca, cb, cc, cd, V,
                     U, VD, WD, flag, dval, KAP, GAD, BURST, HIST, IBAP, bias_s, sig_s, bias_d, sig_d, rng, zk, zw, zf,
-                    ring, G, used, cond_s, cond_d, rev, mg, decay):
+                    ring, G, used, rev, mg, decay):
     """The loop over neurons lo..hi-1 of :func:`integrate`."""
     for i in prange(lo, hi):
         I_s = soma_input(i, bias_s, sig_s, is_off, rng, zk, zw, zf)
@@ -171,7 +171,7 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmd
         I_s, I_d = take_arrivals(ring, slot, used, G, KAP, i, I_s, I_d)
         v = V[i]
         u = U[i]
-        gt, gE = soma_conductance(G, cond_s, rev, mg, i, v, cap_nmda)
+        gt, gE = soma_conductance(G, rev, mg, i, v, cap_nmda)
         # --- coupling gate and dendrite
         kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
         vd = VD[i]
@@ -179,7 +179,7 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmd
         bap_on = ((HIST[i] >> bap_shift) & bap_mask) != 0
         I_bap, g2 = bap_current(mode, bap_on, kap, bap_pA, rng, i)
         IBAP[i] = I_bap
-        gtd, gEd = dend_conductance(G, cond_d, rev, mg, i, vd)
+        gtd, gEd = dend_conductance(G, rev, mg, i, vd)
         vd, wd = dendrite(scheme, vd, WD[i], v, Fd, I_bap, I_d, gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
         VD[i] = vd
         WD[i] = wd
@@ -207,4 +207,4 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmd
             flag[i] = 1 + isb
         V[i] = vn
         U[i] = u
-        decay_conductances(G, cond_s, cond_d, decay, i)
+        decay_conductances(G, decay, i)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 
 from .._numba_config import NJIT
-from .records import R_CURRENT, R_GATE
+from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA
 from .rng import normal
 
 
@@ -56,14 +56,22 @@ def take_arrivals(ring, slot, used, g, kappa, i, I_s, I_d):
     return I_s, I_d
 
 
+#: The conductance channels of each compartment in channel order (2 r + c, r = AMPA, NMDA,
+#: GABA_A, GABA_B): the loops over them are unrolled at compile time. A channel that no
+#: pathway or input uses stays exactly 0 (nothing arrives in it) and is skipped, so the sums
+#: are those over the used channels, in the same order.
+SOMA_CHANNELS = (2 * R_AMPA, 2 * R_NMDA, 2 * R_GABA_A, 2 * R_GABA_B)
+DEND_CHANNELS = (2 * R_AMPA + 1, 2 * R_NMDA + 1, 2 * R_GABA_A + 1, 2 * R_GABA_B + 1)
+CONDUCTANCE_CHANNELS = tuple(sorted(SOMA_CHANNELS + DEND_CHANNELS))
+
+
 @nb.njit(inline="always", **NJIT)
-def soma_conductance(g, chans, reversal, mg, i, v, nmda_cap):
+def soma_conductance(g, reversal, mg, i, v, nmda_cap):
     """(total conductance, reversal-weighted sum) of neuron i's somatic channels at v; the
     Mg-blocked conductance is capped at ``nmda_cap`` (nS)."""
     gt = 0.0
     gE = 0.0
-    for q in range(chans.shape[0]):
-        ch = chans[q]
+    for ch in SOMA_CHANNELS:
         gc = g[ch, i]
         if gc != 0.0:
             if mg[ch]:
@@ -74,12 +82,11 @@ def soma_conductance(g, chans, reversal, mg, i, v, nmda_cap):
 
 
 @nb.njit(inline="always", **NJIT)
-def dend_conductance(g, chans, reversal, mg, i, vd):
+def dend_conductance(g, reversal, mg, i, vd):
     """(total conductance, reversal-weighted sum) of neuron i's dendritic channels at vd."""
     gt = 0.0
     gE = 0.0
-    for q in range(chans.shape[0]):
-        ch = chans[q]
+    for ch in DEND_CHANNELS:
         gc = g[ch, i]
         if gc != 0.0:
             if mg[ch]:
@@ -90,11 +97,7 @@ def dend_conductance(g, chans, reversal, mg, i, vd):
 
 
 @nb.njit(inline="always", **NJIT)
-def decay_conductances(g, cond_s, cond_d, decay, i):
-    """One step of exponential decay of neuron i's conductances."""
-    for q in range(cond_s.shape[0]):
-        ch = cond_s[q]
-        g[ch, i] *= decay[ch]
-    for q in range(cond_d.shape[0]):
-        ch = cond_d[q]
+def decay_conductances(g, decay, i):
+    """One step of exponential decay of neuron i's conductances (an unused channel stays 0)."""
+    for ch in CONDUCTANCE_CHANNELS:
         g[ch, i] *= decay[ch]
