@@ -192,8 +192,6 @@ def test_one_import_style():
     """Within the package, l5sim modules import each other relatively (``from .x import y``)."""
     bad = []
     for path in sorted(PKG.rglob("*.py")):
-        if path.relative_to(PKG).parts[0] == "ann":      # engineer ann's rewrite; follows on its merge
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("l5sim"):
                 bad.append(f"{path.relative_to(PKG)}:{node.lineno} from {node.module}")

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from l5sim.errors import L5SimError
+from ..errors import L5SimError
 
 __all__ = [
     "NORMALIZATIONS",

@@ -63,10 +63,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from l5sim.ann import metrics as M
-from l5sim.ann.data import (FIXED_TASK_SEED, Dataset, Task, check_normalize, load_dataset,
+from . import metrics as M
+from .data import (FIXED_TASK_SEED, Dataset, Task, check_normalize, load_dataset,
                             make_scenario, resplit)
-from l5sim.errors import L5SimError
+from ..errors import L5SimError
 
 __all__ = [
     "HarnessConfig",
@@ -239,7 +239,7 @@ class HarnessConfig:
 
     def resolved_eta(self) -> float:
         """NGM-SGD's eta after applying the paper's per-scenario default."""
-        from l5sim.ann.optim import PAPER_ETA, PAPER_ETA_CIFAR
+        from .optim import PAPER_ETA, PAPER_ETA_CIFAR
 
         if self.eta is not None:
             return float(self.eta)
@@ -261,7 +261,7 @@ class HarnessConfig:
 
     def validate(self) -> None:
         """Raise :class:`L5SimError` naming the first invalid field."""
-        from l5sim.ann.data import DATASETS, SCENARIOS
+        from .data import DATASETS, SCENARIOS
 
         if self.data not in DATASETS:
             raise L5SimError(f"data: got {self.data!r}; expected one of {DATASETS}")
@@ -398,8 +398,8 @@ def _eval_schedule(n_tasks: int, iters: int, every: int):
 
 
 def _make_model(name: str, cfg: HarnessConfig, ds: Dataset, g0: float):
-    from l5sim.ann.gain import GainMLP
-    from l5sim.ann.resnet import SlimResNet18
+    from .gain import GainMLP
+    from .resnet import SlimResNet18
 
     is_ngm = name.startswith("ngm-sgd")
     if cfg.resolved_model() == "resnet18":
@@ -415,7 +415,7 @@ def _make_model(name: str, cfg: HarnessConfig, ds: Dataset, g0: float):
 def _make_optimizer(name, model, cfg: HarnessConfig):
     import torch
 
-    from l5sim.ann.optim import NGMSGD
+    from .optim import NGMSGD
 
     params = model.weight_parameters()
     if name == "sgd":
@@ -441,7 +441,7 @@ def _initial_g0(name, cfg):
     if name == "ngm-sgd":
         return cfg.g0
     if name.startswith("ngm-sgd-bridge"):
-        from l5sim.bridge import optimizer_params
+        from ..bridge import optimizer_params
 
         return optimizer_params(cfg.bridge)["g0"]
     return 1.0
@@ -518,7 +518,7 @@ def _run_one(name, seed, cfg, ds: Dataset, tasks: list[Task], sched, data: _Devi
     import torch
     from torch.nn import functional as F
 
-    from l5sim.ann.optim import NGMSGD, batch_entropy
+    from .optim import NGMSGD, batch_entropy
 
     its, blocks = sched
     T, iters = len(tasks), cfg.resolved_iters()
@@ -826,7 +826,7 @@ def metrics_document(result: StabilityGapResult) -> dict:
     if any(o == "ngm-sgd" for o in cfg.optimizers):
         doc["resolved"]["ngm_eta"] = cfg.resolved_eta()
     try:
-        from l5sim.bridge import l5sim_version
+        from ..bridge import l5sim_version
 
         doc["l5sim_version"] = l5sim_version()
     except ImportError:  # pragma: no cover
@@ -890,7 +890,7 @@ def write_results(result: StabilityGapResult, out_dir: str, *, figure: bool = Tr
             raise ValueError(f"figure_format: got {figure_format!r}; expected png, svg or pdf")
         fig = plot_stability_gap(result)
         paths["figure"] = os.path.join(out_dir, f"stability_gap.{figure_format}")
-        from l5sim.plotting import save_figure
+        from ..plotting import save_figure
 
         save_figure(fig, paths["figure"])          # atomic, format from the suffix; closes the figure
     return paths
@@ -898,7 +898,7 @@ def write_results(result: StabilityGapResult, out_dir: str, *, figure: bool = Tr
 
 def plot_stability_gap(result: StabilityGapResult, **kwargs):
     """The stability-gap figure of a result (:func:`l5sim.plotting.stability_gap.plot_stability_gap`)."""
-    from l5sim.plotting.stability_gap import plot_stability_gap as _plot
+    from ..plotting.stability_gap import plot_stability_gap as _plot
 
     return _plot(result, **kwargs)
 
