@@ -193,7 +193,7 @@ class DeviceData:
 
     def preprocess(self, x_uint8):
         """Raw uint8 pixels (n, n_features) -> float32 inputs, on the device (as
-        :meth:`l5sim.ann.data.Dataset.preprocess`)."""
+        :meth:`l5sim.ann.datasets.Dataset.preprocess`)."""
         import torch
 
         x = x_uint8.to(torch.float32) / self.scale
