@@ -56,9 +56,9 @@ PAPER_REPORTED_AVG_SG = {
 }
 #: Our tables compared with the paper (standardised inputs, the paper's preprocessing):
 #: (results sub-directory, row label).
-COMPARED = [("digits_standardize/{sc}", "digits, 3 seeds"),
-            ("fmnist/{sc}", "Fashion-MNIST, 3 seeds"),
-            ("fmnist_paper/{sc}", "Fashion-MNIST, 5 seeds, full test sets")]
+COMPARED = [("digits_standardize/{sc}", "digits"),
+            ("fmnist/{sc}", "Fashion-MNIST"),
+            ("fmnist_paper/{sc}", "Fashion-MNIST")]
 COMPARED_OPTIMIZERS = ("sgd", "momentum-sgd", "adam", "ngm-sgd", "ngm-sgd-bridge")
 
 LABELS = {"ngm-sgd-bridge": "ngm-sgd-bridge (simulator)",
@@ -188,7 +188,7 @@ def _against_paper(results: Path) -> list[str]:
         paper = PAPER_REPORTED_AVG_SG.get(sc)
         if paper:
             cells = [_f(paper[o]) if o in paper else "n/a" for o in COMPARED_OPTIMIZERS]
-            L.append(f"| {sc} | paper, MNIST (5 seeds) | " + " | ".join(cells) + " |")
+            L.append(f"| {sc} | paper, MNIST, 5 seeds, full test sets, MLP hidden 400-400 | " + " | ".join(cells) + " |")
         for pattern, label in COMPARED:
             path = results / pattern.format(sc=sc) / "metrics.json"
             if not path.exists():
@@ -201,9 +201,18 @@ def _against_paper(results: Path) -> list[str]:
                 sg = _curve_sg(s)
                 cells.append("n/a" if sg is None else
                              f"{_f(sg)} ({_f(s['mean_final_acc']['mean'])})")
-            L.append(f"| {sc} | {label} | " + " | ".join(cells) + " |")
+            L.append(f"| {sc} | {label}, {_protocol(doc)} | " + " | ".join(cells) + " |")
     L.append("")
     return L + _counts(docs)
+
+
+def _protocol(doc: dict) -> str:
+    """Seeds, evaluation images and MLP of a table, in words (read from its metrics file)."""
+    cfg = doc["config"]
+    hidden = "-".join(str(h) for h in cfg["hidden"])
+    evals = (f"{cfg['eval_samples']} test images per task" if cfg.get("eval_samples")
+             else "full test sets")
+    return f"{len(cfg['seeds'])} seeds, {evals}, MLP hidden {hidden}"
 
 
 def _counts(docs: list) -> list[str]:
