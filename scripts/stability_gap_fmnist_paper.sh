@@ -7,7 +7,7 @@
 # A split task's test set is 2000 images (2 classes x 1000); a rotated or permuted task's is the
 # whole 10000-image test set. Everything else as scripts/stability_gap_fmnist.sh (same
 # optimizers, bridge, at-chance check). Results go to docs/results/stability_gap/fmnist_paper/<scenario>/;
-# split took about 25 min on one quiet core. Then
+# split took about 50 min at low priority on a 2-core machine shared with other jobs. Then
 # `python scripts/render_stability_gap.py > docs/stability_gap.md` rebuilds the page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
