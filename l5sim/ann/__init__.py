@@ -20,28 +20,28 @@ import importlib
 
 _LAZY = {
     # torch-based
-    "NGMSGD": "l5sim.ann.optim",
-    "batch_entropy": "l5sim.ann.optim",
-    "GainLinear": "l5sim.ann.gain",
-    "GainMLP": "l5sim.ann.gain",
-    "attach_gains": "l5sim.ann.gain",
-    "collect_gains": "l5sim.ann.gain",
-    "SlimResNet18": "l5sim.ann.resnet",
-    "run_stability_gap": "l5sim.ann.harness",
-    "HarnessConfig": "l5sim.ann.harness",
-    "OPTIMIZER_NAMES": "l5sim.ann.harness",
+    "NGMSGD": ".optim",
+    "batch_entropy": ".optim",
+    "GainLinear": ".gain",
+    "GainMLP": ".gain",
+    "attach_gains": ".gain",
+    "collect_gains": ".gain",
+    "SlimResNet18": ".resnet",
+    "run_stability_gap": ".harness",
     # numpy only
-    "paper_metrics": "l5sim.ann.metrics",
-    "delange_metrics": "l5sim.ann.metrics",
-    "final_average_accuracy": "l5sim.ann.metrics",
-    "load_dataset": "l5sim.ann.data",
-    "load_idx": "l5sim.ann.data",
-    "load_cifar_bin": "l5sim.ann.data",
-    "resplit": "l5sim.ann.data",
-    "NORMALIZATIONS": "l5sim.ann.data",
-    "make_scenario": "l5sim.ann.data",
-    "Dataset": "l5sim.ann.data",
-    "Task": "l5sim.ann.data",
+    "HarnessConfig": ".config",
+    "OPTIMIZER_NAMES": ".config",
+    "paper_metrics": ".metrics",
+    "delange_metrics": ".metrics",
+    "final_average_accuracy": ".metrics",
+    "load_dataset": ".loaders",
+    "load_idx": ".loaders",
+    "load_cifar_bin": ".loaders",
+    "resplit": ".loaders",
+    "NORMALIZATIONS": ".datasets",
+    "make_scenario": ".scenarios",
+    "Dataset": ".datasets",
+    "Task": ".datasets",
 }
 
 __all__ = sorted(_LAZY)
@@ -52,7 +52,7 @@ def __getattr__(name: str):
         module = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'l5sim.ann' has no attribute {name!r}") from None
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module, __name__), name)
 
 
 def __dir__():

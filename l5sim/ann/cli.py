@@ -128,8 +128,8 @@ def stability_gap_main(args) -> int:
         print(f"l5sim stability-gap needs PyTorch, which is not installed: {TORCH_INSTALL}",
               file=sys.stderr)
         return 2
-    from l5sim.ann.harness import HarnessConfig, run_stability_gap, write_results
-    from l5sim.errors import L5SimError
+    from .harness import HarnessConfig, run_stability_gap, write_results
+    from ..errors import L5SimError
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -222,8 +222,8 @@ def register_fit(subparsers) -> argparse.ArgumentParser:
 
 def fit_main(args) -> int:
     """Handler of ``l5sim fit``; returns the exit code."""
-    from l5sim.bridge import make_bridge, write_bridge
-    from l5sim.errors import L5SimError
+    from ..bridge import make_bridge, write_bridge
+    from ..errors import L5SimError
 
     try:
         doc = make_bridge(args.gain_dir, args.stdp_dir, ms_per_iteration=args.ms_per_iteration,

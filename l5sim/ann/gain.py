@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from l5sim.errors import L5SimError
+from ..errors import L5SimError
 
 __all__ = ["GainLinear", "GainMLP", "attach_gains", "collect_gains", "GAIN_LAYER_CHOICES"]
 

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from l5sim.errors import L5SimError
+from ..errors import L5SimError
 
 __all__ = ["paper_metrics", "delange_metrics", "final_average_accuracy", "summarise"]
 

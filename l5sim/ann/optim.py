@@ -45,7 +45,7 @@ import math
 import torch
 from torch.optim import Optimizer
 
-from l5sim.errors import L5SimError
+from ..errors import L5SimError
 
 __all__ = ["NGMSGD", "batch_entropy", "PAPER_ETA", "PAPER_ETA_CIFAR", "PAPER_GAMMA", "PAPER_G0"]
 
@@ -157,7 +157,7 @@ class NGMSGD(Optimizer):
         -------
         NGMSGD
         """
-        from l5sim.bridge import optimizer_params
+        from ..bridge import optimizer_params
 
         hp = optimizer_params(bridge, use_lr_coupling=use_lr_coupling)
         return cls(params, gains, lr=lr, momentum=momentum, weight_decay=weight_decay, **hp)

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from l5sim.ann.gain import OUTPUT_INIT_STD, GainLinear
-from l5sim.errors import L5SimError
+from .gain import OUTPUT_INIT_STD, GainLinear
+from ..errors import L5SimError
 
 __all__ = ["SlimResNet18", "GEM_NF"]
 

@@ -1,6 +1,6 @@
 """The stability-gap figure of the ANN harness (``l5sim stability-gap``).
 
-Draws what it is given: a :class:`l5sim.ann.harness.StabilityGapResult` (read by attribute:
+Draws what it is given: a :class:`l5sim.ann.training.StabilityGapResult` (read by attribute:
 ``config``, ``task_names``, ``eval_iteration``, ``eval_block``, ``runs``), never trains and never
 reads files. matplotlib is imported when a figure is drawn.
 """

@@ -301,7 +301,7 @@ def test_cuda_run_matches_cpu_within_tolerance():
 
 
 def test_loss_criterion_of_the_at_chance_check():
-    from l5sim.ann.harness import _not_learning
+    from l5sim.ann.training import _not_learning
 
     flat = [2.302] * 100
     falling = list(np.linspace(1.94, 1.60, 100))  # -17 %: slow but learning (plain SGD, digits)
