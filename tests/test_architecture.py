@@ -86,14 +86,6 @@ INTERNAL = {
             "sweep": {"common"}, "export": {"common"},
             "__init__": {"experiments", "export", "neighbours", "run", "sweep"}},
 }
-#: ``from module import _name`` across modules that predate the rule, in code another engineer
-#: is rewriting (issue 12 item 1: kernels become one unit per model); nothing else may be added.
-PRIVATE_IMPORT_EXCEPTIONS = {
-    ("kernels/point.py", "l5sim.kernels.engine._lower_bound"),
-    ("kernels/point.py", "l5sim.kernels.rng._S9"), ("kernels/point.py", "l5sim.kernels.rng._S14"),
-    ("kernels/point.py", "l5sim.kernels.rng._S28"), ("kernels/point.py", "l5sim.kernels.rng._S36"),
-    ("kernels/point.py", "l5sim.kernels.rng._S55"), ("kernels/point.py", "l5sim.kernels.rng._normal_slow"),
-}
 
 #: Longest function and module, in lines, of l5sim/ (issue 12, "Hold while doing it"). A module
 #: may exceed them only with a line starting "Size:" in its docstring that says why.
@@ -198,8 +190,7 @@ def _private_imports(path: Path, src: str | None = None):
 def test_no_private_imports_across_modules():
     """A module uses only the public names of another (a leading underscore means "mine")."""
     found = set().union(*(_private_imports(p) for p in sorted(PKG.rglob("*.py"))))
-    extra = found - PRIVATE_IMPORT_EXCEPTIONS
-    assert not extra, f"private names imported from other modules: {sorted(extra)}"
+    assert not found, f"private names imported from other modules: {sorted(found)}"
 
 
 def test_the_import_checks_can_fail():

@@ -51,7 +51,7 @@ from .izh2003 import reset, step_euler, step_izh2003
 from .memory import prefetch
 from .records import (I_IZH03, K_IZH03, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, R_CURRENT, UMAX,
                       VMAX)
-from .rng import _S9, _S14, _S28, _S36, _S55, _normal_slow
+from .rng import normal_tail, xoroshiro_step
 
 #: ``hz`` value of a neuron whose normal the ziggurat's fast path accepted (out of the
 #: signed 32-bit range of real draws).
@@ -240,11 +240,10 @@ def _noise(rng, sig, nz, hz, zk, zw, zf):
     for k in range(n):
         s0 = rng[k, 0]
         s1 = rng[k, 1]
-        r = s0 + s1
-        s1 ^= s0
+        r, n0, n1 = xoroshiro_step(s0, s1)
         on = sig[k] > 0.0
-        rng[k, 0] = (((s0 << _S55) | (s0 >> _S9)) ^ s1 ^ (s1 << _S14)) if on else s0
-        rng[k, 1] = ((s1 << _S36) | (s1 >> _S28)) if on else rng[k, 1]
+        rng[k, 0] = n0 if on else s0
+        rng[k, 1] = n1 if on else s1
         h = np.int64(r) >> 32          # the upper half as a signed 32-bit integer
         iz = h & 127
         nz[k] = h * zw[iz]
@@ -256,7 +255,7 @@ def _noise(rng, sig, nz, hz, zk, zw, zf):
     while nrej > 0:
         h = hz[k]
         if h != _NO_REJECTION:
-            nz[k] = _normal_slow(rng, k, h, h & 127, zk, zw, zf)
+            nz[k] = normal_tail(rng, k, h, h & 127, zk, zw, zf)
             nrej -= 1
         k += 1
 

@@ -27,13 +27,17 @@ _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
 @nb.njit(inline="always", **NJIT)
-def next_u64(st, j):
-    s0 = st[j, 0]
-    s1 = st[j, 1]
+def xoroshiro_step(s0, s1):
+    """One xoroshiro128+ step on the state words (s0, s1): (output, new s0, new s1)."""
     result = s0 + s1
     s1 ^= s0
-    st[j, 0] = ((s0 << _S55) | (s0 >> _S9)) ^ s1 ^ (s1 << _S14)
-    st[j, 1] = (s1 << _S36) | (s1 >> _S28)
+    return result, ((s0 << _S55) | (s0 >> _S9)) ^ s1 ^ (s1 << _S14), (s1 << _S36) | (s1 >> _S28)
+
+
+@nb.njit(inline="always", **NJIT)
+def next_u64(st, j):
+    """The next output of stream j (row j of ``st``), advancing it."""
+    result, st[j, 0], st[j, 1] = xoroshiro_step(st[j, 0], st[j, 1])
     return result
 
 
@@ -84,7 +88,7 @@ def _int32(st, j):
 
 
 @nb.njit(inline="always", **NJIT)
-def _normal_slow(st, j, hz, iz, zk, zw, zf):
+def normal_tail(st, j, hz, iz, zk, zw, zf):
     """The ziggurat's rare branches (wedges and tail), a few per cent of draws.
 
     Written with one exit (a flag, no ``return`` inside the loops): with returns inside
@@ -121,7 +125,7 @@ def normal(st, zk, zw, zf, j):
     iz = hz & 127
     if abs(hz) < zk[iz]:
         return hz * zw[iz]
-    return _normal_slow(st, j, hz, iz, zk, zw, zf)
+    return normal_tail(st, j, hz, iz, zk, zw, zf)
 
 
 #: Means below this are drawn by inversion, at and above it by transformed rejection
@@ -156,7 +160,7 @@ def _poisson_ptrs(st, j, lam):
     accepted outright in the squeeze (about 86 % of draws at lam = 10), otherwise by the
     exact log-density ratio; about 1.1 pairs of uniforms per variate at any lam, so the
     cost does not grow with the mean. Constants are those of the paper (its Table 1).
-    One exit (a flag) for the reason given in :func:`_normal_slow`."""
+    One exit (a flag) for the reason given in :func:`normal_tail`."""
     slam = math.sqrt(lam)
     loglam = math.log(lam)
     b = 0.931 + 2.53 * slam
