@@ -23,7 +23,7 @@ from . import plasticity as _pl
 from . import wiring_cache as _wc
 from .errors import SpecError
 from .kernels import records as R
-from .kernels.rng import ZIG_F, ZIG_K, ZIG_W, seed_streams
+from .kernels.rng import ZIG_F, ZIG_K, ZIG_W
 from .models import izhikevich as _izh
 from .models.synapses import COMPARTMENTS, RECEPTOR_NAMES, channel
 from .sizing import check_build
