@@ -87,7 +87,7 @@ def _int32(st, j):
     return x - 4294967296 if x >= 2147483648 else x
 
 
-@nb.njit(inline="always", **NJIT)
+@nb.njit(**NJIT)
 def normal_tail(st, j, hz, iz, zk, zw, zf):
     """The ziggurat's rare branches (wedges and tail), a few per cent of draws.
 
@@ -152,7 +152,7 @@ def _poisson_inversion(st, j, lam, emlam):
     return k
 
 
-@nb.njit(inline="always", **NJIT)
+@nb.njit(**NJIT)
 def _poisson_ptrs(st, j, lam):
     """Transformed rejection with squeeze (PTRS) of Hormann (1993), "The transformed
     rejection method for generating Poisson random variables", Insurance: Mathematics and
