@@ -54,8 +54,11 @@ CONDITIONS = ("da", "da+na", "na-random", "na-nocoupling")
 CUES_VISUAL = ("A", "B")
 CUES_AUDITORY = ("X", "Y")
 #: Columns of the per-trial CSV.
+#: Plastic pathways whose mean weight (nS) is written after each trial (``w_PATHWAY``).
+WEIGHT_PATHS = tuple(f"{c}_{g}" for g in ("go", "nogo", "critic") for c in CUES_VISUAL + CUES_AUDITORY)
 COLUMNS = ("trial", "visual", "auditory", "go_cue", "go_cue_present", "action", "correct", "reward", "value",
-           "rpe", "da_peak", "na", "net_go_hz", "net_nogo_hz", "net_critic_hz", "actor_burst_share")
+           "rpe", "da_peak", "na", "net_go_hz", "net_nogo_hz", "net_critic_hz", "actor_burst_share") + tuple(
+    f"w_{p}" for p in WEIGHT_PATHS)
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,8 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
                          action="go" if go else "nogo", correct=int(go == present), reward=r, value=value, rpe=rpe,
                          da_peak=float(da[0]) if da.size else 0.0, na=na, net_go_hz=net["go"],
                          net_nogo_hz=net["nogo"], net_critic_hz=c,
-                         actor_burst_share=act.burst_share(["go_e", "nogo_e"])))
+                         actor_burst_share=act.burst_share(["go_e", "nogo_e"]),
+                         **{f"w_{p}": float(loop.session.weights(p).mean()) for p in WEIGHT_PATHS}))
     return {"trials": rows, "summary": summarize(rows, cfg, seed, condition)}
 
 
