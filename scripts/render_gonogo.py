@@ -54,8 +54,10 @@ def main(results: Path = RESULTS) -> str:
     cfg = G.Config(**doc["config"])
     seeds = doc["seeds"]
     conds = list(doc["conditions"])
-    rows = {c: [G.read_trials(results / f"trials_{G.stem(c, s)}.csv") for s in seeds] for c in conds}
-    sums = {c: [json.loads((results / f"summary_{G.stem(c, s)}.json").read_text()) for s in seeds] for c in conds}
+    done = {c: [s_ for s_ in seeds if (results / f"summary_{G.stem(c, s_)}.json").exists()] for c in conds}
+    rows = {c: [G.read_trials(results / f"trials_{G.stem(c, s_)}.csv") for s_ in done[c]] for c in conds}
+    sums = {c: [json.loads((results / f"summary_{G.stem(c, s_)}.json").read_text()) for s_ in done[c]]
+            for c in conds}
     diag_path = results / "diagnostics.json"
     diag = json.loads(diag_path.read_text()) if diag_path.exists() else None
     s = cfg.shift_at
