@@ -111,6 +111,12 @@ def main(results: Path = RESULTS) -> str:
     disc = {c: float(np.mean([discrimination(r, max(0, s - 50), s) for r in rows[c]])) for c in conds}
     a("## What this shows\n")
     if max(learned.values()) < 0.5 or max(disc.values()) < 0.2:
+        worst = min(disc.values())
+        if worst < -0.1:
+            a(f"**The network learns the rule backwards.** The discrimination before the shift is negative "
+              f"(down to {worst:.2f} on average in a condition): the actor comes to choose Go *less* often "
+              "when the go cue is shown than when it is not, and the share of correct choices ends below "
+              "chance. The credit-assignment measurement below shows why.\n")
         a(f"**The network does not learn the task.** Before the shift, the share of seeds that reach the "
           f"criterion is at most {max(learned.values()):.0%} and the discrimination P(go | go cue) - "
           f"P(go | other) over the last 50 trials before the shift is at most {max(disc.values()):.2f} on "
@@ -139,10 +145,16 @@ def main(results: Path = RESULTS) -> str:
             a(f"| {x['seed']} | {x['corr_netdiff_eligdiff']:+.2f} | {x['mean_e_rate_hz']:.1f} | "
               f"{x['mean_abs_e_rate_diff_hz']:.1f} |")
         a("")
-        a("Both groups receive the same cue synapses and fire at similar rates, and the eligibility of a "
-          "synapse depends on fine spike timing more than on how much its group won: the eligibility "
-          "difference is not aligned with the choice, so the dopamine signal moves the Go and No-Go "
-          "synapses of a cue together. The review's design leaves the mechanism that would separate them "
+        mc = float(np.mean([x["corr_netdiff_eligdiff"] for x in cr]))
+        how = ("opposite to the choice: the cue synapses of the group that *lost* are the more eligible, "
+               "so a reward strengthens the unchosen action and a punishment weakens it"
+               if mc < -0.2 else "not aligned with the choice, so the dopamine signal moves the Go and No-Go "
+               "synapses of a cue together")
+        a(f"Mean correlation over the seeds: {mc:+.2f}. The eligibility difference is {how}. Both groups "
+          "receive the same cue synapses, and with the balanced window a synapse's eligibility measures the "
+          "causal timing of its post spikes, not how many there are; our untested reading is that the "
+          "inhibited group's few spikes are the ones most tightly driven by the cue, so they carry more "
+          "eligibility per synapse than the winner's. The review's design leaves the mechanism that would separate them "
           "(e.g. a winner-take-all actor in which the losing group is silent, or an eligibility gated by "
           "the chosen action) unspecified; we did not add one, and did not tune constants until an effect "
           "appeared.\n")
