@@ -23,7 +23,8 @@ DA decays with tau 200 ms), which every cue -> pyramidal synapse reads (R-STDP,
 ``circuits/gonogo.toml``).
 
 **Contingency detector** (NA). It compares expected and received reward: the unsigned
-RPE |delta| is averaged fast (``det_fast_alpha``) and slowly (``det_slow_alpha``); when
+RPE |delta| is averaged fast (``det_fast_alpha``) and slowly (``det_slow_alpha``), both
+starting at the first trial's |delta|; when
 the fast average exceeds the slow one by ``det_threshold`` (after ``det_warmup`` trials and
 ``det_refractory`` trials after the last pulse) a phasic NA pulse starts: NA = amplitude
 exp(-(k - k0) / ``na_tau_trials``) on trial k, constant within a trial, 0 before. NA acts
@@ -173,7 +174,7 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     random_onset = int(rng.integers(min(cfg.det_warmup, cfg.n_trials - 1), cfg.n_trials))
     c_bar = None
-    fast = slow = 0.0
+    fast = slow = None
     na_onset, last_pulse = None, -10 ** 9
     rows = []
     for k in range(cfg.n_trials):
@@ -191,7 +192,10 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
         rpe = r - value
         da = dopamine_pulse(rpe, cfg.da_gain, cfg.da_tau_ms, cfg.outcome_ms, loop.dt_ms)
         loop.outcome({"DA": da, "NA": na})
-        # contingency detector: fast vs slow average of the unsigned RPE
+        # contingency detector: fast vs slow average of the unsigned RPE, both starting at the
+        # first trial's value (a slow average starting at 0 would read the first trials as a change)
+        if fast is None:
+            fast = slow = abs(rpe)
         fast += cfg.det_fast_alpha * (abs(rpe) - fast)
         slow += cfg.det_slow_alpha * (abs(rpe) - slow)
         if condition in ("da+na", "na-nocoupling"):
