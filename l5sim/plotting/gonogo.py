@@ -16,7 +16,8 @@ CONDITION_LABELS = {"da": "DA only", "da+na": "DA + NA (detector)", "na-random":
 
 
 def gonogo_curves(curves: dict, shift_at: int, criterion: float | None = None, axes=None):
-    """Three panels over trials, one line per condition (mean ± SD over seeds, band).
+    """Three panels over trials, one line per condition (mean ± SD over seeds, band clipped
+    at 0, below which none of the three quantities goes).
 
     Parameters
     ----------
@@ -45,7 +46,8 @@ def gonogo_curves(curves: dict, shift_at: int, criterion: float | None = None, a
                 m, s = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
             ax.plot(x, m, label=CONDITION_LABELS.get(cond, cond), color=st.get("color"),
                     linestyle=st.get("linestyle", "-"))
-            ax.fill_between(x, m - s, m + s, color=st.get("color"), alpha=0.15, linewidth=0)
+            # every quantity drawn is >= 0: the band is clipped there
+            ax.fill_between(x, np.maximum(m - s, 0.0), m + s, color=st.get("color"), alpha=0.15, linewidth=0)
     for ax, lab in zip(axes, ylabels):
         ax.axvline(shift_at, color="0.3", linestyle="--", linewidth=1)
         ax.set_ylabel(lab)
