@@ -22,6 +22,7 @@ _API = {
     "build": ("builder", "build"),
     "BuiltCircuit": ("builder", "BuiltCircuit"),
     "simulate": ("simulation", "simulate"),
+    "Session": ("session", "Session"),
     "Recording": ("recording", "Recording"),
     "load_recording": ("recording", "load"),
     "save_recording": ("recording", "save"),

@@ -247,7 +247,7 @@ def _stdp_rules(sp):
         decay_minus=col(_pl.S_DEC_M), A2_plus=col(_pl.S_A2P), A3_plus=col(_pl.S_A3P), A2_minus=col(_pl.S_A2M),
         A3_minus=col(_pl.S_A3M), decay_x=col(_pl.S_DEC_X), decay_y=col(_pl.S_DEC_Y), w_min=col(_pl.S_WMIN),
         w_max=col(_pl.S_WMAX), learning_rate=col(_pl.S_LR), interval_steps=sp[:, _pl.S_INTERVAL].astype(np.int64),
-        deferred_bias=col(_pl.S_BIAS), deferred_decay=col(_pl.S_SDDECAY))
+        deferred_bias=col(_pl.S_BIAS), deferred_decay=col(_pl.S_SDDECAY), dopamine=flag(_pl.S_DOPAMINE))
 
 
 def noise_step_sd(inp, dt: float) -> float:

@@ -15,6 +15,9 @@ A ``[modulators.NAME]`` table (NAME e.g. ``NA``, ``ACh``, ``DA``, ``5HT``) has
   its running mean and SD, checked every ``check_ms``) or ``series`` (an external time
   series ``series`` sampled every ``series_dt_ms``);
 * ``preset``: ``coupling`` or ``reset``, the two hypotheses of science.md section 6;
+* the third factor of reward-modulated STDP: a ``[plasticity]`` rule with
+  ``dopamine = "NAME"`` reads this modulator's level d (unscaled, possibly negative) at
+  each of its deferred updates, w <- clip(w + (bias + d) sd) (:mod:`l5sim.plasticity`);
 * ``targets``: ``{POPULATION = {TARGET = gain}}``, plus ``pathway_gain = {PATHWAY = gain}``
   and ``stdp_rate = {RULE = gain}``.
 
@@ -262,6 +265,10 @@ def validate(tables, spec):
                     targets = [t for t in targets if not (t[0] == "pop" and t[1] == key and t[2] == tname)]
                     targets.append(("pop", key, tname, g))
         mods[name] = Modulator(name, tonic, pulses, trig, preset, tuple(targets))
+    for rname, rule in spec.plasticity.items():
+        if rule.dopamine and rule.dopamine not in mods:
+            raise SpecError(f"plasticity.{rname}.dopamine", rule.dopamine,
+                            f"a modulator defined in [modulators]: {sorted(mods)}")
     return MappingProxyType(mods)
 
 
@@ -271,7 +278,8 @@ class ModulationPlan:
 
     Each row k of the tables is one (target, modulator) pair: ``kind`` 0 population
     parameter column ``col`` of population ``index`` (additive), 1 pathway gain (factor),
-    2 STDP rate of plastic rule index (factor).
+    2 STDP rate of plastic rule index (factor), 3 dopamine level (third factor, gain 1) of
+    the reward-modulated plastic pathway ``index``.
     """
 
     kind: np.ndarray
@@ -312,5 +320,13 @@ def plan(spec, pop_names, path_names, plastic_names, col_of) -> ModulationPlan:
             gains.append(g)
             mods.append(mname)
             labels.append(f"{mname}->{name}.{target}")
+        for q, pn in enumerate(plastic_names):
+            if spec.plasticity[spec.pathways[pn].plasticity].dopamine == mname:
+                kinds.append(3)
+                idx.append(q)
+                cols.append(-1)
+                gains.append(1.0)
+                mods.append(mname)
+                labels.append(f"{mname}->stdp_dopamine:{pn}")
     return ModulationPlan(np.asarray(kinds, np.int64), np.asarray(idx, np.int64), np.asarray(cols, np.int64),
                           np.asarray(gains, float), mods, labels)

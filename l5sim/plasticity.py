@@ -34,6 +34,25 @@ Every change is multiplied by ``learning_rate`` and by the rule's neuromodulator
 (a third factor; see :mod:`l5sim.neuromodulation`). Times are those of somatic spikes
 (emission), not of arrival after the delay.
 
+Reward-modulated STDP (``dopamine = "NAME"``, deferred timing only; Izhikevich 2007,
+Cereb Cortex 17:2443, "Solving the distal reward problem", its eqs. and dastdp code;
+Fremaux & Gerstner 2016, Front Neural Circuits 9:85, eq. 3): the deferred sum sd is the
+synapse's eligibility trace c. The STDP window writes into it as above; every
+``interval_ms`` the weight changes by the eligibility times the dopamine level and the
+trace decays::
+
+    w <- clip(w + (deferred_bias + d(t)) * sd, w_min, w_max),   sd <- deferred_decay * sd
+
+with d(t) the level of the modulator NAME at that step (its tonic level, pulses and any
+level a trial loop sets; it may be negative: a reward-prediction error). This differs
+from the plain deferred update (``w + bias + sd``) only in that the bias and the dopamine
+*multiply* the eligibility. The eligibility time constant is
+tau_c = -interval_ms / ln(deferred_decay). Izhikevich (2007): interval 10 ms, decay 0.99
+(tau_c = 995 ms), bias 0.002, A+ 0.1, A- 0.15 (his LTD is 1.5 x the 0.1 trace), traces
+decaying 0.95 per ms, weights in [0, 4]; :data:`RSTDP_IZH2007` holds them. In the dc/dt
+form of Fremaux & Gerstner (2016), dw/dt = c d: our update is its Euler step over the
+interval, with c the eligibility summed since the last update.
+
 Izhikevich 2006 (Neural Comput 18:245) constants: A_plus 0.1, A_minus 0.12, traces decaying
 by 0.95 per 1 ms step (tau = -1 / ln 0.95 = 19.5 ms), weights in [0, 10].
 """
@@ -74,6 +93,7 @@ class STDPRule:
     interval_ms: float = 1000.0
     deferred_bias: float = 0.01
     deferred_decay: float = 0.9
+    dopamine: str = ""
     source: str = "Izhikevich 2006, Neural Comput 18:245 (spnet)"
 
 
@@ -88,6 +108,15 @@ TRIPLET_DEFAULTS = dict(tau_plus_ms=16.8, tau_minus_ms=33.7, tau_y_ms=125.0, tau
                         interaction="all_to_all",
                         source="Pfister & Gerstner 2006, J Neurosci 26:9673, Table 4 (visual cortex, minimal)")
 
+#: Izhikevich 2007 (Cereb Cortex 17:2443), dopamine-modulated STDP as in its dastdp code:
+#: STDP traces set to 1 at a spike and decaying 0.95 per 1 ms step, A+ 0.1, A- 0.15 (LTD
+#: 1.5 x the 0.1 trace), eligibility applied every 10 ms with decay 0.99 (tau_c ~ 1 s),
+#: w <- clip(w + (0.002 + DA) sd, 0, 4).
+RSTDP_IZH2007 = dict(rule="pair", interaction="nearest", update="additive", timing="deferred", A_plus=0.1,
+                     A_minus=0.15, tau_plus_ms=TAU_IZH2006_MS, tau_minus_ms=TAU_IZH2006_MS, w_min=0.0, w_max=4.0,
+                     interval_ms=10.0, deferred_bias=0.002, deferred_decay=0.99,
+                     source="Izhikevich 2007, Cereb Cortex 17:2443 (dastdp)")
+
 
 def _rule_from_table(name, table):
     path = f"plasticity.{name}"
@@ -101,7 +130,10 @@ def _rule_from_table(name, table):
     if table.get("rule") == "triplet":
         kw.update({k: v for k, v in TRIPLET_DEFAULTS.items() if k not in table})
     for k, v in table.items():
-        if k in _CHOICES or k == "source":
+        if k == "dopamine":
+            if not isinstance(v, str):
+                raise SpecError(f"{path}.{k}", v, "the name of a modulator in [modulators] (a string)")
+        elif k in _CHOICES or k == "source":
             if not isinstance(v, str) or (k in _CHOICES and v not in _CHOICES[k]):
                 raise SpecError(f"{path}.{k}", v, f"one of {list(_CHOICES[k])}" if k in _CHOICES else "a string")
         else:
@@ -123,11 +155,16 @@ def _rule_from_table(name, table):
     rule = STDPRule(**kw)
     if rule.w_max < rule.w_min:
         raise SpecError(f"{path}.w_max", rule.w_max, f"a number >= w_min ({rule.w_min})")
+    if rule.dopamine and rule.timing != "deferred":
+        raise SpecError(f"{path}.timing", rule.timing,
+                        "'deferred' for a reward-modulated rule (dopamine multiplies the deferred eligibility)")
     return rule
 
 
 def validate(tables, spec):
-    """Validate the ``[plasticity]`` section; returns ``{name: STDPRule}`` (read-only)."""
+    """Validate the ``[plasticity]`` section; returns ``{name: STDPRule}`` (read-only).
+    A rule's ``dopamine`` modulator is checked against ``[modulators]`` by
+    :func:`l5sim.neuromodulation.validate`."""
     rules = {name: _rule_from_table(name, table) for name, table in tables.items()}
     for pname, pw in spec.pathways.items():
         if pw.plasticity:
@@ -139,8 +176,8 @@ def validate(tables, spec):
 # ---- flat arrays for the kernel ---------------------------------------------------------
 # Columns of the per-plastic-pathway parameter table ``sp`` (float64).
 (S_TRIPLET, S_NEAREST, S_MULT, S_DEFERRED, S_AP, S_AM, S_DEC_P, S_DEC_M, S_A2P, S_A3P, S_A2M, S_A3M,
- S_DEC_X, S_DEC_Y, S_WMIN, S_WMAX, S_LR, S_INTERVAL, S_BIAS, S_SDDECAY) = range(20)
-NSP = 20
+ S_DEC_X, S_DEC_Y, S_WMIN, S_WMAX, S_LR, S_INTERVAL, S_BIAS, S_SDDECAY, S_DOPAMINE) = range(21)
+NSP = 21
 
 
 @dataclass
@@ -198,6 +235,7 @@ def build_arrays(spec, pathways_info, pop_slices, pop_names, net_post, net_row_p
         row[S_WMIN], row[S_WMAX], row[S_LR] = r.w_min, r.w_max, r.learning_rate
         row[S_INTERVAL] = max(1, int(round(r.interval_ms / dt)))
         row[S_BIAS], row[S_SDDECAY] = r.deferred_bias, r.deferred_decay
+        row[S_DOPAMINE] = 1.0 if r.dopamine else 0.0
         info = pathways_info[name]
         pre_sl, post_sl = pop_slices[pw.pre], pop_slices[pw.post]
         n_pre, n_post = pre_sl.stop - pre_sl.start, post_sl.stop - post_sl.start

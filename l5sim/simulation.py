@@ -30,7 +30,7 @@ _TRACE_CODES = {"v": R.T_V, "u": R.T_U, "vd": R.T_VD, "wd": R.T_WD, "kappa": R.T
                 "g_adapt": R.T_GAD, "I_bap": R.T_IBAP, "burst": R.T_BURST,
                 "g_AMPA": R.T_G0 + 0, "g_NMDA": R.T_G0 + 2, "g_GABA_A": R.T_G0 + 4,
                 "g_AMPA_d": R.T_G0 + 1, "g_NMDA_d": R.T_G0 + 3, "g_GABA_A_d": R.T_G0 + 5}
-_VAR_NAMES = {0: "v", 1: "u", 2: "vd"}
+VARIABLE_NAMES = {0: "v", 1: "u", 2: "vd"}
 
 
 def _state_arrays(st) -> dict:
@@ -82,7 +82,7 @@ def initial_state(built, seed: int) -> R.State:
                    generator_pos=np.zeros(1, np.int64))
 
 
-def _set_inputs(built, st, t):
+def set_inputs(built, st, t):
     """Fill bias and noise arrays for the segment starting at step t."""
     ns = st.neurons
     for arr in (ns.soma_bias, ns.dend_bias, ns.soma_noise_sd, ns.dend_noise_sd):
@@ -438,7 +438,7 @@ def _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard
     dt = built.dt_ms
     spk_i, spk_t, spk_b, spk_tms = [], [], [], []
     for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
-        _set_inputs(built, st, seg_lo)
+        set_inputs(built, st, seg_lo)
         t = seg_lo
         while t < seg_hi:
             n = min(chunk, seg_hi - t)
@@ -463,7 +463,7 @@ def _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard
             if status == 2:
                 i, step, var = (int(x) for x in out.diverged[:3])
                 pop, local = built.population_of(i)
-                raise DivergenceError(pop, local, step * dt, _VAR_NAMES.get(var, "?"), float(out.diverged[3]))
+                raise DivergenceError(pop, local, step * dt, VARIABLE_NAMES.get(var, "?"), float(out.diverged[3]))
             t += int(done)
             if triggers.items and status == 0:
                 triggers.update(t * dt, spk_i, spk_tms)

@@ -34,6 +34,8 @@ ALLOWED = {
     "triggers": set(),
     "simulation": {"errors", "kernels", "recording", "builder", "threads", "__init__", "divergence", "sizing",
                    "triggers"},
+    # the closed-loop path: simulation's state and inputs, run in pieces
+    "session": {"errors", "kernels", "simulation"},
     "recording": {"analysis", "_io"},
     "analysis": set(),
     # figures draw results they are given; fitted f-I curves are evaluated with the fits' models
@@ -47,11 +49,15 @@ ALLOWED = {
     "experiments": {"analysis", "builder", "errors", "simulation", "sizing", "spec", "recording"},
     "neighbours": {"analysis", "builder", "errors", "experiments", "simulation", "spec"},
     "column_stdp": {"builder", "errors", "simulation", "spec"},
+    # closed-loop trials over a Session; the Go/No-Go case study on top of them
+    "trials": {"errors"},
+    "gonogo": {"_io", "builder", "errors", "session", "spec", "threads", "trials"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top;
     # plotting only through the lazy l5sim.sweep.plot_sweep name
     "sweep": {"_io", "analysis", "errors", "experiments", "sizing", "spec", "recording", "plotting", "threads", "__init__"},
     # cli on top: thin glue over the public API of every layer
-    "cli": {"__init__", "ann", "analysis", "column_stdp", "errors", "experiments", "export", "neighbours", "plotting",
+    "cli": {"__init__", "ann", "analysis", "column_stdp", "errors", "experiments", "export", "gonogo", "neighbours",
+            "plotting",
             "recording", "spec", "sweep", "_io"},
 }
 
@@ -63,7 +69,7 @@ INTERNAL = {
     "plotting": {"style": set(), "labels": set(), "raster": {"labels", "style"}, "gain": {"labels", "style"},
                  "neighbours": {"labels", "style"}, "stdp": {"labels", "style"}, "scaling": {"labels", "style"},
                  "sweep": {"labels", "style"}, "stability_gap": {"labels", "style"},
-                 "primer": {"labels", "style"}, "performance": {"style"}},
+                 "primer": {"labels", "style"}, "performance": {"style"}, "gonogo": {"labels", "style"}},
     "spec": {"fields": set(), "overrides": set(), "populations": {"fields"}, "pathways": {"fields"},
              "inputs": {"fields", "pathways"}, "recording": {"fields"}, "checks": {"inputs"},
              "circuit": {"checks", "fields", "inputs", "overrides", "pathways", "populations", "recording"},
@@ -83,8 +89,8 @@ INTERNAL = {
             "harness": {"config", "datasets", "loaders", "results", "scenarios", "summary", "training"},
             "cli": {"harness"}},
     "cli": {"common": set(), "run": {"common"}, "experiments": {"common"}, "neighbours": {"common"},
-            "sweep": {"common"}, "export": {"common"},
-            "__init__": {"experiments", "export", "neighbours", "run", "sweep"}},
+            "sweep": {"common"}, "export": {"common"}, "gonogo": {"common"},
+            "__init__": {"experiments", "export", "gonogo", "neighbours", "run", "sweep"}},
 }
 
 #: Longest function and module, in lines, of l5sim/ (issue 12, "Hold while doing it"). A module

@@ -9,7 +9,7 @@ from l5sim.cli import common
 
 #: The subcommands the README documents (``l5sim --help``).
 COMMANDS = ("run", "gain", "stdp", "pulse", "column-stdp", "neighbours", "sweep", "plot", "export", "fit",
-            "stability-gap")
+            "stability-gap", "gonogo")
 
 
 def _subcommands(parser):

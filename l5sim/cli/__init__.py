@@ -1,5 +1,5 @@
 """Command-line interface: ``l5sim run | gain | pulse | stdp | column-stdp | neighbours | sweep |
-plot | export | fit | stability-gap``.
+plot | export | fit | stability-gap | gonogo``.
 
 Thin glue over the public API, one module per command family:
 
@@ -8,6 +8,7 @@ Thin glue over the public API, one module per command family:
 - :mod:`l5sim.cli.neighbours` -- ``neighbours``
 - :mod:`l5sim.cli.sweep` -- ``sweep``, ``plot``
 - :mod:`l5sim.cli.export` -- ``export``
+- :mod:`l5sim.cli.gonogo` -- ``gonogo``
 - :mod:`l5sim.ann.cli` -- ``fit``, ``stability-gap``
 - :mod:`l5sim.cli.common` -- the options they share (``--set``, seeds, ``--format``, ...)
 
@@ -24,6 +25,7 @@ import sys
 from ..ann.cli import register_fit, register_stability_gap
 from .export import register_export
 from .experiments import register_column_stdp, register_gain, register_pulse, register_stdp
+from .gonogo import register_gonogo
 from .neighbours import register_neighbours
 from .run import register_run
 from .sweep import register_plot, register_sweep
@@ -32,7 +34,8 @@ __all__ = ["make_parser", "main", "REGISTRARS"]
 
 #: The subcommands, in the order ``l5sim --help`` lists them; each adds one subparser.
 REGISTRARS = (register_run, register_gain, register_stdp, register_pulse, register_column_stdp,
-              register_neighbours, register_sweep, register_plot, register_export, register_fit, register_stability_gap)
+              register_neighbours, register_sweep, register_plot, register_export, register_fit, register_stability_gap,
+              register_gonogo)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -47,8 +47,8 @@ import numpy as np
 from .._numba_config import NJIT, NJIT_PARALLEL
 from . import adex, delivery, izh2003, izh2007, l5cell, stdp
 from .delivery import poisson_inputs
-from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET,
-                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, MOD_PATHWAY, MOD_POPULATION, T_BURST, T_G0, T_GAD, T_IBAP,
+from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET, M_RESET_U_OFFSET,
+                      M_RESET_V_OFFSET, MOD_LEARNING_RATE, MOD_PATHWAY, MOD_POPULATION, T_BURST, T_G0, T_GAD, T_IBAP,
                       T_KAPPA, T_U, T_V, T_VD, T_WD)
 from .rng import uniform
 from .stdp import decay_traces, deferred_updates, pre_spikes
@@ -74,7 +74,7 @@ def _modulate(step, net, st):
             value[md.index[k], md.column[k]] = md.base[md.index[k], md.column[k]]
         elif md.kind[k] == MOD_PATHWAY:
             gain[md.index[k]] = 1.0
-        else:
+        elif md.kind[k] == MOD_LEARNING_RATE:
             lr[md.index[k]] = net.plasticity.rules.learning_rate[md.index[k]]
     for k in range(md.kind.shape[0]):
         x = delta[step, k]
@@ -82,7 +82,7 @@ def _modulate(step, net, st):
             value[md.index[k], md.column[k]] += x
         elif md.kind[k] == MOD_PATHWAY:
             gain[md.index[k]] *= max(0.0, 1.0 + x)
-        else:
+        elif md.kind[k] == MOD_LEARNING_RATE:
             lr[md.index[k]] *= max(0.0, 1.0 + x)
 
 
@@ -282,7 +282,7 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
                     pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)
                     _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
             f0 = nf
-        deferred_updates(t, pl, ps, sy.weight)
+        deferred_updates(t, step, pl, ps, sy.weight, net.modulation, st.modulation.delta)
         sample_traces(t, net, st, out)
     return 0, n_steps
 
@@ -319,7 +319,7 @@ def _absent_decay(pl, ps):
 
 
 @nb.njit(inline="always", **NJIT)
-def _absent_deferred(t, pl, ps, wsyn):
+def _absent_deferred(t, step, pl, ps, wsyn, modulation, delta):
     """Stands in for the deferred weight updates in a circuit without plastic pathways."""
     return None
 

@@ -47,8 +47,10 @@ T_G0 = 8
 #: per population, the quantities a neuromodulator may move (offsets are 0 at baseline).
 (M_KAPPA_OFFSET, M_DEND_DRIVE_PA, M_SOMA_DRIVE_PA, M_GCA_PA, M_RESET_V_OFFSET, M_RESET_U_OFFSET) = range(6)
 N_MODULATED = 6
-#: Neuromodulator target kinds (``Modulation.kind``).
-MOD_POPULATION, MOD_PATHWAY, MOD_LEARNING_RATE = 0, 1, 2
+#: Neuromodulator target kinds (``Modulation.kind``). MOD_DOPAMINE: the level is the
+#: third factor d of a reward-modulated rule (``Modulation.index`` = plastic index), read by
+#: its deferred update (:func:`l5sim.kernels.stdp.deferred_updates`).
+MOD_POPULATION, MOD_PATHWAY, MOD_LEARNING_RATE, MOD_DOPAMINE = 0, 1, 2, 3
 
 #: Divergence bounds: a state beyond them (or NaN) stops the run with a DivergenceError.
 #: They are far above any physiological value but below floating-point overflow: the 2003
@@ -123,6 +125,7 @@ StdpRules = namedtuple("StdpRules", [
     "w_min", "w_max", "learning_rate",
     "interval_steps",                                      # int64, deferred timing
     "deferred_bias", "deferred_decay",
+    "dopamine",                                            # uint8: w += (bias + d) sd (Izhikevich 2007)
 ])
 Plasticity = namedtuple("Plasticity", [
     "rules",            # StdpRules, one entry per plastic pathway

@@ -7,7 +7,9 @@ step; a presynaptic spike depresses each of its synapses by A- y (triplet: y (A2
 Pfister & Gerstner 2006), a postsynaptic spike potentiates each incoming synapse by
 A+ x (triplet: x (A2+ + A3+ y2)). ``multiplicative`` scales a change by the distance to the
 bound it moves towards; ``deferred`` (Izhikevich 2006) sums the changes and applies
-bias + sum once per interval, the sum then decaying. Depression and potentiation run by
+bias + sum once per interval, the sum then decaying; a reward-modulated rule (Izhikevich
+2007) applies (bias + d) x sum instead, d the level of its dopamine modulator at that step
+(:data:`~l5sim.kernels.records.MOD_DOPAMINE` rows of the modulation table). Depression and potentiation run by
 blocks of postsynaptic neurons (disjoint synapses), like delivery.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from numba import prange
 
 from .._numba_config import NJIT
 from .delivery import lower_bound
+from .records import MOD_DOPAMINE
 
 
 @nb.njit(inline="always", **NJIT)
@@ -184,8 +187,21 @@ def potentiate_loop(fired, f0, nf, neuron_pop, wsyn, pop_post_ptr, pop_post, pos
 
 
 @nb.njit(inline="always", **NJIT)
-def deferred_updates(t, pl, ps, wsyn):
-    """Izhikevich (2006): once per interval, w <- clip(w + bias + sum), sum <- decay sum."""
+def dopamine_level(r, step, md, delta):
+    """The third factor d of plastic rule ``r`` at chunk step ``step``: the sum of its
+    :data:`MOD_DOPAMINE` rows of the modulation table (gain x level; 0 without any)."""
+    d = 0.0
+    for k in range(md.kind.shape[0]):
+        if md.kind[k] == MOD_DOPAMINE and md.index[k] == r:
+            d += delta[step, k]
+    return d
+
+
+@nb.njit(inline="always", **NJIT)
+def deferred_updates(t, step, pl, ps, wsyn, md, delta):
+    """Izhikevich (2006): once per interval, w <- clip(w + bias + sum), sum <- decay sum.
+    Reward-modulated (Izhikevich 2007): w <- clip(w + (bias + d) sum), d the rule's dopamine
+    level at this step (:func:`dopamine_level`), which may be negative."""
     ru = pl.rules
     SD = ps.deferred_sum
     for r in range(ru.triplet.shape[0]):
@@ -194,6 +210,12 @@ def deferred_updates(t, pl, ps, wsyn):
             wmax = ru.w_max[r]
             bias = ru.deferred_bias[r]
             dec = ru.deferred_decay[r]
-            for s in range(pl.syn_lo[r], pl.syn_hi[r]):
-                wsyn[s] = clip(np.float64(wsyn[s]) + bias + SD[s], wmin, wmax)
-                SD[s] *= dec
+            if ru.dopamine[r] > 0:
+                g = bias + dopamine_level(r, step, md, delta)
+                for s in range(pl.syn_lo[r], pl.syn_hi[r]):
+                    wsyn[s] = clip(np.float64(wsyn[s]) + g * SD[s], wmin, wmax)
+                    SD[s] *= dec
+            else:
+                for s in range(pl.syn_lo[r], pl.syn_hi[r]):
+                    wsyn[s] = clip(np.float64(wsyn[s]) + bias + SD[s], wmin, wmax)
+                    SD[s] *= dec

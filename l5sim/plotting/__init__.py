@@ -8,6 +8,7 @@
   :func:`weight_histogram`
 - :mod:`~l5sim.plotting.sweep` -- :func:`plot_sweep` (lines over one grid axis, heat maps over two)
 - :mod:`~l5sim.plotting.scaling` -- :func:`column_scaling`
+- :mod:`~l5sim.plotting.gonogo` -- :func:`gonogo_curves` (the Go/No-Go case study)
 - :mod:`~l5sim.plotting.labels` -- the label table (keys to words with units) and error captions
 - :mod:`~l5sim.plotting.style` -- the colour-blind-safe palette, markers, line styles, :func:`save_figure`
 
@@ -20,6 +21,7 @@ instant. Save with :func:`save_figure` (the suffix picks png, svg or pdf).
 from __future__ import annotations
 
 from .gain import BURST_LABELS, fi_fits, gain_curves, pulse_gain
+from .gonogo import gonogo_curves
 from .labels import LABELS, label, spread_caption
 from .neighbours import neighbour_fi
 from .raster import raster, raster_with_modulators, traces
@@ -30,7 +32,7 @@ from .stability_gap import plot_stability_gap
 from .sweep import plot_sweep
 
 __all__ = ["BURST_LABELS", "LABELS", "MARKERS", "PALETTE", "POP_COLORS", "column_scaling", "column_stdp", "fi_fits",
-           "gain_curves", "label", "line_style", "neighbour_fi", "plot_stability_gap", "plot_sweep", "pulse_gain",
+           "gain_curves", "gonogo_curves", "label", "line_style", "neighbour_fi", "plot_stability_gap", "plot_sweep", "pulse_gain",
            "pyplot", "raster",
            "raster_with_modulators", "save_figure", "spread_caption", "stdp_summary", "traces", "weight_histogram",
            "weight_trajectories"]
