@@ -493,6 +493,38 @@ NESTML; neither fits this machine's time budget, and no NEST column is reported.
 """
 
 
+def section_profile(L):
+    """Where the column's simulate time goes (benchmarks/profile_column.py)."""
+    L.append("## Where the column's time goes\n")
+    d = _load(os.path.join(RES, "profile_column", "results.json"))
+    if not d:
+        L.append("Not measured yet: `python -m benchmarks.profile_column`.\n")
+        return
+    m = d["meta"]
+    load = max(m["load_before"][0], m["load_after"][0])
+    L.append(f"`python -m benchmarks.profile_column --scale {m['scale']:g} --repeats {m['repeats']}` ({m['date']}; "
+             f"load up to {load:.1f} on {m['cpus']} cores): serial kernels, one thread, CPU time, best of "
+             f"{m['repeats']}. The column at {m['scale']:g} times its shipped size, 1 s simulated, whole and with a "
+             "part of its work removed:\n")
+    L.append("| variant | CPU s / bio s | ns per neuron-step | spikes |")
+    L.append("|---|---|---|---|")
+    for label, r in d["circuit"].items():
+        L.append(f"| {label} | {r['cpu_s_per_bio_s']:.2f} | {r['ns_per_neuron_step']:.1f} | {r['spikes']:,} |")
+    L.append("")
+    L.append("The L5 population loop alone (its 8k pyramidal cells, every conductance nonzero, 100 steps per timing, "
+             "variants interleaved), with one piece of its source taken out at a time:\n")
+    L.append("| L5 loop | ns per L5 neuron-step | saved |")
+    L.append("|---|---|---|")
+    for label, r in d["l5_loop"].items():
+        L.append(f"| {label} | {r['ns_per_neuron_step']:.1f} | {r['saves_ns']:+.1f} |")
+    L.append("")
+    L.append("The pieces are scalar work of every neuron at every step: the dendritic sigmoid's `exp` (libm, one "
+             "call per neuron), the arrival ring and the conductance sums. The kernels keep every result bitwise "
+             "equal across the serial and parallel kernels, any thread count and the reference in "
+             "`tests/naive.py`, which rules out a vectorised `exp` that rounds differently; a faster column "
+             "needs numerics chosen to vectorise (the same in the reference), a change of every recorded spike.\n")
+
+
 def render(figure: bool = True) -> str:
     suite = load_suite()
     L = [STATIC_HEAD.format(rerun=RERUN)]
@@ -509,6 +541,7 @@ def render(figure: bool = True) -> str:
     section_threads(L, (suite or {}).get("machine", {}).get("nproc", os.cpu_count() or 1))
     section_cold(suite, L)
     section_memory(L)
+    section_profile(L)
     L.append(STATIC_NEST)
     if suite:
         L.append("## Every run of the suite\n")
