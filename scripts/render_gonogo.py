@@ -28,6 +28,9 @@ NAMES = {"da": "DA only", "da+na": "DA + NA (detector)", "na-random": "DA + NA a
          "na-nocoupling": "DA + NA, coupling gain 0"}
 
 
+#: "Well under a minute" (issue 14) for one seed of 400 trials, read as at most half a minute.
+SPEED_TARGET_S = 30.0
+
 def _f(x, nd=2):
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
 
@@ -221,9 +224,10 @@ def main(results: Path = RESULTS) -> str:
         a(f"One seed of {sp['trials']} trials ({sp['trials']} s of biological time, `circuits/gonogo.toml` at "
           f"dt 0.1 ms) took {sp['wall_s']:.0f} s on one thread here ({sp['per_trial_ms']:.0f} ms per trial; "
           f"1-minute load average {_f(sp['load_average_1min'], 1)} on {sp['cpus']} CPUs shared with other "
-          "jobs). The issue asks for well under a minute: not met on this shared machine; the kernel time is "
-          "that of the general engine at dt 0.1 ms for L5 cells (no Python runs per step: the kernel "
-          "advances up to 100 ms per call).\n")
+          f"jobs). The issue asks for well under a minute, which this page reads as at most "
+          f"{SPEED_TARGET_S:.0f} s: {'met' if sp['wall_s'] <= SPEED_TARGET_S else 'not met'}. The time is that of the "
+          "general engine at dt 0.1 ms for L5 cells (no Python runs per step: the kernel advances up to 100 ms "
+          "per call).\n")
     pairs = [(x, y) for x, y in zip(rows.get("da", []), rows.get("na-nocoupling", []))]
     same = sum([r["action"] for r in x] == [r["action"] for r in y] and [r["rpe"] for r in x] == [r["rpe"] for r in y]
                for x, y in pairs)
