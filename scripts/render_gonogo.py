@@ -31,6 +31,7 @@ NAMES = {"da": "DA only", "da+na": "DA + NA (detector)", "na-random": "DA + NA a
 #: "Well under a minute" (issue 14) for one seed of 400 trials, read as at most half a minute.
 SPEED_TARGET_S = 30.0
 
+
 def _f(x, nd=2):
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
 
