@@ -77,6 +77,18 @@ def _require(cols: dict, names, path: str):
         raise BridgeFileError(f"{path}: column(s) {missing} missing; expected columns {list(names)}")
 
 
+def _read_output_table(out_dir: str, name: str, command: str, columns) -> dict:
+    """The table ``name`` of the output directory of ``command``, with ``columns`` checked; a
+    one-line error when the file is missing, a column lacks, or a column has an old name."""
+    p = os.path.join(out_dir, name)
+    if not os.path.isfile(p):
+        raise BridgeFileError(f"{p}: {name} not found; expected the output directory of `{command}`")
+    table, _ = read_table(p)
+    _check_renamed(table, p, command)
+    _require(table, columns, p)
+    return table
+
+
 def _read_metadata(d: str) -> dict:
     p = os.path.join(d, "metadata.json")
     if not os.path.isfile(p):
@@ -119,13 +131,8 @@ def read_gain_dir(gain_dir: str) -> dict:
     BridgeFileError
         If gain.csv or metadata.json is missing or lacks a column or field.
     """
-    p = os.path.join(gain_dir, "gain.csv")
-    if not os.path.isfile(p):
-        raise BridgeFileError(f"{p}: gain.csv not found; expected the output directory of "
-                              "`l5sim gain`")
-    table, _ = read_table(p)
-    _check_renamed(table, p, "l5sim gain")
-    _require(table, ("condition", "vary_key", "vary_value", "input_value", "rate_hz", "seed"), p)
+    table = _read_output_table(gain_dir, "gain.csv", "l5sim gain",
+                               ("condition", "vary_key", "vary_value", "input_value", "rate_hz", "seed"))
     meta = _read_metadata(gain_dir)
     pulse = None
     pp = os.path.join(gain_dir, "pulse.csv")
@@ -151,12 +158,7 @@ def read_stdp_dir(stdp_dir: str) -> dict:
     dict
         ``table``, ``metadata``, ``provenance``.
     """
-    p = os.path.join(stdp_dir, "stdp.csv")
-    if not os.path.isfile(p):
-        raise BridgeFileError(f"{p}: stdp.csv not found; expected the output directory of "
-                              "`l5sim stdp`")
-    table, _ = read_table(p)
-    _check_renamed(table, p, "l5sim stdp")
-    _require(table, ("condition", "burst_reset_fraction", "modulator_level", "seed", "dw_per_s"), p)
+    table = _read_output_table(stdp_dir, "stdp.csv", "l5sim stdp",
+                               ("condition", "burst_reset_fraction", "modulator_level", "seed", "dw_per_s"))
     meta = _read_metadata(stdp_dir)
     return {"table": table, "metadata": meta, "provenance": _provenance(stdp_dir, meta)}
