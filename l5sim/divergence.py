@@ -45,8 +45,10 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
+from ._numba_config import NJIT
 from .errors import DivergenceError
 
 MODES = ("stop", "warn")
@@ -57,6 +59,22 @@ CONDUCTANCE_LIMIT_NS = 1e5
 MAX_RATE_HZ = 1000.0
 _EPS = 1e-9
 RECEPTOR_CONDUCTANCES = ("AMPA", "NMDA", "GABA_A", "GABA_B")
+
+
+@nb.njit(**NJIT)
+def first_out_of_range(x, start, stop, lo, hi, transit, cut):
+    """The first index k in [start, stop) where ``x[k]`` is NaN or outside [lo, hi], as an
+    offset from ``start`` (-1: none); with ``transit``, values at or above ``cut`` are
+    spikes in transit and pass. One pass, no temporaries: the guard runs between every two
+    kernel calls, where numpy's masks cost more than a short chunk of a small network."""
+    for k in range(start, stop):
+        v = x[k]
+        if v >= lo and v <= hi:
+            continue
+        if transit and v >= cut:
+            continue
+        return k - start
+    return -1
 
 
 class DivergenceWarning(UserWarning):
@@ -185,14 +203,12 @@ class Guard:
                 arr = arrays.get(bound.variable)
                 if arr is None or hi <= lo:
                     continue
-                x = np.asarray(arr[lo:hi], dtype=np.float64)
-                bad = ~((x >= bound.lo) & (x <= bound.hi))       # NaN is bad too
-                if bound.variable == "v" and next_step and vpeak is not None:
-                    bad &= ~(x >= vpeak)                       # a spike in transit
-                    bad |= np.isnan(x)
-                if bad.any():
-                    k = int(np.argmax(bad))
-                    self._report(name, k, time_ms, bound, x[k], where)
+                # NaN is bad too; a v at or above the cut-off of a next-step population is
+                # a spike in transit
+                transit = bound.variable == "v" and next_step and vpeak is not None
+                k = first_out_of_range(arr, lo, hi, bound.lo, bound.hi, transit, vpeak if transit else 0.0)
+                if k >= 0:
+                    self._report(name, k, time_ms, bound, arr[lo + k], where)
 
     def check_rates(self, counts, window_ms: float, time_ms: float) -> None:
         """Warn (:class:`RateWarning`) when a population fired more spikes in the last

@@ -44,13 +44,12 @@ def _state_arrays(st) -> dict:
     return arrays
 
 
-def _pop_counts(spike_i, pop_start) -> np.ndarray:
-    """Spikes per population among the global neuron indices ``spike_i``."""
-    n_pop = len(pop_start) - 1
+def _pop_counts(spike_i, pop_of, n_pop: int) -> np.ndarray:
+    """Spikes per population among the global neuron indices ``spike_i`` (``pop_of``: the
+    population of each neuron)."""
     if spike_i.size == 0:
         return np.zeros(n_pop, np.int64)
-    pop = np.searchsorted(pop_start, spike_i, side="right") - 1
-    return np.bincount(pop, minlength=n_pop)[:n_pop]
+    return np.bincount(pop_of[spike_i], minlength=n_pop)
 
 
 def initial_state(built, seed: int) -> R.State:
@@ -365,8 +364,10 @@ def _choose_kernel(built, net, kernel, parallel):
         wk = P.make_work(built, point_blocks(parallel))
         point_kernel = P.run_chunk_parallel if parallel else P.run_chunk
 
+        pnet = P.point_net(net)
+
         def run_kernel(net_, st_, out_, t_, n_):
-            return point_kernel(net_, st_, out_, t_, n_, wk)
+            return point_kernel(pnet if net_ is net else P.point_net(net_), P.point_state(st_), out_, t_, n_, wk)
     else:
         run_kernel = E.chunk_kernel(net, parallel)
         if parallel:
@@ -437,6 +438,9 @@ def _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard
     (neuron, step, burst flag), one array of each per call that spiked."""
     dt = built.dt_ms
     spk_i, spk_t, spk_b, spk_tms = [], [], [], []
+    # views of the state arrays: the loop replaces only ``st.modulation``
+    arrays = _state_arrays(st)
+    pop_of, n_pop = built.net.neurons.pop_of, built.net.neurons.pop_start.shape[0] - 1
     for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
         set_inputs(built, st, seg_lo)
         t = seg_lo
@@ -451,8 +455,8 @@ def _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard
             # physical bounds, and each population's rate over this call against its model's
             # (a divergence the kernel itself flagged, status 2, is reported below at its step)
             if status != 2:
-                counts = _pop_counts(out.spike_neuron[:k], built.net.neurons.pop_start)
-                guard.after_chunk(_state_arrays(st), counts, int(done) * dt, (t + int(done)) * dt,
+                counts = _pop_counts(out.spike_neuron[:k], pop_of, n_pop)
+                guard.after_chunk(arrays, counts, int(done) * dt, (t + int(done)) * dt,
                                   final=t + int(done) >= n_steps)
             if k:
                 spk_i.append(out.spike_neuron[:k].copy())

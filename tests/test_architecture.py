@@ -28,7 +28,7 @@ ALLOWED = {
     "wiring_cache": {"_io", "connectivity"},
     "builder": {"errors", "connectivity", "kernels", "models", "plasticity", "neuromodulation", "wiring_cache",
                 "sizing"},
-    "divergence": {"errors"},
+    "divergence": {"errors", "_numba_config"},
     "sizing": {"errors"},
     "threads": {"errors"},
     "triggers": set(),

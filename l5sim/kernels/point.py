@@ -77,6 +77,27 @@ Work = namedtuple("Work", [
 ])
 
 
+#: What the point kernel reads of the network: numba unboxes every array of a record at each
+#: call (about 0.2 us per array), and the full ``Net`` has some 140, most of them for models
+#: and machinery this kernel never touches. ``l5`` holds only what the ``kappa`` trace reads
+#: (:func:`l5sim.kernels.engine.trace_value`).
+PointNet = namedtuple("PointNet", ["dt", "neurons", "izh2003", "synapses", "ziggurat", "l5"])
+PointL5 = namedtuple("PointL5", ["kappa_state", "kappa"])
+#: ... and of the state: the neurons, the delay ring and the modulator levels.
+PointState = namedtuple("PointState", ["neurons", "synapses", "modulation"])
+
+
+def point_net(net) -> PointNet:
+    """The part of a general kernel's ``Net`` that the point kernel reads (no copies)."""
+    return PointNet(net.dt, net.neurons, net.izh2003, net.synapses, net.ziggurat,
+                    PointL5(net.l5.kappa_state, net.l5.kappa))
+
+
+def point_state(st) -> PointState:
+    """The part of a ``State`` that the point kernel reads (no copies)."""
+    return PointState(st.neurons, st.synapses, st.modulation)
+
+
 def eligible(built) -> str | None:
     """``None`` when :func:`run_chunk` can run ``built``; otherwise why not (a phrase)."""
     net = built.net
@@ -389,7 +410,8 @@ def _record(out, i, t, rec_mask):
 
 def _run_point(net, st, out, t0, n_steps, wk):
     """Advance the network from step ``t0`` by ``n_steps`` steps; returns
-    ``(status, steps_done)`` with the general kernel's status codes."""
+    ``(status, steps_done)`` with the general kernel's status codes. ``net`` and ``st`` are
+    a :class:`PointNet` and a :class:`PointState` (:func:`point_net`, :func:`point_state`)."""
     nr, ns, sy = net.neurons, st.neurons, net.synapses
     N = ns.v.shape[0]
     ring = st.synapses.ring
