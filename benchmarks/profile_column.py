@@ -36,15 +36,18 @@ PATHWAYS = ("ee", "e_pv", "e_som", "pv_pyr", "som_pyr", "pv_pv", "som_pv")
 #: Pieces of the L5 loop taken out, one at a time: source text -> its stand-in.
 ABLATIONS = {
     "as it is": [],
-    "without the sigmoid's exp": [("Fd = 1.0 / (1.0 + math.exp((ehalf - vd) / dd))", "Fd = 0.01 * (vd - ehalf)")],
-    "without reading the arrival ring": [("I_s, I_d = take_arrivals(ring, slot, used, G, KAP, i, I_s, I_d)", "pass")],
+    "without the sigmoid's exp": [("FD[i] = 1.0 / (1.0 + math.exp((ehalf - VD[i]) / dd))",
+                                   "FD[i] = 0.01 * (VD[i] - ehalf)")],
+    "without reading the arrival ring": [("        _arrivals(a, b, slot, ring, used, G, KAP, IS, ID)", "        pass")],
     "without the conductance sums": [
-        ("gt, gE = soma_conductance(G, rev, mg, i, v, cap_nmda)", "gt, gE = 0.0, 0.0"),
-        ("gtd, gEd = dend_conductance(G, rev, mg, i, vd)", "gtd, gEd = 0.0, 0.0")],
-    "without the conductance decay": [("decay_conductances(G, decay, i)", "pass")],
-    "without the coupling-gate draws": [
-        ("I_bap, g2 = bap_current(mode, bap_on, kap, bap_pA, rng, i)", "I_bap, g2 = (bap_pA if bap_on else 0.0), True"),
-        ("BURST[i] = burst_flag(mode, vd >= plateau_mV, kap, g2, rng, i)", "BURST[i] = 1.0 if vd >= plateau_mV else 0.0")],
+        ("            gt = 0.0 + c0 + c2 + c4 + c6\n", "            gt = 0.0\n"),
+        ("            gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6\n", "            gE = 0.0\n"),
+        ("            gtd = 0.0 + c1 + c3 + c5 + c7\n", "            gtd = 0.0\n"),
+        ("            gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7\n", "            gEd = 0.0\n")],
+    "without the conductance decay": [(f"            g{j}[k] *= d{j}\n", "") for j in range(8)],
+    "without the scan (spikes, burst draws)": [
+        ("        for i in range(a, b):\n            if mode == G_PER_SPIKE",
+         "        for i in range(0):\n            if mode == G_PER_SPIKE")],
 }
 
 

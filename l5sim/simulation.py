@@ -68,7 +68,7 @@ def initial_state(built, seed: int) -> R.State:
         g_adapt=np.zeros(N), kappa=built.init_kap.copy(), burst=np.zeros(N), spike_history=np.zeros(N, np.uint64),
         bap_current=np.zeros(N), soma_bias=np.zeros(N), dend_bias=np.zeros(N), soma_noise_sd=np.zeros(N),
         dend_noise_sd=np.zeros(N), rng=seed_streams(stream(seed, "dynamics", 0), N), flag=np.zeros(N, np.uint8),
-        diverged_value=np.zeros(N))
+        diverged_value=np.zeros(N), scratch=np.zeros((4, N)))
     synapses = R.SynapseState(
         g=np.zeros((R.NCH, N)), ring=np.zeros((built.max_delay + 1, R.NCH, N)),
         path_gain=np.ones(max(len(built.pathways), 1)),

@@ -25,9 +25,9 @@ from numba import prange
 from .._numba_config import NJIT
 from .izh2003 import check
 from .izh2007 import soma_v
-from .receptors import decay_conductances, dend_conductance, soma_conductance, soma_input, take_arrivals
-from .records import (G_DETERMINISTIC, G_PER_SPIKE, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET, M_RESET_U_OFFSET,
-                      M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, I_SEMI, VMAX)
+from .receptors import CONDUCTANCE_CHANNELS, mg_block, soma_input
+from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
+                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, R_CURRENT, R_GATE, UMAX, VMAX)
 from .rng import uniform
 
 
@@ -36,7 +36,20 @@ def gate(kappa_state, kappa_now, kappa_fixed, offset):
     """The effective coupling gate in [0, 1]: the state (or the fixed value) plus the
     modulated offset."""
     k = (kappa_now if kappa_state else kappa_fixed) + offset
-    return min(1.0, max(0.0, k))
+    return py_min(1.0, py_max(0.0, k))
+
+
+@nb.njit(inline="always", **NJIT)
+def py_min(a, b):
+    """Python's ``min(a, b)``, NaN rule included (b only if b < a), as a select: numba's
+    ``min`` is a call that keeps LLVM from vectorising a loop around it."""
+    return b if b < a else a
+
+
+@nb.njit(inline="always", **NJIT)
+def py_max(a, b):
+    """Python's ``max(a, b)`` (b only if b > a), as a select."""
+    return b if b > a else a
 
 
 @nb.njit(inline="always", **NJIT)
@@ -53,32 +66,6 @@ def reset(u, c, d, burst, c_b, d_b, deterministic):
     if burst > 0.5:
         return c_b, u + d_b, 1
     return c, u + d, 0
-
-
-@nb.njit(inline="always", **NJIT)
-def bap_current(mode, bap_on, kap, bap_pA, rng, i):
-    """(bAP current into the dendrite, second gate draw) of this step."""
-    if mode == G_DETERMINISTIC:
-        return (kap * bap_pA if bap_on else 0.0), True
-    if mode == G_PER_SPIKE:
-        # each spike's bAP was gated once when it fired (the history holds only those)
-        return (bap_pA if bap_on else 0.0), True
-    # two independent Bernoulli(kappa) draws per step (LVPA)
-    g1 = uniform(rng, i) < kap
-    g2 = uniform(rng, i) < kap
-    return (bap_pA if (bap_on and g1) else 0.0), g2
-
-
-@nb.njit(inline="always", **NJIT)
-def burst_flag(mode, plateau, kap, g2, rng, i):
-    """The burst-reset switch for a spike fired now."""
-    if mode == G_DETERMINISTIC:
-        return kap if plateau else 0.0
-    if mode == G_PER_SPIKE:
-        # drawn only in a plateau: a spike fired there resets in burst mode with probability
-        # kappa, whatever dt is
-        return 1.0 if (plateau and uniform(rng, i) < kap) else 0.0
-    return 1.0 if (plateau and g2) else 0.0
 
 
 @nb.njit(inline="always", **NJIT)
@@ -131,7 +118,6 @@ def integrate(p, slot, dt, net, st):
     lag = nr.detect_next_step[p] > 0
     C, kk, vr, vt, vpeak = pr.C_pF[p], pr.k_nS_per_mV[p], pr.vr_mV[p], pr.vt_mV[p], pr.vpeak_mV[p]
     cap_nmda, mode = pr.nmda_cap_nS[p], pr.gate[p]
-    det = mode == G_DETERMINISTIC
     kap_state, kap_fixed = pr.kappa_state[p] > 0, pr.kappa[p]
     kap_rest, kap_decay = pr.kappa_rest[p], pr.decay_kappa[p]
     ehalf, dd, plateau_mV, bap_pA = pr.Ehalf_mV[p], pr.D_mV[p], pr.plateau_mV[p], pr.bap_pA[p]
@@ -144,67 +130,181 @@ def integrate(p, slot, dt, net, st):
     mod = st.modulation.value
     is_off, id_off, kap_off = mod[p, M_SOMA_DRIVE_PA], mod[p, M_DEND_DRIVE_PA], mod[p, M_KAPPA_OFFSET]
     c_off, d_off, gCa = mod[p, M_RESET_V_OFFSET], mod[p, M_RESET_U_OFFSET], mod[p, M_GCA_PA]
-    ca, cb, cc, cd = nr.a, nr.b, nr.c, nr.d
-    V, U, VD, WD, flag, dval = ns.v, ns.u, ns.vd, ns.wd, ns.flag, ns.diverged_value
-    KAP, GAD, BURST, HIST, IBAP = ns.kappa, ns.g_adapt, ns.burst, ns.spike_history, ns.bap_current
+    scalars = (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA,
+               c_b, d_b, dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off,
+               d_off, gCa)
+    flags = (slot, scheme, mode, np.int64(lag), np.int64(kap_state))
+    population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
+                    nr.d, ns, sy.ring, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, net.ziggurat)
+
+
+# the update pass names the conductance rows 0..7 one by one (soma: even, dendrite: odd)
+if CONDUCTANCE_CHANNELS != tuple(range(8)):
+    raise ImportError(f"l5cell's update pass expects conductance channels 0..7, not {CONDUCTANCE_CHANNELS}")
+
+#: Neurons per block of the population loop: each block runs the passes below on its own
+#: (in parallel, one block per task); with 256 neurons a block's ~30 arrays (60 kB) stay in L2.
+BLOCK = 256
+
+
+@nb.njit(inline="always", **NJIT)
+def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
+    """Pass 1: the injected currents, bias + offset, plus noise sd N(0, 1) from the
+    neuron's own stream where sd > 0 (soma, then dendrite: the draws' order)."""
+    zk, zw, zf = zig
     bias_s, sig_s, bias_d, sig_d, rng = ns.soma_bias, ns.soma_noise_sd, ns.dend_bias, ns.dend_noise_sd, ns.rng
-    zk, zw, zf = net.ziggurat
-    ring, G = sy.ring, sy.g
-    used = rc.used
-    rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
-    population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmda, mode,
-                    det, kap_state, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b, dg_ad,
-                    decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, bap_shift, bap_mask, is_off, id_off, kap_off, c_off,
-                    d_off, gCa, ca, cb, cc, cd, V, U, VD, WD, flag, dval, KAP, GAD, BURST, HIST, IBAP, bias_s, sig_s,
-                    bias_d, sig_d, rng, zk, zw, zf, ring, G, used, rev, mg, decay)
+    noisy = False
+    i_s, i_d, b_s, b_d, s_s, s_d = IS[a:b], ID[a:b], bias_s[a:b], bias_d[a:b], sig_s[a:b], sig_d[a:b]
+    for k in range(b - a):
+        i_s[k] = b_s[k] + is_off
+        i_d[k] = b_d[k] + id_off
+        noisy |= (s_s[k] > 0.0) | (s_d[k] > 0.0)
+    if noisy:
+        for i in range(a, b):
+            IS[i] = soma_input(i, bias_s, sig_s, is_off, rng, zk, zw, zf)
+            ID[i] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
 
 
-def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, cap_nmda, mode, det, kap_state, kap_fixed,
-                    kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b, dg_ad, decay_ad, e_ad, gs, Cd, EL, gL,
-                    Gc, bd, tau_w, bap_shift, bap_mask, is_off, id_off, kap_off, c_off, d_off, gCa, ca, cb, cc, cd, V,
-                    U, VD, WD, flag, dval, KAP, GAD, BURST, HIST, IBAP, bias_s, sig_s, bias_d, sig_d, rng, zk, zw, zf,
-                    ring, G, used, rev, mg, decay):
-    """The loop over neurons lo..hi-1 of :func:`integrate`."""
-    for i in prange(lo, hi):
-        I_s = soma_input(i, bias_s, sig_s, is_off, rng, zk, zw, zf)
-        I_d = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
-        I_s, I_d = take_arrivals(ring, slot, used, G, KAP, i, I_s, I_d)
-        v = V[i]
-        u = U[i]
-        gt, gE = soma_conductance(G, rev, mg, i, v, cap_nmda)
-        # --- coupling gate and dendrite
-        kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
-        vd = VD[i]
-        Fd = 1.0 / (1.0 + math.exp((ehalf - vd) / dd))
-        bap_on = ((HIST[i] >> bap_shift) & bap_mask) != 0
-        I_bap, g2 = bap_current(mode, bap_on, kap, bap_pA, rng, i)
-        IBAP[i] = I_bap
-        gtd, gEd = dend_conductance(G, rev, mg, i, vd)
-        vd, wd = dendrite(scheme, vd, WD[i], v, Fd, I_bap, I_d, gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
-        VD[i] = vd
-        WD[i] = wd
-        BURST[i] = burst_flag(mode, vd >= plateau_mV, kap, g2, rng, i)
-        if kap_state:
-            KAP[i] = kap_rest + (KAP[i] - kap_rest) * kap_decay
-        # --- soma: adaptation conductance, dendrite-to-soma current
-        gad = GAD[i]
-        gt += gad
-        gE += gad * e_ad
-        I_s += gs * Fd
-        GAD[i] = gad * decay_ad
-        vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
-        u = u + dt * ca[i] * (cb[i] * (v - vr) - u)
-        fl = check(vn, u)
-        if fl:
-            flag[i] = fl
-            dval[i] = vn if fl == 3 else u
-        elif not (vd > -VMAX and vd < VMAX):
-            flag[i] = 5
-            dval[i] = vd
-        elif not lag and crossed(vn, vpeak):
-            vn, u, isb = reset(u, cc[i] + c_off, cd[i] + d_off, BURST[i], c_b, d_b, det)
-            GAD[i] += dg_ad
-            flag[i] = 1 + isb
-        V[i] = vn
-        U[i] = u
-        decay_conductances(G, decay, i)
+@nb.njit(inline="always", **NJIT)
+def _arrivals(a, b, slot, ring, used, G, KAP, IS, ID):
+    """Pass 2: read and clear the block's ring slot, channel by channel (the order
+    :func:`~l5sim.kernels.receptors.take_arrivals` adds them in); an empty entry adds 0."""
+    for q in range(used.shape[0]):
+        ch = used[q]
+        rec = ch >> 1
+        x = ring[slot, ch, a:b]
+        if rec == R_CURRENT:
+            tgt = ID[a:b] if ch & 1 else IS[a:b]
+            for k in range(b - a):
+                tgt[k] += x[k]
+                x[k] = 0.0
+        elif rec == R_GATE:
+            kap = KAP[a:b]
+            for k in range(b - a):
+                kap[k] += (1.0 - kap[k]) * py_min(x[k], 1.0)
+                x[k] = 0.0
+        else:
+            g = G[ch, a:b]
+            for k in range(b - a):
+                g[k] += x[k]
+                x[k] = 0.0
+
+
+def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, G, used, rev, mg, decay,
+                    zig):
+    """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
+    blocks run in parallel in the parallel kernel) of five passes each: injected currents,
+    arrivals, the per-step gate draws, the dendritic sigmoid, the update of every state
+    variable (branch-free), then a scan that draws the burst switch in a plateau and
+    handles spikes and divergence. Every neuron's random draws keep their order and every
+    sum its terms' order, so the results are those of one loop over neurons."""
+    (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
+     dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
+    slot, scheme, mode, lag, kap_state = flags
+    det = mode == G_DETERMINISTIC
+    V, U, VD, WD, KAP, GAD, BURST = ns.v, ns.u, ns.vd, ns.wd, ns.kappa, ns.g_adapt, ns.burst
+    HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
+    IS, ID, FD, GX = ns.scratch[0], ns.scratch[1], ns.scratch[2], ns.scratch[3]
+    vcheck = vpeak if lag == 0 else VMAX
+    for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
+        a = lo + blk * BLOCK
+        b = min(a + BLOCK, hi)
+        _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
+        _arrivals(a, b, slot, ring, used, G, KAP, IS, ID)
+        if mode == G_PER_STEP:
+            # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
+            for i in range(a, b):
+                kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
+                g1 = uniform(rng, i) < kap
+                g2 = uniform(rng, i) < kap
+                GX[i] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
+        for i in range(a, b):
+            FD[i] = 1.0 / (1.0 + math.exp((ehalf - VD[i]) / dd))
+        # --- every state variable, without branches on the data (selects, not ifs: LLVM
+        # vectorises the loop); the conductance sums add a zero channel as exactly 0, so
+        # they equal those of receptors.soma_conductance and dend_conductance
+        n = b - a
+        v_, u_, vd_, wd_, kap_, gad_, burst_ = V[a:b], U[a:b], VD[a:b], WD[a:b], KAP[a:b], GAD[a:b], BURST[a:b]
+        hist_, ibap_, is_, id_, fd_, gx_, ca_, cb_ = (HIST[a:b], IBAP[a:b], IS[a:b], ID[a:b], FD[a:b], GX[a:b],
+                                                      ca[a:b], cb[a:b])
+        g0, g1, g2, g3 = G[0, a:b], G[1, a:b], G[2, a:b], G[3, a:b]
+        g4, g5, g6, g7 = G[4, a:b], G[5, a:b], G[6, a:b], G[7, a:b]
+        e0, e1, e2, e3, e4, e5, e6, e7 = rev[0], rev[1], rev[2], rev[3], rev[4], rev[5], rev[6], rev[7]
+        m0, m1, m2, m3, m4, m5, m6, m7 = mg[0], mg[1], mg[2], mg[3], mg[4], mg[5], mg[6], mg[7]
+        d0, d1, d2, d3, d4, d5, d6, d7 = (decay[0], decay[1], decay[2], decay[3], decay[4], decay[5], decay[6],
+                                          decay[7])
+        per_step = mode == G_PER_STEP
+        per_spike = mode == G_PER_SPIKE
+        for k in range(n):
+            v = v_[k]
+            u = u_[k]
+            vd = vd_[k]
+            Fd = fd_[k]
+            bs = mg_block(v)
+            bd_ = mg_block(vd)
+            # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (SOMA_CHANNELS)
+            c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
+            c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
+            c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
+            c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
+            gt = 0.0 + c0 + c2 + c4 + c6
+            gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
+            c1 = g1[k] * bd_ if m1 else g1[k]
+            c3 = g3[k] * bd_ if m3 else g3[k]
+            c5 = g5[k] * bd_ if m5 else g5[k]
+            c7 = g7[k] * bd_ if m7 else g7[k]
+            gtd = 0.0 + c1 + c3 + c5 + c7
+            gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7
+            kap = gate(kap_state, kap_[k], kap_fixed, kap_off)
+            bap_on = ((hist_[k] >> bap_shift) & bap_mask) != 0
+            gx = gx_[k]
+            pass1 = (gx == 1.0 or gx == 3.0) if per_step else True
+            I_bap = (kap * bap_pA if det else bap_pA) if (bap_on and pass1) else 0.0
+            ibap_[k] = I_bap
+            vd, wd = dendrite(scheme, vd, wd_[k], v, Fd, I_bap, id_[k], gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
+            vd_[k] = vd
+            wd_[k] = wd
+            plateau = vd >= plateau_mV
+            # the burst-reset switch: graded by kappa in a plateau (deterministic), the
+            # step's second draw (per step), or drawn by the scan in a plateau (per spike)
+            if det:
+                burst_[k] = kap if plateau else 0.0
+            else:
+                burst_[k] = 1.0 if (plateau and per_step and gx >= 2.0) else 0.0
+            gx_[k] = (kap if plateau else -1.0) if per_spike else gx
+            kap_[k] = kap_rest + (kap_[k] - kap_rest) * kap_decay if kap_state else kap_[k]
+            gad = gad_[k]
+            gt += gad
+            gE += gad * e_ad
+            I_s = is_[k] + gs * Fd
+            gad_[k] = gad * decay_ad
+            v_[k] = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
+            u_[k] = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
+            g0[k] *= d0
+            g1[k] *= d1
+            g2[k] *= d2
+            g3[k] *= d3
+            g4[k] *= d4
+            g5[k] *= d5
+            g6[k] *= d6
+            g7[k] *= d7
+        # --- burst switch in a plateau, spikes and divergence, in index order
+        for i in range(a, b):
+            if mode == G_PER_SPIKE and GX[i] >= 0.0:
+                BURST[i] = 1.0 if uniform(rng, i) < GX[i] else 0.0
+            vn = V[i]
+            u = U[i]
+            vd = VD[i]
+            if vn < vcheck and vn > -VMAX and u > -UMAX and u < UMAX and vd > -VMAX and vd < VMAX:
+                continue
+            fl = check(vn, u)
+            if fl:
+                flag[i] = fl
+                dval[i] = vn if fl == 3 else u
+            elif not (vd > -VMAX and vd < VMAX):
+                flag[i] = 5
+                dval[i] = vd
+            elif lag == 0 and crossed(vn, vpeak):
+                V[i], U[i], isb = reset(u, cc[i] + c_off, cd[i] + d_off, BURST[i], c_b, d_b, det)
+                GAD[i] += dg_ad
+                flag[i] = 1 + isb

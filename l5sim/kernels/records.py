@@ -153,6 +153,7 @@ NeuronState = namedtuple("NeuronState", [
     "soma_bias", "dend_bias", "soma_noise_sd", "dend_noise_sd",   # this segment's inputs (pA)
     "rng",                        # (N, 2) uint64 one stream per neuron
     "flag", "diverged_value",     # per-neuron spike / divergence flags of a step
+    "scratch",                    # (4, N) a step's intermediates of the L5 loop's passes
 ])
 SynapseState = namedtuple("SynapseState", [
     "g",                # (NCH, N) conductances (nS)
