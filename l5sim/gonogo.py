@@ -265,7 +265,7 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
                          net_nogo_hz=net["nogo"], net_critic_hz=c, critic_e_hz=e,
                          actor_burst_share=act.burst_share(["go_e", "nogo_e"]),
                          **{f"w_{p}": float(loop.session.weights(p).mean()) for p in WEIGHT_PATHS}))
-    return {"trials": rows, "summary": summarize(rows, cfg, seed, condition)}
+    return {"trials": rows, "summary": {**summarize(rows, cfg, seed, condition), "circuit_hash": base.hash}}
 
 
 def performance(correct, window: int) -> np.ndarray:
@@ -360,6 +360,7 @@ def read_trials(path) -> list:
 
 
 def _job(args):
+    """One (condition, seed) in a worker: run it, write its files, return its summary."""
     circuit, seed, condition, cfg_dict, overrides, out_dir = args
     from .threads import set_worker_threads
 
@@ -369,33 +370,77 @@ def _job(args):
     return res["summary"]
 
 
+def finished_summary(out_dir, condition: str, seed: int, cfg: Config, circuit_hash: str):
+    """The summary of a finished (condition, seed) in ``out_dir``, or None if it is not
+    finished (no summary, or one that does not parse: a run killed while writing). A summary
+    of another configuration or circuit is refused (SpecError), so that resuming never mixes
+    runs of different settings."""
+    path = Path(out_dir) / f"summary_{stem(condition, int(seed))}.json"
+    try:
+        sm = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if sm.get("config") != asdict(cfg) or sm.get("circuit_hash") != circuit_hash:
+        raise SpecError("--out", str(out_dir), f"a directory without results of other settings ({path.name} was "
+                        "written with another configuration or circuit; use another --out)")
+    return sm
+
+
 def run_many(circuit, seeds, conditions, cfg: Config, out_dir, workers: int = 1, overrides=None,
-             progress=None) -> list:
-    """Every (condition, seed) not finished yet in ``out_dir`` (a summary file there means
-    finished: an interrupted run resumes without recomputing), on a process pool of
-    ``workers`` (spawn context, one thread each, like :mod:`l5sim.sweep`'s local pool) or
-    in this process; returns the summaries of all, finished before or now."""
+             progress=None, scheduler: str | None = None) -> list:
+    """Every (condition, seed) not finished yet in ``out_dir`` on the sweep machinery's
+    backends (:mod:`l5sim.sweep.backends`); returns the summaries of all, finished before
+    or now, in (condition, seed) order.
+
+    Resume: a (condition, seed) whose summary is in ``out_dir`` (written last and atomically,
+    :func:`write_seed`) is not recomputed, so an interrupted run computes only the rest.
+    ``out_dir`` is locked while this runs (:class:`l5sim.sweep.store.SweepLock`).
+
+    scheduler : as ``l5sim sweep --scheduler``: "processes" (a local pool of ``workers``
+        processes, spawn context, one thread each), "serial" (this process), "local" (a Dask
+        ``LocalCluster`` of ``workers`` processes) or a Dask scheduler address
+        (``tcp://HOST:8786``; workers must import the same l5sim and see ``out_dir``).
+        Default: "processes" when ``workers`` > 1, else "serial". Results do not depend on
+        it (each seed's streams come from its seed alone).
+    """
+    from .sweep.backends import DaskBackend, LocalPool, check_scheduler
+    from .sweep.store import SweepLock
+
     cfg.check()
     for c in conditions:
         if c not in CONDITIONS:
             raise SpecError("condition", c, f"one of {list(CONDITIONS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SpecError("--workers", workers, "an integer >= 1")
+    scheduler = scheduler or ("processes" if workers > 1 else "serial")
+    check_scheduler(scheduler)
+    base = _spec.load_circuit(circuit, overrides=overrides)      # bad circuit or --set: before any run
     out = Path(out_dir)
-    todo = [(str(circuit), int(s), c, asdict(cfg), dict(overrides or {}), str(out))
-            for c in conditions for s in seeds if not (out / f"summary_{stem(c, int(s))}.json").exists()]
-    if todo and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as ex:
-            for sm in ex.map(_job, todo):
+    out.mkdir(parents=True, exist_ok=True)
+    lock = SweepLock(out)
+    try:
+        todo = [(str(circuit), int(s), c, asdict(cfg), dict(overrides or {}), str(out.resolve()))
+                for c in conditions for s in seeds if finished_summary(out, c, s, cfg, base.hash) is None]
+        if scheduler == "serial" or not todo:
+            for t in todo:
+                sm = _job(t)
                 if progress:
                     progress(sm)
-    else:
-        for t in todo:
-            sm = _job(t)
-            if progress:
-                progress(sm)
-    return [json.loads((out / f"summary_{stem(c, int(s))}.json").read_text()) for c in conditions for s in seeds]
+        else:
+            backend = (LocalPool(min(workers, len(todo)), base.to_dict(), str(circuit)) if scheduler == "processes"
+                       else DaskBackend(scheduler, workers))
+            try:
+                for fut in [backend.submit_call(_job, t) for t in todo]:
+                    sm = fut.result()
+                    if progress:
+                        progress(sm)
+            except BaseException:     # Ctrl-C or a failed seed: stop the workers, keep what is done
+                backend.abort()
+                raise
+            backend.close()
+        return [finished_summary(out, c, s, cfg, base.hash) for c in conditions for s in seeds]
+    finally:
+        lock.release()
 
 
 def curves(results_by_condition: dict, cfg: Config) -> dict:
@@ -435,3 +480,64 @@ def aggregate(summaries) -> dict:
             "na_pulses_per_seed": float(np.mean([len(s["na_onsets"]) for s in ss])),
         }
     return agg
+
+
+#: A paired difference counts as an effect when its mean is more than this many standard
+#: errors from 0 (about a two-sided 5 % test for n >= 10 seeds under a normal approximation).
+EFFECT_SE = 2.0
+
+
+def paired_difference(a: dict, b: dict) -> dict:
+    """``a[seed] - b[seed]`` over the seeds both have: ``n``, ``mean``, ``sd`` (population
+    SD of the differences), ``se`` (sd / sqrt(n)) and ``direction``: "higher" or "lower" when
+    the mean is more than :data:`EFFECT_SE` standard errors from 0 (or the differences are
+    all equal and not 0), else "no clear difference"."""
+    seeds = sorted(set(a) & set(b))
+    d = np.array([a[s] - b[s] for s in seeds], float)
+    if d.size == 0:
+        return {"n": 0, "mean": None, "sd": None, "se": None, "direction": "no clear difference"}
+    mean, sd = float(d.mean()), float(d.std())
+    se = sd / math.sqrt(d.size)
+    direction = "no clear difference"
+    if abs(mean) > EFFECT_SE * se and mean != 0:
+        direction = "higher" if mean > 0 else "lower"
+    return {"n": int(d.size), "mean": mean, "sd": sd, "se": se, "direction": direction}
+
+
+def readapt_trials(summary: dict) -> int:
+    """Trials after the shift to re-reach the criterion; a seed that never does counts as
+    one more than the trials after the shift (censored: a lower bound of its true value)."""
+    t = summary["trials_to_criterion_after_shift"]
+    cfg = summary["config"]
+    return int(t) if t is not None else int(cfg["n_trials"] - cfg["shift_at"] + 1)
+
+
+def na_effect(summaries) -> dict:
+    """Each condition against DA only, paired by seed (the same seed gives the same circuit,
+    stimuli and, until NA first differs, the same spikes): ``{condition: {"faster": paired
+    difference of trials to re-criterion, DA minus condition (> 0: faster with it),
+    "entropy": condition minus DA of the entropy peak after the shift, "readapted": [share
+    with it, share with DA], "verdict": "helps" | "hurts" | "no clear effect"}}``. The verdict
+    reads only the re-adaptation time: "helps" when it is shorter by more than
+    :data:`EFFECT_SE` standard errors, "hurts" when longer by as much."""
+    by = {}
+    for s in summaries:
+        by.setdefault(s["condition"], {})[s["seed"]] = s
+    if "da" not in by:
+        raise SpecError("conditions", sorted(by), "results that include the condition 'da' (the reference)")
+    da = by["da"]
+    out = {}
+    for cond, ss in by.items():
+        if cond == "da":
+            continue
+        faster = paired_difference({k: readapt_trials(v) for k, v in da.items()},
+                                   {k: readapt_trials(v) for k, v in ss.items()})
+        ent = paired_difference({k: v["entropy_peak_after_shift"] for k, v in ss.items()
+                                 if v["entropy_peak_after_shift"] is not None},
+                                {k: v["entropy_peak_after_shift"] for k, v in da.items()
+                                 if v["entropy_peak_after_shift"] is not None})
+        verdict = {"higher": "helps", "lower": "hurts"}.get(faster["direction"], "no clear effect")
+        out[cond] = {"faster": faster, "entropy": ent, "verdict": verdict,
+                     "readapted": [float(np.mean([v["readapted"] for v in ss.values()])),
+                                   float(np.mean([v["readapted"] for v in da.values()]))]}
+    return out

@@ -3,10 +3,12 @@
 
 * credit: for seeds 1-5 and each credit design of :data:`l5sim.gonogo.CREDIT`, 20 trials
   presenting A and X with DA held at 0 (no learning), the correlation over trials between
-  the actor's net-rate difference (Go minus No-Go, what the choice reads) and the
-  eligibility difference of the cue A synapses (A -> Go minus A -> No-Go, summed deferred
-  sums after the decision, where the action gate has acted): R-STDP can credit the chosen
-  action only if this is clearly positive;
+  the choice (+1 Go, -1 No-Go; also the actor's net-rate difference Go minus No-Go, which
+  the choice reads) and the eligibility difference of the cue A synapses (A -> Go minus
+  A -> No-Go, summed deferred sums after the decision, where the action gate has acted),
+  and the mean eligibility per synapse of the chosen and the unchosen group's A synapses:
+  a rewarded choice strengthens its own cue synapses more than the other group's only if
+  the correlation is clearly positive;
 * critic_readout: the critic's pyramidal, basket and net rate with the A -> critic weights
   set to 0.5-4 nS (why the value is read from the pyramidal rate, l5sim.gonogo);
 * speed: wall time of one seed of ``--trials`` trials (default 400) in condition da, after a
@@ -44,7 +46,8 @@ def credit(seed, n=20, design="action-gate"):
     b = l5sim.build(l5sim.load_circuit(CIRCUIT), seed)
     loop = TrialLoop(l5sim.Session(b, seed=seed))
     plastic = G.actor_plastic_pathways(b)
-    diff, elig, e_rates = [], [], []
+    diff, elig, e_rates, chosen, unchosen = [], [], [], [], []
+    n_syn = {p: b.pathways[p].n_syn for p in ("A_go", "A_nogo")}
     for _ in range(n):
         act = loop.present({"cue_A": 40.0, "cue_X": 40.0}, {"DA": 0.0})
         d = net_rate_hz(act, "go_e", "go_i") - net_rate_hz(act, "nogo_e", "nogo_i")
@@ -55,13 +58,21 @@ def credit(seed, n=20, design="action-gate"):
         diff.append(d)
         elig.append(e[0] - e[1])
         e_rates.append((act.rate_hz("go_e"), act.rate_hz("nogo_e")))
+        per_syn = {"go": e[0] / n_syn["A_go"], "nogo": e[1] / n_syn["A_nogo"]}
+        chosen.append(per_syn["go" if d > 0 else "nogo"])
+        unchosen.append(per_syn["nogo" if d > 0 else "go"])
         loop.outcome({"DA": 0.0})
         for p in closed:
             loop.session.gate_plasticity(p, True)
     r = np.asarray(e_rates)
     diff, elig = np.asarray(diff), np.asarray(elig)
-    return {"seed": seed, "design": design, "trials": n, "corr_netdiff_eligdiff": float(np.corrcoef(diff, elig)[0, 1]),
+    choice = np.where(diff > 0, 1.0, -1.0)
+    return {"seed": seed, "design": design, "trials": n,
+            "corr_choice_eligdiff": float(np.corrcoef(choice, elig)[0, 1]) if np.ptp(choice) > 0 else None,
+            "corr_netdiff_eligdiff": float(np.corrcoef(diff, elig)[0, 1]),
             "sign_agreement": float(np.mean(np.sign(diff) == np.sign(elig))),
+            "go_share": float(np.mean(choice > 0)),
+            "elig_per_syn_chosen": float(np.mean(chosen)), "elig_per_syn_unchosen": float(np.mean(unchosen)),
             "mean_abs_e_rate_diff_hz": float(np.mean(np.abs(r[:, 0] - r[:, 1]))),
             "mean_e_rate_hz": float(r.mean())}
 
