@@ -19,9 +19,10 @@ V = (e - e_ref) / ``value_scale_hz``, clipped to [-1, 1], with e the critic's py
 rate and e_ref its mean over the first ``value_reference_trials`` trials (V = 0 during
 those): a linear readout of the critic's rate with a fixed offset, as the critic of
 Fremaux, Sprekeler & Gerstner (2013, PLoS Comput Biol 9:e1003024). Not the critic's net
-rate (the review's wording): in this circuit the basket cells' rate rises about 2.8 times
+rate (the review's wording): in this circuit the basket cells' rate rises several times
 faster than the pyramidal rate with the cue drive, so E minus I *falls* as the critic's
-synapses strengthen (``scripts/gonogo_diagnostics.py``, critic_readout), and a value that
+synapses strengthen (``scripts/gonogo_diagnostics.py``, critic_readout; the table in
+docs/gonogo.md), and a value that
 falls as R-STDP potentiates it makes every positive RPE larger (a runaway). RPE
 delta = r - V; the outcome phase carries DA(t) = ``da_gain`` delta exp(-t / ``da_tau_ms``)
 (Izhikevich 2007: DA decays with tau 200 ms), which every cue -> pyramidal synapse reads
@@ -33,8 +34,8 @@ eligibility measures the causal timing of its pre and post spikes, not how much 
 won by; the losing group fires too, nearly as fast as the winner, so without a gate its
 cue synapses are about as eligible as the winner's and dopamine moves both together (with
 ``credit = "none"`` the eligibility difference is not aligned with the choice:
-``scripts/gonogo_diagnostics.py``, docs/gonogo.md). As in attention-gated reinforcement learning (AGREL,
-Roelfsema & van Ooyen 2005, Neural Comput 17:2176: only the connections onto the selected
+``scripts/gonogo_diagnostics.py``, docs/gonogo.md). As in attention-gated reinforcement
+learning (AGREL, Roelfsema & van Ooyen 2005, Neural Comput 17:2176: only the connections onto the selected
 output unit are plastic, a feedback signal from the chosen action tagging them), at the
 decision the eligibility of every plastic synapse onto the *unchosen* group's pyramidal
 cells is cleared and their plasticity stays closed for the outcome phase
@@ -101,12 +102,13 @@ class Config:
     cue_rate_hz : rate of a presented cue's sources (rest rates from the circuit).
     da_gain : DA per unit RPE at the outcome's onset; da_tau_ms : its decay (Izhikevich
         2007: 200 ms).
-    value_scale_hz, value_baseline_alpha : the critic's readout (module docstring).
+    value_scale_hz, value_reference_trials : the critic's readout (module docstring).
     det_fast_alpha, det_slow_alpha, det_threshold, det_warmup, det_refractory : the
         contingency detector (module docstring).
     na_amplitude, na_tau_trials : the NA pulse.
     criterion, window : performance criterion (share correct over the last ``window`` trials).
     entropy_window : trials with the go cue over which P(Go | go cue) is estimated.
+    credit : credit assignment of the actor, one of :data:`CREDIT` (module docstring).
     """
 
     n_trials: int = 400
