@@ -119,7 +119,7 @@ def _results_table(a, cfg, conds, rows, sums):
     s = cfg.shift_at
     a("## Results (mean ± SD over seeds)\n")
     a("| condition | learned before the shift | re-adapted after it | trials to criterion after the shift "
-      "(seeds that re-adapt) | final performance | P(go|go cue) - P(go|other), last 50 before the shift | "
+      "(seeds that re-adapt) | final performance | P(go \\| go cue) - P(go \\| other), last 50 before the shift | "
       "the same, last 50 trials | H peak in the 50 trials after the shift (bits) | NA pulses per seed | "
       "burst-reset share of actor spikes |")
     a("|---|---|---|---|---|---|---|---|---|---|")
@@ -298,7 +298,7 @@ def _credit(a, diag):
       "the actor's net-rate difference (Go minus No-Go), and the mean eligibility per A synapse of the chosen "
       "and the unchosen group.\n")
     a("| credit design | seed | r(choice, eligibility difference) | r(net-rate difference, eligibility "
-      "difference) | eligibility per synapse, chosen / unchosen | Go share | mean |Go - No-Go| pyramidal rate (Hz) |")
+      "difference) | eligibility per synapse, chosen / unchosen | Go share | mean absolute difference of Go and No-Go pyramidal rates (Hz) |")
     a("|---|---|---|---|---|---|---|")
     for x in cr:
         a(f"| `{x['design']}` | {x['seed']} | {_f(x['corr_choice_eligdiff'])} | {x['corr_netdiff_eligdiff']:+.2f} | "

@@ -175,3 +175,22 @@ def test_verdict_reads_the_numbers_both_ways():
     assert never["faster"]["mean"] == 201 - 50 and never["readapted"] == [1.0, 0.0]
     with pytest.raises(SpecError, match=r"conditions.*'da'"):
         G.na_effect([_summary("da+na", 1, 50)])
+
+
+def _discrimination(rows):
+    """P(go | go cue) - P(go | no go cue) over ``rows`` (0: none, 1: perfect)."""
+    go = np.array([r["action"] == "go" for r in rows])
+    cue = np.array([r["go_cue_present"] for r in rows]) == 1
+    return float(go[cue].mean() - go[~cue].mean())
+
+
+@pytest.mark.slow
+def test_action_gated_network_learns_the_first_rule():
+    """200 trials before any shift, DA only, seeds 1-4: the discrimination over the last 50
+    trials is above chance (0) on average by more than two standard errors over seeds, and
+    above it in at least 3 of 4 seeds (a policy that ignores the cue has 0 in expectation)."""
+    cfg = G.Config(n_trials=200, shift_at=200)
+    d = np.array([_discrimination(G.run_seed(CIRCUIT, s, "da", cfg)["trials"][-50:]) for s in (1, 2, 3, 4)])
+    se = d.std() / np.sqrt(d.size)
+    msg = f"discrimination per seed {np.round(d, 2)}, mean {d.mean():+.2f} SD {d.std():.2f} SE {se:.2f}, n = {d.size}"
+    assert d.mean() > 2 * se and (d > 0).sum() >= 3, msg
