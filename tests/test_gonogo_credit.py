@@ -128,6 +128,26 @@ def test_resume_on_the_process_pool_skips_finished_seeds(tmp_path):
     assert len(G.read_trials(out / "trials_da_seed2.csv")) == TINY.n_trials
 
 
+def test_interrupted_pool_run_resumes_without_recomputing(tmp_path):
+    """Ctrl-C after the first finished seed stops the pool (its workers are terminated); the
+    rerun computes only the seeds without a summary and leaves the finished ones' files
+    untouched."""
+    out = tmp_path / "int"
+
+    def stop(sm):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        G.run_many(CIRCUIT, [1, 2, 3, 4], ["da"], TINY, out, workers=2, scheduler="processes", progress=stop)
+    finished = sorted(p.name for p in out.glob("summary_*.json"))
+    assert len(finished) >= 1, finished      # (how many of the others finished depends on timing)
+    before = {f: _ident(out / f) for f in finished}
+    seen = []
+    sums = G.run_many(CIRCUIT, [1, 2, 3, 4], ["da"], TINY, out, scheduler="serial", progress=seen.append)
+    assert {f: _ident(out / f) for f in finished} == before
+    assert len(seen) == 4 - len(finished) and [s["seed"] for s in sums] == [1, 2, 3, 4]
+
+
 def test_resume_refuses_results_of_other_settings(tmp_path):
     G.run_many(CIRCUIT, [1], ["da"], TINY, tmp_path)
     other = G.Config(**{**TINY.__dict__, "da_gain": 0.1})
