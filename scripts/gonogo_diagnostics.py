@@ -9,6 +9,8 @@
   and the mean eligibility per synapse of the chosen and the unchosen group's A synapses:
   a rewarded choice strengthens its own cue synapses more than the other group's only if
   the correlation is clearly positive;
+* na_on_actor: for seeds 1-5, the actor with A and X shown for 20 trials (DA 0) at NA 0 and
+  NA 1 (the pulse's peak): rates, burst-reset share, Go share and choice entropy;
 * critic_readout: the critic's pyramidal, basket and net rate with the A -> critic weights
   set to 0.5-4 nS (why the value is read from the pyramidal rate, l5sim.gonogo);
 * speed: wall time of one seed of ``--trials`` trials (default 400) in condition da, after a
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import l5sim
 from l5sim import gonogo as G
-from l5sim.trials import TrialLoop, net_rate_hz
+from l5sim.trials import TrialLoop, entropy_bits, net_rate_hz
 
 CIRCUIT = ROOT / "circuits" / "gonogo.toml"
 SEEDS = (1, 2, 3, 4, 5)
@@ -77,6 +79,30 @@ def credit(seed, n=20, design="action-gate"):
             "mean_e_rate_hz": float(r.mean())}
 
 
+def na_on_actor(seed, n=20, levels=(0.0, 1.0)):
+    """The actor with A and X shown for ``n`` trials (DA 0, no learning) at each NA level:
+    mean pyramidal rate of each group, burst-reset share of their spikes, the share of Go
+    choices and the entropy of the choice (bits) over the trials: what the NA transient does
+    to the decision by itself."""
+    out = {"seed": seed, "trials": n, "levels": []}
+    for na in levels:
+        b = l5sim.build(l5sim.load_circuit(CIRCUIT), seed)
+        loop = TrialLoop(l5sim.Session(b, seed=seed))
+        go, rates, bursts = [], [], []
+        for _ in range(n):
+            act = loop.present({"cue_A": 40.0, "cue_X": 40.0}, {"DA": 0.0, "NA": na})
+            go.append(net_rate_hz(act, "go_e", "go_i") > net_rate_hz(act, "nogo_e", "nogo_i"))
+            rates.append((act.rate_hz("go_e"), act.rate_hz("nogo_e")))
+            bursts.append(act.burst_share(["go_e", "nogo_e"]))
+            loop.outcome({"DA": 0.0, "NA": na})
+        r = np.asarray(rates)
+        p = float(np.mean(go))
+        out["levels"].append({"na": na, "go_e_rate_hz": float(r[:, 0].mean()), "nogo_e_rate_hz": float(r[:, 1].mean()),
+                              "burst_share": float(np.nanmean(bursts)), "go_share": p,
+                              "choice_entropy_bits": entropy_bits(p)})
+    return out
+
+
 def critic_readout(weights=(0.5, 1.0, 2.0, 3.0, 4.0), seeds=(1, 2), n=5):
     """The critic's rates while A and Y are shown (DA 0) with every A -> critic synapse at
     ``w`` nS: pyramidal (E), basket (I) and net (E - I) rate, mean over ``seeds`` x ``n``
@@ -104,12 +130,13 @@ def main(argv=None):
     a = ap.parse_args(argv)
     cr = [credit(s, design=d) for d in G.CREDIT for s in SEEDS]
     readout = critic_readout()
+    na = [na_on_actor(s) for s in SEEDS]
     G.run_seed(CIRCUIT, 1, "da", G.Config(n_trials=2, shift_at=1))      # compile
     t = time.perf_counter()
     G.run_seed(CIRCUIT, 1, "da", G.Config(n_trials=a.trials, shift_at=a.trials // 2))
     wall = time.perf_counter() - t
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    doc = {"credit": cr, "critic_readout": readout, "speed": {"trials": a.trials, "wall_s": wall, "per_trial_ms": 1e3 * wall / a.trials,
+    doc = {"credit": cr, "critic_readout": readout, "na_on_actor": na, "speed": {"trials": a.trials, "wall_s": wall, "per_trial_ms": 1e3 * wall / a.trials,
                                    "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                                    "load_average_1min": load}}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

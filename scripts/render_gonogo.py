@@ -209,6 +209,40 @@ def _entropy_after_onset(rows, sums, cfg):
     return diffs, h_na, h_da
 
 
+def _na_on_actor(a, diag, verdict, na_tau):
+    """What the NA transient does to the decision by itself (diagnostics: na_on_actor)."""
+    na = diag.get("na_on_actor") if diag else None
+    if not na:
+        return
+    lo, hi = na[0]["levels"][0]["na"], na[0]["levels"][-1]["na"]
+    a(f"What NA does to the actor by itself (`scripts/gonogo_diagnostics.py`: A and X shown for {na[0]['trials']} "
+      f"trials, DA 0, no learning, NA held at {lo:g} and at {hi:g}, the pulse's peak):\n")
+    a("| seed | NA | Go pyramidal rate (Hz) | No-Go pyramidal rate (Hz) | burst-reset share | Go share | "
+      "choice entropy (bits) |")
+    a("|---|---|---|---|---|---|---|")
+    for x in na:
+        for v in x["levels"]:
+            a(f"| {x['seed']} | {v['na']:g} | {v['go_e_rate_hz']:.1f} | {v['nogo_e_rate_hz']:.1f} | "
+              f"{v['burst_share']:.3f} | {v['go_share']:.2f} | {v['choice_entropy_bits']:.2f} |")
+    a("")
+    burst = [x["levels"][-1]["burst_share"] / x["levels"][0]["burst_share"] for x in na]
+    gap = [abs(x["levels"][-1]["go_e_rate_hz"] - x["levels"][-1]["nogo_e_rate_hz"])
+           - abs(x["levels"][0]["go_e_rate_hz"] - x["levels"][0]["nogo_e_rate_hz"]) for x in na]
+    dh = [x["levels"][-1]["choice_entropy_bits"] - x["levels"][0]["choice_entropy_bits"] for x in na]
+    se_h = float(np.std(dh) / math.sqrt(len(dh)))
+    h_word = ("more than two standard errors above 0" if np.mean(dh) > 2 * se_h else
+              "within two standard errors of 0" if abs(np.mean(dh)) <= 2 * se_h else "more than two standard errors below 0")
+    a(f"At NA {hi:g} the burst-reset share of actor spikes is {np.mean(burst):.1f} times that at NA {lo:g} (mean over "
+      f"{len(na)} seeds): the coupling gate does turn the actor's spikes into bursts. The choice reads rates: "
+      f"the gap between the groups' pyramidal rates changes by {np.mean(gap):+.1f} ± {np.std(gap):.1f} Hz, the "
+      f"choice entropy by {np.mean(dh):+.2f} ± {np.std(dh):.2f} bits (SE {se_h:.2f}, {h_word}). "
+      + ("So at its peak NA does make the choice somewhat more variable, as the review has it; the pulse decays "
+         f"over {na_tau:g} trials, and " if np.mean(dh) > 2 * se_h else
+         "Nothing in the rate readout turns the bursts into a more variable choice, and ")
+      + ("in the task re-adaptation is faster with it (the paired table).\n" if verdict == "helps" else
+         "in the task the transient does not make re-adaptation faster (the paired table).\n"))
+
+
 def _verdict_text(a, cfg, rows, sums, eff):
     s = cfg.shift_at
     da = sums["da"]
@@ -271,7 +305,7 @@ def _verdict_text(a, cfg, rows, sums, eff):
           "also rises while the first rule is being learned).\n")
 
 
-def _what_it_shows(a, cfg, conds, rows, sums):
+def _what_it_shows(a, cfg, conds, rows, sums, diag):
     s = cfg.shift_at
     learned = {c: sum(x["trials_to_criterion_before_shift"] is not None for x in sums[c]) / len(sums[c])
                for c in conds}
@@ -283,6 +317,8 @@ def _what_it_shows(a, cfg, conds, rows, sums):
         _not_learned(a, cfg, learned, disc)
     elif "da" in sums:
         _verdict_text(a, cfg, rows, sums, G.na_effect([x for c in conds for x in sums[c]]))
+        _na_on_actor(a, diag, G.na_effect([x for c in conds for x in sums[c]]).get("da+na", {}).get("verdict"),
+                     cfg.na_tau_trials)
 
 
 def _credit(a, diag):
@@ -410,7 +446,7 @@ def main(results: Path = RESULTS) -> str:
     a = L.append
     _intro(a, cfg, seeds)
     _results_table(a, cfg, conds, rows, sums)
-    _what_it_shows(a, cfg, conds, rows, sums)
+    _what_it_shows(a, cfg, conds, rows, sums, diag)
     if diag is not None:
         _credit(a, diag)
         _speed(a, diag)
