@@ -100,6 +100,10 @@ def test_gate_bad_input():
         s.eligibility("A_q")
     with pytest.raises(SpecError, match=r"credit.*'winner'.*one of"):
         G.Config(credit="winner").check()
+    # a rule whose learning rate a modulator sets: the kernel would overwrite a closed gate
+    mod = Session(l5sim.build(l5sim.load_circuit(CIRCUIT, overrides={"modulators.NA.targets.stdp_rate": {"rstdp": 1.0}}), 1))
+    with pytest.raises(SpecError, match=r"pathway.*'A_go'.*learning rate no neuromodulator sets"):
+        mod.gate_plasticity("A_go", False)
 
 
 # ---- multi-seed runs: the sweep's backends, resume ------------------------------------------
