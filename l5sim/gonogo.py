@@ -15,12 +15,38 @@ from it on, X (an extradimensional shift). Reward: Go with the go cue +1, Go wit
 
 **Agent.** Actor: the action is the group (Go or No-Go) with the higher net rate (mean E
 rate minus mean I rate) over the stimulus phase (ties broken at random). Critic: value
-V = (c - c_bar) / ``value_scale_hz``, clipped to [-1, 1], with c the critic's net rate and
-c_bar its running mean (rate ``value_baseline_alpha`` per trial): the value is how much
-more the critic fires for this stimulus than it usually does. RPE delta = r - V; the
-outcome phase carries DA(t) = ``da_gain`` delta exp(-t / ``da_tau_ms``) (Izhikevich 2007:
-DA decays with tau 200 ms), which every cue -> pyramidal synapse reads (R-STDP,
-``circuits/gonogo.toml``).
+V = (e - e_ref) / ``value_scale_hz``, clipped to [-1, 1], with e the critic's pyramidal
+rate and e_ref its mean over the first ``value_reference_trials`` trials (V = 0 during
+those): a linear readout of the critic's rate with a fixed offset, as the critic of
+Fremaux, Sprekeler & Gerstner (2013, PLoS Comput Biol 9:e1003024). Not the critic's net
+rate (the review's wording): in this circuit the basket cells' rate rises several times
+faster than the pyramidal rate with the cue drive, so E minus I *falls* as the critic's
+synapses strengthen (``scripts/gonogo_diagnostics.py``, critic_readout; the table in
+docs/gonogo.md), and a value that
+falls as R-STDP potentiates it makes every positive RPE larger (a runaway). RPE
+delta = r - V; the outcome phase carries DA(t) = ``da_gain`` delta exp(-t / ``da_tau_ms``)
+(Izhikevich 2007: DA decays with tau 200 ms), which every cue -> pyramidal synapse reads
+(R-STDP, ``circuits/gonogo.toml``).
+
+**Credit assignment: action-gated eligibility** (``credit = "action-gate"``, the default).
+Go and No-Go receive the same cues, and with the balanced all-to-all window a synapse's
+eligibility measures the causal timing of its pre and post spikes, not how much its group
+won by; the losing group fires too, nearly as fast as the winner, so without a gate its
+cue synapses are about as eligible as the winner's and dopamine moves both together (with
+``credit = "none"`` the eligibility difference is not aligned with the choice:
+``scripts/gonogo_diagnostics.py``, docs/gonogo.md). As in attention-gated reinforcement
+learning (AGREL, Roelfsema & van Ooyen 2005, Neural Comput 17:2176: only the connections onto the selected
+output unit are plastic, a feedback signal from the chosen action tagging them), at the
+decision the eligibility of every plastic synapse onto the *unchosen* group's pyramidal
+cells is cleared and their plasticity stays closed for the outcome phase
+(:meth:`l5sim.session.Session.gate_plasticity`), so the dopamine of the outcome meets the
+chosen group's eligibility only. We chose the gate over a winner-take-all actor with a
+silent loser (Potjans, Morrison & Diesmann 2009, Neural Comput 21:301) because it needs no
+re-tuning of the actor's inhibition (whose strength then decides how silent the loser is)
+and states the mechanism in one place, and over a Hebbian post-rate term in the eligibility
+(Fremaux & Gerstner 2016) because that needs a kernel change and an unbiased RPE, which our
+critic gives only after it has learned. The gate acts between kernel chunks, on the
+session's state arrays: no kernel change.
 
 **Contingency detector** (NA). It compares expected and received reward: the unsigned
 RPE |delta| is averaged fast (``det_fast_alpha``) and slowly (``det_slow_alpha``), both
@@ -46,20 +72,24 @@ from pathlib import Path
 
 import numpy as np
 
-from . import builder, spec as _spec
-from .session import Session
+from . import builder
+from . import spec as _spec
 from ._io import atomic_write
 from .errors import SpecError
+from .session import Session
 from .trials import TrialLoop, dopamine_pulse, entropy_bits, net_rate_hz
 
 CONDITIONS = ("da", "da+na", "na-random", "na-nocoupling")
+#: Credit assignment of the actor (module docstring): ``action-gate`` (the unchosen group's
+#: cue synapses lose their eligibility at the decision) or ``none`` (both groups keep it).
+CREDIT = ("action-gate", "none")
 CUES_VISUAL = ("A", "B")
 CUES_AUDITORY = ("X", "Y")
 #: Columns of the per-trial CSV.
 #: Plastic pathways whose mean weight (nS) is written after each trial (``w_PATHWAY``).
 WEIGHT_PATHS = tuple(f"{c}_{g}" for g in ("go", "nogo", "critic") for c in CUES_VISUAL + CUES_AUDITORY)
 COLUMNS = ("trial", "visual", "auditory", "go_cue", "go_cue_present", "action", "correct", "reward", "value",
-           "rpe", "da_peak", "na", "net_go_hz", "net_nogo_hz", "net_critic_hz", "actor_burst_share") + tuple(
+           "rpe", "da_peak", "na", "net_go_hz", "net_nogo_hz", "net_critic_hz", "critic_e_hz", "actor_burst_share") + tuple(
     f"w_{p}" for p in WEIGHT_PATHS)
 
 
@@ -72,12 +102,13 @@ class Config:
     cue_rate_hz : rate of a presented cue's sources (rest rates from the circuit).
     da_gain : DA per unit RPE at the outcome's onset; da_tau_ms : its decay (Izhikevich
         2007: 200 ms).
-    value_scale_hz, value_baseline_alpha : the critic's readout (module docstring).
+    value_scale_hz, value_reference_trials : the critic's readout (module docstring).
     det_fast_alpha, det_slow_alpha, det_threshold, det_warmup, det_refractory : the
         contingency detector (module docstring).
     na_amplitude, na_tau_trials : the NA pulse.
     criterion, window : performance criterion (share correct over the last ``window`` trials).
     entropy_window : trials with the go cue over which P(Go | go cue) is estimated.
+    credit : credit assignment of the actor, one of :data:`CREDIT` (module docstring).
     """
 
     n_trials: int = 400
@@ -88,7 +119,7 @@ class Config:
     da_gain: float = 0.05
     da_tau_ms: float = 200.0
     value_scale_hz: float = 5.0
-    value_baseline_alpha: float = 0.05
+    value_reference_trials: int = 10
     det_fast_alpha: float = 0.2
     det_slow_alpha: float = 0.02
     det_threshold: float = 0.3
@@ -99,10 +130,15 @@ class Config:
     criterion: float = 0.8
     window: int = 20
     entropy_window: int = 10
+    credit: str = "action-gate"
 
-    def check(self) -> "Config":
+    def check(self) -> Config:
+        if self.credit not in CREDIT:
+            raise SpecError("credit", self.credit, f"one of {list(CREDIT)}")
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name == "credit":
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise SpecError(f.name, v, "a finite number")
         if self.n_trials < 1:
@@ -112,10 +148,10 @@ class Config:
         for name in ("stimulus_ms", "outcome_ms", "da_tau_ms", "value_scale_hz", "na_tau_trials"):
             if getattr(self, name) <= 0:
                 raise SpecError(name, getattr(self, name), "a number > 0")
-        for name in ("value_baseline_alpha", "det_fast_alpha", "det_slow_alpha", "criterion"):
+        for name in ("det_fast_alpha", "det_slow_alpha", "criterion"):
             if not 0 < getattr(self, name) <= 1:
                 raise SpecError(name, getattr(self, name), "a number in (0, 1]")
-        for name in ("window", "entropy_window"):
+        for name in ("window", "entropy_window", "value_reference_trials"):
             if getattr(self, name) < 1:
                 raise SpecError(name, getattr(self, name), "at least 1 trial")
         return self
@@ -148,6 +184,17 @@ ACTOR = {"go": ("go_e", "go_i"), "nogo": ("nogo_e", "nogo_i")}
 CRITIC = ("critic_e", "critic_i")
 
 
+def actor_plastic_pathways(built) -> dict:
+    """``{"go": [...], "nogo": [...]}``: the plastic pathways onto each actor group's
+    excitatory cells (the synapses whose eligibility the action gate clears)."""
+    out = {}
+    for a, (e, _) in ACTOR.items():
+        out[a] = [n for n, pw in built.spec.pathways.items() if pw.post == e and pw.plasticity]
+        if not out[a]:
+            raise SpecError("pathways", e, f"at least one plastic pathway onto the actor group {e}")
+    return out
+
+
 def _overrides(condition: str, spec) -> dict:
     if condition == "na-nocoupling":
         return {f"modulators.NA.targets.{p}.kappa": 0.0 for p, pop in spec.populations.items()
@@ -172,9 +219,10 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
     task = GoNoGoTask(cfg)
     loop.check_populations(task.populations, "stimulus population")
     loop.check_populations([p for g in ACTOR.values() for p in g] + list(CRITIC), "actor/critic population")
+    plastic = actor_plastic_pathways(built)
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     random_onset = int(rng.integers(min(cfg.det_warmup, cfg.n_trials - 1), cfg.n_trials))
-    c_bar = None
+    ref = []            # the critic's pyramidal rates of the first trials (its reference)
     fast = slow = None
     na_onset, last_pulse = None, -10 ** 9
     rows = []
@@ -186,13 +234,21 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
         net = {a: net_rate_hz(act, e, i) for a, (e, i) in ACTOR.items()}
         go = net["go"] > net["nogo"] if net["go"] != net["nogo"] else bool(rng.integers(2))
         c = net_rate_hz(act, *CRITIC)
-        c_bar = c if c_bar is None else c_bar
-        value = float(np.clip((c - c_bar) / cfg.value_scale_hz, -1.0, 1.0))
-        c_bar += cfg.value_baseline_alpha * (c - c_bar)
+        e = act.rate_hz(CRITIC[0])
+        if len(ref) < cfg.value_reference_trials:
+            ref.append(e)
+            value = 0.0
+        else:
+            value = float(np.clip((e - np.mean(ref)) / cfg.value_scale_hz, -1.0, 1.0))
         r = task.reward(k, vis, aud, go)
         rpe = r - value
         da = dopamine_pulse(rpe, cfg.da_gain, cfg.da_tau_ms, cfg.outcome_ms, loop.dt_ms)
+        closed = plastic["nogo" if go else "go"] if cfg.credit == "action-gate" else []
+        for p in closed:
+            loop.session.gate_plasticity(p, False)
         loop.outcome({"DA": da, "NA": na})
+        for p in closed:
+            loop.session.gate_plasticity(p, True)
         # contingency detector: fast vs slow average of the unsigned RPE, both starting at the
         # first trial's value (a slow average starting at 0 would read the first trials as a change)
         if fast is None:
@@ -208,10 +264,10 @@ def run_seed(circuit, seed: int, condition: str = "da+na", cfg: Config | None = 
         rows.append(dict(trial=k, visual=vis, auditory=aud, go_cue=task.go_cue(k), go_cue_present=int(present),
                          action="go" if go else "nogo", correct=int(go == present), reward=r, value=value, rpe=rpe,
                          da_peak=float(da[0]) if da.size else 0.0, na=na, net_go_hz=net["go"],
-                         net_nogo_hz=net["nogo"], net_critic_hz=c,
+                         net_nogo_hz=net["nogo"], net_critic_hz=c, critic_e_hz=e,
                          actor_burst_share=act.burst_share(["go_e", "nogo_e"]),
                          **{f"w_{p}": float(loop.session.weights(p).mean()) for p in WEIGHT_PATHS}))
-    return {"trials": rows, "summary": summarize(rows, cfg, seed, condition)}
+    return {"trials": rows, "summary": {**summarize(rows, cfg, seed, condition), "circuit_hash": base.hash}}
 
 
 def performance(correct, window: int) -> np.ndarray:
@@ -306,6 +362,7 @@ def read_trials(path) -> list:
 
 
 def _job(args):
+    """One (condition, seed) in a worker: run it, write its files, return its summary."""
     circuit, seed, condition, cfg_dict, overrides, out_dir = args
     from .threads import set_worker_threads
 
@@ -315,33 +372,77 @@ def _job(args):
     return res["summary"]
 
 
+def finished_summary(out_dir, condition: str, seed: int, cfg: Config, circuit_hash: str):
+    """The summary of a finished (condition, seed) in ``out_dir``, or None if it is not
+    finished (no summary, or one that does not parse: a run killed while writing). A summary
+    of another configuration or circuit is refused (SpecError), so that resuming never mixes
+    runs of different settings."""
+    path = Path(out_dir) / f"summary_{stem(condition, int(seed))}.json"
+    try:
+        sm = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if sm.get("config") != asdict(cfg) or sm.get("circuit_hash") != circuit_hash:
+        raise SpecError("--out", str(out_dir), f"a directory without results of other settings ({path.name} was "
+                        "written with another configuration or circuit; use another --out)")
+    return sm
+
+
 def run_many(circuit, seeds, conditions, cfg: Config, out_dir, workers: int = 1, overrides=None,
-             progress=None) -> list:
-    """Every (condition, seed) not finished yet in ``out_dir`` (a summary file there means
-    finished: an interrupted run resumes without recomputing), on a process pool of
-    ``workers`` (spawn context, one thread each, like :mod:`l5sim.sweep`'s local pool) or
-    in this process; returns the summaries of all, finished before or now."""
+             progress=None, scheduler: str | None = None) -> list:
+    """Every (condition, seed) not finished yet in ``out_dir`` on the sweep machinery's
+    backends (:mod:`l5sim.sweep.backends`); returns the summaries of all, finished before
+    or now, in (condition, seed) order.
+
+    Resume: a (condition, seed) whose summary is in ``out_dir`` (written last and atomically,
+    :func:`write_seed`) is not recomputed, so an interrupted run computes only the rest.
+    ``out_dir`` is locked while this runs (:class:`l5sim.sweep.store.SweepLock`).
+
+    scheduler : as ``l5sim sweep --scheduler``: "processes" (a local pool of ``workers``
+        processes, spawn context, one thread each), "serial" (this process), "local" (a Dask
+        ``LocalCluster`` of ``workers`` processes) or a Dask scheduler address
+        (``tcp://HOST:8786``; workers must import the same l5sim and see ``out_dir``).
+        Default: "processes" when ``workers`` > 1, else "serial". Results do not depend on
+        it (each seed's streams come from its seed alone).
+    """
+    from .sweep.backends import DaskBackend, LocalPool, check_scheduler
+    from .sweep.store import SweepLock
+
     cfg.check()
     for c in conditions:
         if c not in CONDITIONS:
             raise SpecError("condition", c, f"one of {list(CONDITIONS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SpecError("--workers", workers, "an integer >= 1")
+    scheduler = scheduler or ("processes" if workers > 1 else "serial")
+    check_scheduler(scheduler)
+    base = _spec.load_circuit(circuit, overrides=overrides)      # bad circuit or --set: before any run
     out = Path(out_dir)
-    todo = [(str(circuit), int(s), c, asdict(cfg), dict(overrides or {}), str(out))
-            for c in conditions for s in seeds if not (out / f"summary_{stem(c, int(s))}.json").exists()]
-    if todo and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as ex:
-            for sm in ex.map(_job, todo):
+    out.mkdir(parents=True, exist_ok=True)
+    lock = SweepLock(out)
+    try:
+        todo = [(str(circuit), int(s), c, asdict(cfg), dict(overrides or {}), str(out.resolve()))
+                for c in conditions for s in seeds if finished_summary(out, c, s, cfg, base.hash) is None]
+        if scheduler == "serial" or not todo:
+            for t in todo:
+                sm = _job(t)
                 if progress:
                     progress(sm)
-    else:
-        for t in todo:
-            sm = _job(t)
-            if progress:
-                progress(sm)
-    return [json.loads((out / f"summary_{stem(c, int(s))}.json").read_text()) for c in conditions for s in seeds]
+        else:
+            backend = (LocalPool(min(workers, len(todo)), base.to_dict(), str(circuit)) if scheduler == "processes"
+                       else DaskBackend(scheduler, workers))
+            try:
+                for fut in [backend.submit_call(_job, t) for t in todo]:
+                    sm = fut.result()
+                    if progress:
+                        progress(sm)
+            except BaseException:     # Ctrl-C or a failed seed: stop the workers, keep what is done
+                backend.abort()
+                raise
+            backend.close()
+        return [finished_summary(out, c, s, cfg, base.hash) for c in conditions for s in seeds]
+    finally:
+        lock.release()
 
 
 def curves(results_by_condition: dict, cfg: Config) -> dict:
@@ -381,3 +482,64 @@ def aggregate(summaries) -> dict:
             "na_pulses_per_seed": float(np.mean([len(s["na_onsets"]) for s in ss])),
         }
     return agg
+
+
+#: A paired difference counts as an effect when its mean is more than this many standard
+#: errors from 0 (about a two-sided 5 % test for n >= 10 seeds under a normal approximation).
+EFFECT_SE = 2.0
+
+
+def paired_difference(a: dict, b: dict) -> dict:
+    """``a[seed] - b[seed]`` over the seeds both have: ``n``, ``mean``, ``sd`` (population
+    SD of the differences), ``se`` (sd / sqrt(n)) and ``direction``: "higher" or "lower" when
+    the mean is more than :data:`EFFECT_SE` standard errors from 0 (or the differences are
+    all equal and not 0), else "no clear difference"."""
+    seeds = sorted(set(a) & set(b))
+    d = np.array([a[s] - b[s] for s in seeds], float)
+    if d.size == 0:
+        return {"n": 0, "mean": None, "sd": None, "se": None, "direction": "no clear difference"}
+    mean, sd = float(d.mean()), float(d.std())
+    se = sd / math.sqrt(d.size)
+    direction = "no clear difference"
+    if abs(mean) > EFFECT_SE * se and mean != 0:
+        direction = "higher" if mean > 0 else "lower"
+    return {"n": int(d.size), "mean": mean, "sd": sd, "se": se, "direction": direction}
+
+
+def readapt_trials(summary: dict) -> int:
+    """Trials after the shift to re-reach the criterion; a seed that never does counts as
+    one more than the trials after the shift (censored: a lower bound of its true value)."""
+    t = summary["trials_to_criterion_after_shift"]
+    cfg = summary["config"]
+    return int(t) if t is not None else int(cfg["n_trials"] - cfg["shift_at"] + 1)
+
+
+def na_effect(summaries) -> dict:
+    """Each condition against DA only, paired by seed (the same seed gives the same circuit,
+    stimuli and, until NA first differs, the same spikes): ``{condition: {"faster": paired
+    difference of trials to re-criterion, DA minus condition (> 0: faster with it),
+    "entropy": condition minus DA of the entropy peak after the shift, "readapted": [share
+    with it, share with DA], "verdict": "helps" | "hurts" | "no clear effect"}}``. The verdict
+    reads only the re-adaptation time: "helps" when it is shorter by more than
+    :data:`EFFECT_SE` standard errors, "hurts" when longer by as much."""
+    by = {}
+    for s in summaries:
+        by.setdefault(s["condition"], {})[s["seed"]] = s
+    if "da" not in by:
+        raise SpecError("conditions", sorted(by), "results that include the condition 'da' (the reference)")
+    da = by["da"]
+    out = {}
+    for cond, ss in by.items():
+        if cond == "da":
+            continue
+        faster = paired_difference({k: readapt_trials(v) for k, v in da.items()},
+                                   {k: readapt_trials(v) for k, v in ss.items()})
+        ent = paired_difference({k: v["entropy_peak_after_shift"] for k, v in ss.items()
+                                 if v["entropy_peak_after_shift"] is not None},
+                                {k: v["entropy_peak_after_shift"] for k, v in da.items()
+                                 if v["entropy_peak_after_shift"] is not None})
+        verdict = {"higher": "helps", "lower": "hurts"}.get(faster["direction"], "no clear effect")
+        out[cond] = {"faster": faster, "entropy": ent, "verdict": verdict,
+                     "readapted": [float(np.mean([v["readapted"] for v in ss.values()])),
+                                   float(np.mean([v["readapted"] for v in da.values()]))]}
+    return out

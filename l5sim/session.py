@@ -66,7 +66,7 @@ class Session:
         self._out = R.Recorder(np.ones(N, np.uint8), np.zeros(cap, np.int32), np.zeros(cap, np.int64),
                                np.zeros(cap, np.uint8), np.zeros(1, np.int64), e, e, e, e, e, e.copy(), np.zeros(1),
                                np.full(4, -1.0))
-        self._chunk = max(1, int(round(chunk_ms / self.dt_ms)))
+        self._chunk = max(1, round(chunk_ms / self.dt_ms))
         self._kernel = E.chunk_kernel(self.net, parallel=False)
         self.step = 0
         set_inputs(built, self.st, 0)
@@ -96,6 +96,42 @@ class Session:
             raise SpecError("pathway", pathway, f"a pathway of the circuit: {sorted(self.built.pathways)}")
         return self.net.synapses.weight[info.syn_lo:info.syn_hi].copy()
 
+    def _plastic(self, pathway: str):
+        """``(plastic rule index, PathwayInfo)`` of a plastic pathway (SpecError otherwise)."""
+        info = self.built.pathways.get(pathway)
+        if info is None:
+            raise SpecError("pathway", pathway, f"a pathway of the circuit: {sorted(self.built.pathways)}")
+        q = int(self.net.plasticity.path_plastic[list(self.built.spec.pathways).index(pathway)])
+        if q < 0:
+            raise SpecError("pathway", pathway, "a plastic pathway (one with a plasticity rule)")
+        return q, info
+
+    def eligibility(self, pathway: str) -> np.ndarray:
+        """A copy of the eligibility of ``pathway``'s synapses: the deferred sums of its
+        rule (the trace c of Izhikevich 2007 that the STDP window writes into and dopamine
+        turns into weight changes), CSR order of the built circuit."""
+        _, info = self._plastic(pathway)
+        return self.st.plasticity.deferred_sum[info.syn_lo:info.syn_hi].copy()
+
+    def gate_plasticity(self, pathway: str, open_: bool) -> None:
+        """Close (``open_=False``) or reopen the plasticity of ``pathway`` from the next run
+        on. Closing clears its eligibility and stops the STDP window from writing into it
+        (the rule's learning rate is 0 while closed), so dopamine cannot change its weights
+        until it is reopened; reopening restores the rule's learning rate. Used for
+        action-gated eligibility (l5sim.gonogo: Roelfsema & van Ooyen 2005). A pathway
+        whose learning rate a neuromodulator sets is refused: the kernel would overwrite
+        the gate at every step."""
+        q, info = self._plastic(pathway)
+        md = self.built.modulation
+        if np.any((np.asarray(md.kind) == 2) & (np.asarray(md.index) == q)):
+            raise SpecError("pathway", pathway, "a pathway whose learning rate no neuromodulator sets (to gate it)")
+        ps = self.st.plasticity
+        if open_:
+            ps.learning_rate[q] = self.net.plasticity.rules.learning_rate[q]
+        else:
+            ps.learning_rate[q] = 0.0
+            ps.deferred_sum[info.syn_lo:info.syn_hi] = 0.0
+
     def _delta(self, t_lo, n, levels, run_lo):
         plan = self.built.modulation
         out = np.zeros((n, plan.n))
@@ -119,7 +155,7 @@ class Session:
         if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) \
                 or not math.isfinite(duration_ms) or duration_ms <= 0:
             raise SpecError("duration_ms", duration_ms, "a finite number of milliseconds > 0")
-        n_steps = int(round(duration_ms / self.dt_ms))
+        n_steps = round(duration_ms / self.dt_ms)
         levels = dict(levels or {})
         mods = self.built.spec.modulators
         for name, lv in levels.items():

@@ -23,7 +23,10 @@ whenever population ``go_e`` outfires ``nogo_e``; levels from a fixed reward)::
         act = loop.present({"cue_A": 40.0})
         go = act.rate_hz("go_e") > act.rate_hz("nogo_e")
         reward = 1.0 if go else 0.0
+        unchosen = "A_nogo" if go else "A_go"      # credit to the chosen group only
+        loop.session.gate_plasticity(unchosen, False)
         loop.outcome({"DA": dopamine_pulse(reward - 0.5, 0.05, 200.0, loop.outcome_ms, loop.dt_ms)})
+        loop.session.gate_plasticity(unchosen, True)
 """
 from __future__ import annotations
 

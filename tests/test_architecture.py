@@ -51,7 +51,8 @@ ALLOWED = {
     "column_stdp": {"builder", "errors", "simulation", "spec"},
     # closed-loop trials over a Session; the Go/No-Go case study on top of them
     "trials": {"errors"},
-    "gonogo": {"_io", "builder", "errors", "session", "spec", "threads", "trials"},
+    # (its seeds run on the sweep's backends and directory lock)
+    "gonogo": {"_io", "builder", "errors", "session", "spec", "sweep", "threads", "trials"},
     # the sweep runs the public verbs (build, simulate, save_recording) from the package top;
     # plotting only through the lazy l5sim.sweep.plot_sweep name
     "sweep": {"_io", "analysis", "errors", "experiments", "sizing", "spec", "recording", "plotting", "threads", "__init__"},

@@ -15,8 +15,7 @@ def _cmd_gonogo(args) -> int:
 
     from .. import gonogo as G
     from .._io import atomic_write
-    from ..plotting import save_figure
-    from ..plotting import gonogo_curves
+    from ..plotting import gonogo_curves, save_figure
 
     conditions = [c.strip() for c in args.condition.split(",") if c.strip()]
     cfg = G.Config(n_trials=args.trials, shift_at=args.shift_at).check()
@@ -30,7 +29,7 @@ def _cmd_gonogo(args) -> int:
                   f"NA onsets {sm['na_onsets']}", flush=True)
 
     sums = G.run_many(args.circuit, seeds, conditions, cfg, out, workers=args.workers,
-                      overrides=parse_sets(args.set), progress=progress)
+                      overrides=parse_sets(args.set), progress=progress, scheduler=args.scheduler)
     agg = G.aggregate(sums)
     atomic_write(out / "summary.json", lambda fh: fh.write(json.dumps(
         {"config": sums[0]["config"], "circuit": str(args.circuit), "seeds": seeds, "conditions": agg},
@@ -53,8 +52,9 @@ def register_gonogo(sub) -> argparse.ArgumentParser:
         description="A spiking actor-critic (circuits/gonogo.toml) learns a Go/No-Go task by trial and error "
                     "(l5sim.gonogo); the go cue changes from A to X at --shift-at. Writes per seed and condition "
                     "trials_COND_seedN.csv (one row per trial) and summary_COND_seedN.json, then summary.json "
-                    "(all seeds) and gonogo.png (performance, NA level, H(action | go cue) over trials). A seed "
-                    "whose summary is already in DIR is not recomputed (an interrupted run resumes).",
+                    "(all seeds) and gonogo.png (performance, NA level, H(action | go cue) over trials). The seeds run "
+                    "on the sweep's backends (--scheduler); a seed whose summary is already in DIR is not "
+                    "recomputed (an interrupted run resumes).",
         epilog="example: l5sim gonogo circuits/gonogo.toml --trials 400 --shift-at 200 --seeds 10 "
                "--condition da,da+na --out out/gonogo")
     p.add_argument("circuit", metavar="CIRCUIT.toml", nargs="?", default="circuits/gonogo.toml")
@@ -67,6 +67,10 @@ def register_gonogo(sub) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="number of seeds (1)")
     p.add_argument("--seed", type=int, default=1, metavar="N", help="first seed (1)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="as l5sim sweep: processes (a local pool of --workers processes; the default when "
+                        "--workers > 1), serial (this process; the default otherwise), local (a Dask LocalCluster "
+                        "of --workers processes) or a Dask scheduler address such as tcp://HOST:8786")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="circuit override (repeatable)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_format_option(p)

@@ -1,7 +1,9 @@
 """Backends that run batches of a sweep: a local process pool, or a Dask cluster.
 
 Each backend has ``name``, ``n_workers``, ``submit(task) -> future`` (the task is
-:func:`l5sim.sweep.worker.run_batch` on one batch), ``is_broken(exc)`` (a failure that took
+:func:`l5sim.sweep.worker.run_batch` on one batch), ``submit_call(fn, arg) -> future`` (any
+module-level function, for multi-run commands that are not parameter sweeps, e.g.
+:func:`l5sim.gonogo.run_many`), ``is_broken(exc)`` (a failure that took
 the whole pool down), ``close()`` and ``abort()``; the local pool also ``stop()`` and
 ``start()`` (restart after a worker died). The serial scheduler needs no backend: the sweep
 process calls ``run_batch`` itself (:func:`l5sim.sweep.run.run_sweep`).
@@ -10,8 +12,18 @@ from __future__ import annotations
 
 import os
 
+from ..errors import SpecError
 from .store import SweepError
 from .worker import init_pool_worker, run_batch
+
+#: Schedulers a sweep (and other multi-run commands, e.g. ``l5sim gonogo``) can run on.
+SCHEDULERS = ("processes", "serial", "local")
+
+
+def check_scheduler(scheduler) -> None:
+    """Refuse a scheduler that is none of :data:`SCHEDULERS` nor a Dask address."""
+    if not isinstance(scheduler, str) or not (scheduler in SCHEDULERS or "://" in scheduler):
+        raise SpecError("--scheduler", scheduler, "processes, serial, local or a Dask address like tcp://HOST:8786")
 
 
 def default_workers() -> int:
@@ -41,6 +53,10 @@ class LocalPool:
 
     def submit(self, task):
         return self.ex.submit(run_batch, task)
+
+    def submit_call(self, fn, arg):
+        """Run ``fn(arg)`` (a module-level function and a picklable argument) in a worker."""
+        return self.ex.submit(fn, arg)
 
     def is_broken(self, exc) -> bool:
         from concurrent.futures.process import BrokenProcessPool
@@ -101,6 +117,11 @@ class DaskBackend:
     def submit(self, task):
         self._n += 1
         return self.client.submit(run_batch, task, key=f"l5sim-sweep-{task['session'][:8]}-{self._n}", pure=False)
+
+    def submit_call(self, fn, arg):
+        """Run ``fn(arg)`` (a module-level function and a picklable argument) on a worker."""
+        self._n += 1
+        return self.client.submit(fn, arg, key=f"l5sim-call-{os.getpid()}-{self._n}", pure=False)
 
     def is_broken(self, exc) -> bool:
         return False

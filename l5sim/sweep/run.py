@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SpecError
-from .backends import DaskBackend, LocalPool, default_workers
+from .backends import DaskBackend, LocalPool, check_scheduler, default_workers
 from .plan import SweepPlan, canonical, make_batches, plan_sweep
 from .store import (RUNS_DIR, SESSION_FILE, TABLE, SweepError, SweepLock, clear_inflight, collect_inflight,
                     dump_record, grid_entry, load_manifest, manifest_plans, merge_manifest, read_run,
@@ -61,8 +61,7 @@ class SweepResult:
 
 def _check_run_options(scheduler, workers, max_attempts) -> None:
     """Refuse a bad scheduler, worker count or attempt limit before anything starts."""
-    if not isinstance(scheduler, str) or not (scheduler in ("processes", "serial", "local") or "://" in scheduler):
-        raise SpecError("--scheduler", scheduler, "processes, serial, local or a Dask address like tcp://HOST:8786")
+    check_scheduler(scheduler)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SpecError("--workers", workers, "an integer >= 1")
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
