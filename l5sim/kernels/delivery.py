@@ -15,7 +15,7 @@ from numba import prange
 
 from .._numba_config import NJIT
 from .memory import prefetch
-from .rng import poisson_small
+from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small, to_unit, xoroshiro_step
 
 
 @nb.njit(inline="always", **NJIT)
@@ -108,10 +108,49 @@ def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path
                             ring[sl, chr_, post[s]] += wsyn[s] * scale
 
 
+#: Terms of the Poisson CDF that the per-target draws compare a uniform with at once (a
+#: count of K or more, probability below 1e-13 at the bundled circuits' means, finishes in
+#: the scalar inversion).
+CDF_TERMS = 12
+
+
+@nb.njit(**NJIT)
+def poisson_counts(lam, emlam, rng, w, cnt, uu):
+    """The Poisson counts of one input's targets (rows of ``rng``, weights ``w``) into
+    ``cnt``, written to vectorise: each target with a nonzero weight draws one uniform from
+    its stream (the others' streams stay as they were, a select), and its count is the
+    number of CDF terms s_0 .. s_{K-1} below it: the first m with u <= s_m, the result of
+    :func:`l5sim.kernels.rng.poisson`'s inversion loop, whose terms it computes in the same
+    operations (s is non-decreasing). A count of K is marked -1, its uniform kept in ``uu``
+    for the scalar inversion. A function of its own (not inlined), so that LLVM sees its
+    loop alone and vectorises it."""
+    n = w.shape[0]
+    flat = rng.reshape(2 * n)      # (the rows' two words side by side: stride 2, not a 2-d stride)
+    for k in range(n):
+        s0 = flat[2 * k]
+        s1 = flat[2 * k + 1]
+        r, n0, n1 = xoroshiro_step(s0, s1)
+        on = w[k] != 0.0
+        flat[2 * k] = n0 if on else s0
+        flat[2 * k + 1] = n1 if on else s1
+        u = to_unit(r)
+        p = emlam
+        sm = p
+        c = 0.0
+        for m in range(1, CDF_TERMS + 1):
+            c += 1.0 if u > sm else 0.0
+            p *= lam / m
+            sm += p
+        uu[k] = u
+        cnt[k] = (c if c < CDF_TERMS else -1.0) if on else 0.0
+
+
 @nb.njit(inline="always", **NJIT)
-def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring):
+def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, scratch):
     """External Poisson inputs' events of step t into ring slot t: one count per target
-    neuron from its own stream, or one shared count per input from the input's stream."""
+    neuron from its own stream, or one shared count per input from the input's stream.
+    ``scratch`` (2, N): the counts and uniforms of one input's targets (free rows of the
+    neurons' scratch: the population loops fill them anew later in the step)."""
     for k in range(pin.lo.shape[0]):
         if t < pin.t0[k] or t >= pin.t1[k]:
             continue
@@ -126,15 +165,30 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring):
         r0 = pin.rec_ptr[k]
         r1 = pin.rec_ptr[k + 1]
         plo = pin.lo[k]
+        phi = pin.hi[k]
         if pin.shared[k]:
             cnt = poisson_small(input_rng, k, lam)
             if cnt > 0:
-                for j in range(plo, pin.hi[k]):
+                for j in range(plo, phi):
                     wj = cnt * pin.weight[w0 + j - plo]
                     for r in range(r0, r1):
                         ring[slot, pin.rec_channel[r], j] += wj * pin.rec_scale[r]
+        elif lam > 0.0 and lam < POISSON_INVERSION_MAX:
+            n = phi - plo
+            w = pin.weight[w0:w0 + n]
+            cnt = scratch[0, plo:phi]
+            uu = scratch[1, plo:phi]
+            poisson_counts(lam, emlam, neuron_rng[plo:phi], w, cnt, uu)
+            for q in range(n):
+                if cnt[q] < 0.0:
+                    cnt[q] = inversion_count(uu[q], lam, emlam)
+            for r in range(r0, r1):
+                x = ring[slot, pin.rec_channel[r], plo:phi]
+                sc = pin.rec_scale[r]
+                for q in range(n):
+                    x[q] += cnt[q] * w[q] * sc
         else:
-            for j in range(plo, pin.hi[k]):
+            for j in range(plo, phi):
                 wj = pin.weight[w0 + j - plo]
                 if wj == 0.0:
                     continue

@@ -270,7 +270,7 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
         for phase in range(2):
             if phase == 1:
                 poisson_inputs(t, slot, net.dt, net.poisson_inputs, st.neurons.rng, st.synapses.input_rng,
-                               st.synapses.ring)
+                               st.synapses.ring, st.neurons.scratch)
                 nf, bad = _integrate(slot, t, net, st, out, fired, fired_b, nf)
                 if bad:
                     return 2, step

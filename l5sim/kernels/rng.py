@@ -42,9 +42,15 @@ def next_u64(st, j):
 
 
 @nb.njit(inline="always", **NJIT)
+def to_unit(x):
+    """A 64-bit draw as a uniform double in [0, 1) (its upper 53 bits)."""
+    return np.float64(x >> _S11) * _INV53
+
+
+@nb.njit(inline="always", **NJIT)
 def uniform(st, j):
     """Uniform double in [0, 1)."""
-    return np.float64(next_u64(st, j) >> _S11) * _INV53
+    return to_unit(next_u64(st, j))
 
 
 def _ziggurat_tables():
@@ -140,8 +146,14 @@ def _poisson_inversion(st, j, lam, emlam):
     lam + 1 multiplications). The cap 10 lam + 100 only guards against a cumulative sum
     that rounds to just below ``u`` (probability ~1e-16); for lam < 10 the capped tail,
     P(k > 200), is below 1e-150."""
-    u = uniform(st, j)
-    p = emlam if emlam >= 0.0 else math.exp(-lam)
+    return inversion_count(uniform(st, j), lam, emlam if emlam >= 0.0 else math.exp(-lam))
+
+
+@nb.njit(inline="always", **NJIT)
+def inversion_count(u, lam, emlam):
+    """The Poisson(lam) count of the uniform ``u`` by inversion (``emlam`` = exp(-lam)):
+    the first k whose cumulative probability reaches u."""
+    p = emlam
     s = p
     k = 0
     kmax = int(10.0 * lam) + 100
