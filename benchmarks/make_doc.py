@@ -518,11 +518,18 @@ def section_profile(L):
     for label, r in d["l5_loop"].items():
         L.append(f"| {label} | {r['ns_per_neuron_step']:.1f} | {r['saves_ns']:+.1f} |")
     L.append("")
-    L.append("The pieces are scalar work of every neuron at every step: the dendritic sigmoid's `exp` (libm, one "
-             "call per neuron), the arrival ring and the conductance sums. The kernels keep every result bitwise "
-             "equal across the serial and parallel kernels, any thread count and the reference in "
-             "`tests/naive.py`, which rules out a vectorised `exp` that rounds differently; a faster column "
-             "needs numerics chosen to vectorise (the same in the reference), a change of every recorded spike.\n")
+    L.append("The loop runs in passes over blocks of 256 neurons: injected currents, arrivals channel by channel, "
+             "the sigmoid, the update of every state variable without branches, then a scan for spikes, the "
+             "plateau's burst draw and divergence. Every random draw and every sum keeps its order, so the "
+             "results stay bitwise those of one loop over neurons (and of `tests/naive.py`, the parallel kernel and "
+             "any thread count). LLVM vectorises the arrival passes and the sigmoid's loop, but the sigmoid's `exp` "
+             "remains one libm call per neuron, since numba links no vector math library. The update pass is "
+             "not vectorised: it touches about 30 arrays, and the aliasing checks it would need exceed LLVM's "
+             "threshold. Raising the threshold (`-runtime-memory-check-threshold`) vectorised it, with no "
+             "measurable gain here. The per-target draws of the Poisson drive are vectorised "
+             "(`kernels.delivery.poisson_counts`, the inversion's own operations). A faster column needs numerics "
+             "chosen to vectorise, such as an `exp` of l5sim's own shared with the reference; that would change "
+             "every recorded spike.\n")
 
 
 def render(figure: bool = True) -> str:
