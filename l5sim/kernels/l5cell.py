@@ -193,11 +193,23 @@ def _arrivals(a, b, slot, ring, used, G, KAP, IS, ID):
 def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, G, used, rev, mg, decay,
                     zig):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
-    blocks run in parallel in the parallel kernel) of five passes each: injected currents,
-    arrivals, the per-step gate draws, the dendritic sigmoid, the update of every state
-    variable (branch-free), then a scan that draws the burst switch in a plateau and
-    handles spikes and divergence. Every neuron's random draws keep their order and every
-    sum its terms' order, so the results are those of one loop over neurons."""
+    blocks run in parallel in the parallel kernel), each advanced by :func:`block_step`."""
+    for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
+        a = lo + blk * BLOCK
+        block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, G, used,
+                   rev, mg, decay, zig)
+
+
+@nb.njit(**dict(NJIT, _nrt=False))
+def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, G, used, rev, mg, decay, zig):
+    """Neurons a..b-1 of :func:`integrate` in five passes: injected currents, arrivals, the
+    per-step gate draws, the dendritic sigmoid, the update of every state variable
+    (branch-free), then a scan that draws the burst switch in a plateau and handles spikes
+    and divergence. Every neuron's random draws keep their order and every sum its terms'
+    order, so the results are those of one loop over neurons. A function of its own, not
+    inlined: the serial and the parallel loop share its compiled code, and numba's parfor
+    analysis sees a call, not its body (compiling the body into the parallel loop cost
+    about 10 s of a cold start)."""
     (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
      dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
     slot, scheme, mode, lag, kap_state = flags
@@ -206,105 +218,102 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
     HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
     IS, ID, FD, GX = ns.scratch[0], ns.scratch[1], ns.scratch[2], ns.scratch[3]
     vcheck = vpeak if lag == 0 else VMAX
-    for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
-        a = lo + blk * BLOCK
-        b = min(a + BLOCK, hi)
-        _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
-        _arrivals(a, b, slot, ring, used, G, KAP, IS, ID)
-        if mode == G_PER_STEP:
-            # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
-            for i in range(a, b):
-                kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
-                g1 = uniform(rng, i) < kap
-                g2 = uniform(rng, i) < kap
-                GX[i] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
+    _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
+    _arrivals(a, b, slot, ring, used, G, KAP, IS, ID)
+    if mode == G_PER_STEP:
+        # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
         for i in range(a, b):
-            FD[i] = 1.0 / (1.0 + math.exp((ehalf - VD[i]) / dd))
-        # --- every state variable, without branches on the data (selects, not ifs: LLVM
-        # vectorises the loop); the conductance sums add a zero channel as exactly 0, so
-        # they equal those of receptors.soma_conductance and dend_conductance
-        n = b - a
-        v_, u_, vd_, wd_, kap_, gad_, burst_ = V[a:b], U[a:b], VD[a:b], WD[a:b], KAP[a:b], GAD[a:b], BURST[a:b]
-        hist_, ibap_, is_, id_, fd_, gx_, ca_, cb_ = (HIST[a:b], IBAP[a:b], IS[a:b], ID[a:b], FD[a:b], GX[a:b],
-                                                      ca[a:b], cb[a:b])
-        g0, g1, g2, g3 = G[0, a:b], G[1, a:b], G[2, a:b], G[3, a:b]
-        g4, g5, g6, g7 = G[4, a:b], G[5, a:b], G[6, a:b], G[7, a:b]
-        e0, e1, e2, e3, e4, e5, e6, e7 = rev[0], rev[1], rev[2], rev[3], rev[4], rev[5], rev[6], rev[7]
-        m0, m1, m2, m3, m4, m5, m6, m7 = mg[0], mg[1], mg[2], mg[3], mg[4], mg[5], mg[6], mg[7]
-        d0, d1, d2, d3, d4, d5, d6, d7 = (decay[0], decay[1], decay[2], decay[3], decay[4], decay[5], decay[6],
-                                          decay[7])
-        per_step = mode == G_PER_STEP
-        per_spike = mode == G_PER_SPIKE
-        for k in range(n):
-            v = v_[k]
-            u = u_[k]
-            vd = vd_[k]
-            Fd = fd_[k]
-            bs = mg_block(v)
-            bd_ = mg_block(vd)
-            # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (SOMA_CHANNELS)
-            c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
-            c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
-            c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
-            c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
-            gt = 0.0 + c0 + c2 + c4 + c6
-            gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
-            c1 = g1[k] * bd_ if m1 else g1[k]
-            c3 = g3[k] * bd_ if m3 else g3[k]
-            c5 = g5[k] * bd_ if m5 else g5[k]
-            c7 = g7[k] * bd_ if m7 else g7[k]
-            gtd = 0.0 + c1 + c3 + c5 + c7
-            gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7
-            kap = gate(kap_state, kap_[k], kap_fixed, kap_off)
-            bap_on = ((hist_[k] >> bap_shift) & bap_mask) != 0
-            gx = gx_[k]
-            pass1 = (gx == 1.0 or gx == 3.0) if per_step else True
-            I_bap = (kap * bap_pA if det else bap_pA) if (bap_on and pass1) else 0.0
-            ibap_[k] = I_bap
-            vd, wd = dendrite(scheme, vd, wd_[k], v, Fd, I_bap, id_[k], gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
-            vd_[k] = vd
-            wd_[k] = wd
-            plateau = vd >= plateau_mV
-            # the burst-reset switch: graded by kappa in a plateau (deterministic), the
-            # step's second draw (per step), or drawn by the scan in a plateau (per spike)
-            if det:
-                burst_[k] = kap if plateau else 0.0
-            else:
-                burst_[k] = 1.0 if (plateau and per_step and gx >= 2.0) else 0.0
-            gx_[k] = (kap if plateau else -1.0) if per_spike else gx
-            kap_[k] = kap_rest + (kap_[k] - kap_rest) * kap_decay if kap_state else kap_[k]
-            gad = gad_[k]
-            gt += gad
-            gE += gad * e_ad
-            I_s = is_[k] + gs * Fd
-            gad_[k] = gad * decay_ad
-            v_[k] = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
-            u_[k] = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
-            g0[k] *= d0
-            g1[k] *= d1
-            g2[k] *= d2
-            g3[k] *= d3
-            g4[k] *= d4
-            g5[k] *= d5
-            g6[k] *= d6
-            g7[k] *= d7
-        # --- burst switch in a plateau, spikes and divergence, in index order
-        for i in range(a, b):
-            if mode == G_PER_SPIKE and GX[i] >= 0.0:
-                BURST[i] = 1.0 if uniform(rng, i) < GX[i] else 0.0
-            vn = V[i]
-            u = U[i]
-            vd = VD[i]
-            if vn < vcheck and vn > -VMAX and u > -UMAX and u < UMAX and vd > -VMAX and vd < VMAX:
-                continue
-            fl = check(vn, u)
-            if fl:
-                flag[i] = fl
-                dval[i] = vn if fl == 3 else u
-            elif not (vd > -VMAX and vd < VMAX):
-                flag[i] = 5
-                dval[i] = vd
-            elif lag == 0 and crossed(vn, vpeak):
-                V[i], U[i], isb = reset(u, cc[i] + c_off, cd[i] + d_off, BURST[i], c_b, d_b, det)
-                GAD[i] += dg_ad
-                flag[i] = 1 + isb
+            kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
+            g1 = uniform(rng, i) < kap
+            g2 = uniform(rng, i) < kap
+            GX[i] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
+    for i in range(a, b):
+        FD[i] = 1.0 / (1.0 + math.exp((ehalf - VD[i]) / dd))
+    # --- every state variable, without branches on the data (selects, not ifs: LLVM
+    # vectorises the loop); the conductance sums add a zero channel as exactly 0, so
+    # they equal those of receptors.soma_conductance and dend_conductance
+    n = b - a
+    v_, u_, vd_, wd_, kap_, gad_, burst_ = V[a:b], U[a:b], VD[a:b], WD[a:b], KAP[a:b], GAD[a:b], BURST[a:b]
+    hist_, ibap_, is_, id_, fd_, gx_, ca_, cb_ = (HIST[a:b], IBAP[a:b], IS[a:b], ID[a:b], FD[a:b], GX[a:b],
+                                                  ca[a:b], cb[a:b])
+    g0, g1, g2, g3 = G[0, a:b], G[1, a:b], G[2, a:b], G[3, a:b]
+    g4, g5, g6, g7 = G[4, a:b], G[5, a:b], G[6, a:b], G[7, a:b]
+    e0, e1, e2, e3, e4, e5, e6, e7 = rev[0], rev[1], rev[2], rev[3], rev[4], rev[5], rev[6], rev[7]
+    m0, m1, m2, m3, m4, m5, m6, m7 = mg[0], mg[1], mg[2], mg[3], mg[4], mg[5], mg[6], mg[7]
+    d0, d1, d2, d3, d4, d5, d6, d7 = (decay[0], decay[1], decay[2], decay[3], decay[4], decay[5], decay[6],
+                                      decay[7])
+    per_step = mode == G_PER_STEP
+    per_spike = mode == G_PER_SPIKE
+    for k in range(n):
+        v = v_[k]
+        u = u_[k]
+        vd = vd_[k]
+        Fd = fd_[k]
+        bs = mg_block(v)
+        bd_ = mg_block(vd)
+        # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (SOMA_CHANNELS)
+        c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
+        c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
+        c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
+        c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
+        gt = 0.0 + c0 + c2 + c4 + c6
+        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
+        c1 = g1[k] * bd_ if m1 else g1[k]
+        c3 = g3[k] * bd_ if m3 else g3[k]
+        c5 = g5[k] * bd_ if m5 else g5[k]
+        c7 = g7[k] * bd_ if m7 else g7[k]
+        gtd = 0.0 + c1 + c3 + c5 + c7
+        gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7
+        kap = gate(kap_state, kap_[k], kap_fixed, kap_off)
+        bap_on = ((hist_[k] >> bap_shift) & bap_mask) != 0
+        gx = gx_[k]
+        pass1 = (gx == 1.0 or gx == 3.0) if per_step else True
+        I_bap = (kap * bap_pA if det else bap_pA) if (bap_on and pass1) else 0.0
+        ibap_[k] = I_bap
+        vd, wd = dendrite(scheme, vd, wd_[k], v, Fd, I_bap, id_[k], gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
+        vd_[k] = vd
+        wd_[k] = wd
+        plateau = vd >= plateau_mV
+        # the burst-reset switch: graded by kappa in a plateau (deterministic), the
+        # step's second draw (per step), or drawn by the scan in a plateau (per spike)
+        if det:
+            burst_[k] = kap if plateau else 0.0
+        else:
+            burst_[k] = 1.0 if (plateau and per_step and gx >= 2.0) else 0.0
+        gx_[k] = (kap if plateau else -1.0) if per_spike else gx
+        kap_[k] = kap_rest + (kap_[k] - kap_rest) * kap_decay if kap_state else kap_[k]
+        gad = gad_[k]
+        gt += gad
+        gE += gad * e_ad
+        I_s = is_[k] + gs * Fd
+        gad_[k] = gad * decay_ad
+        v_[k] = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
+        u_[k] = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
+        g0[k] *= d0
+        g1[k] *= d1
+        g2[k] *= d2
+        g3[k] *= d3
+        g4[k] *= d4
+        g5[k] *= d5
+        g6[k] *= d6
+        g7[k] *= d7
+    # --- burst switch in a plateau, spikes and divergence, in index order
+    for i in range(a, b):
+        if mode == G_PER_SPIKE and GX[i] >= 0.0:
+            BURST[i] = 1.0 if uniform(rng, i) < GX[i] else 0.0
+        vn = V[i]
+        u = U[i]
+        vd = VD[i]
+        if vn < vcheck and vn > -VMAX and u > -UMAX and u < UMAX and vd > -VMAX and vd < VMAX:
+            continue
+        fl = check(vn, u)
+        if fl:
+            flag[i] = fl
+            dval[i] = vn if fl == 3 else u
+        elif not (vd > -VMAX and vd < VMAX):
+            flag[i] = 5
+            dval[i] = vd
+        elif lag == 0 and crossed(vn, vpeak):
+            V[i], U[i], isb = reset(u, cc[i] + c_off, cd[i] + d_off, BURST[i], c_b, d_b, det)
+            GAD[i] += dg_ad
+            flag[i] = 1 + isb
