@@ -49,8 +49,9 @@ def to_unit(x):
 
 @nb.njit(inline="always", **NJIT)
 def uniform(st, j):
-    """Uniform double in [0, 1)."""
-    return to_unit(next_u64(st, j))
+    """Uniform double in [0, 1) (as :func:`to_unit`, written out so that the Python
+    function of this one runs on Python integers too: tests/test_engine.py)."""
+    return np.float64(next_u64(st, j) >> _S11) * _INV53
 
 
 def _ziggurat_tables():
