@@ -90,3 +90,13 @@ def test_performance_page_is_the_rendering_of_the_committed_results():
     page = (ROOT / "docs" / "performance.md").read_text()
     assert page == make_doc.render(figure=False), \
         "docs/performance.md differs from its rendering: run python -m benchmarks.make_doc"
+
+
+def test_profile_column_ablations_still_match_the_l5_loop():
+    # profile_column takes pieces out of the L5 loop by their source text: a change of the
+    # loop that leaves a piece unmatched would stop the benchmark only when someone runs it
+    from benchmarks import profile_column
+
+    src = (ROOT / "l5sim" / "kernels" / "l5cell.py").read_text()
+    missing = [(label, old) for label, subs in profile_column.ABLATIONS.items() for old, _ in subs if old not in src]
+    assert not missing, f"profile_column.ABLATIONS no longer match l5cell.py: {missing}"
