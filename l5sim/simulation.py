@@ -440,6 +440,10 @@ def _run_segments(built, net, st, out, run_kernel, bounds, chunk, n_steps, guard
     spk_i, spk_t, spk_b, spk_tms = [], [], [], []
     # views of the state arrays: the loop replaces only ``st.modulation``
     arrays = _state_arrays(st)
+    shared = R.shared_arrays(st)
+    if shared:
+        raise ValueError(f"state arrays {shared[0][0]} and {shared[0][1]} share memory; the kernels expect "
+                         "distinct arrays (use l5sim.simulation.initial_state)")
     pop_of, n_pop = built.net.neurons.pop_of, built.net.neurons.pop_start.shape[0] - 1
     for seg_lo, seg_hi in zip(bounds[:-1], bounds[1:]):
         set_inputs(built, st, seg_lo)

@@ -188,3 +188,12 @@ def flat_arrays(record, prefix: str = "") -> dict:
         elif hasattr(value, "_asdict"):
             out.update(flat_arrays(value, f"{prefix}{name}."))
     return out
+
+
+def shared_arrays(state) -> list:
+    """Pairs of ``State`` arrays that share memory (``[]`` for every state
+    ``l5sim.simulation.initial_state`` makes). Kernels compiled with ``noalias``
+    (:data:`l5sim._numba_config.NOALIAS`) assume none does: two names for one buffer would
+    make their vectorised loops read stale values."""
+    arrays = list(flat_arrays(state).items())
+    return [(a, b) for k, (a, x) in enumerate(arrays) for b, y in arrays[k + 1:] if np.may_share_memory(x, y)]
