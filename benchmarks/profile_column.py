@@ -36,9 +36,9 @@ PATHWAYS = ("ee", "e_pv", "e_som", "pv_pyr", "som_pyr", "pv_pv", "som_pv")
 #: Pieces of the L5 loop taken out, one at a time: source text -> its stand-in.
 ABLATIONS = {
     "as it is": [],
-    "without the sigmoid's exp": [("FD[i] = 1.0 / (1.0 + math.exp((ehalf - VD[i]) / dd))",
+    "without the sigmoid's exp": [("FD[i] = 1.0 / (1.0 + exp((ehalf - VD[i]) / dd))",
                                    "FD[i] = 0.01 * (VD[i] - ehalf)")],
-    "without reading the arrival ring": [("    _arrivals(a, b, slot, ring, used, G, KAP, IS, ID)", "    pass")],
+    "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, used, GR, KAP, IS, ID)", "    pass")],
     "without the conductance sums": [
         ("        gt = 0.0 + c0 + c2 + c4 + c6\n", "        gt = 0.0\n"),
         ("        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6\n", "        gE = 0.0\n"),

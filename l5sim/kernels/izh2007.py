@@ -18,9 +18,9 @@ from __future__ import annotations
 import numba as nb
 from numba import prange
 
-from .._numba_config import NJIT
+from .._numba_config import NJIT, NOALIAS
 from .izh2003 import check
-from .receptors import decay_conductances, soma_conductance, soma_input, take_arrivals
+from .receptors import block_arrivals, block_inputs, mg_block, py_min
 from .records import I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, U_BELOW, U_CUBIC, U_LINEAR
 
 
@@ -97,28 +97,72 @@ def integrate(p, slot, dt, net, st):
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u,
                     u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias,
-                    sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay)
+                    sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay, ns.scratch)
+
+
+#: Neurons per block of the population loop (as :data:`l5sim.kernels.l5cell.BLOCK`).
+BLOCK = 256
 
 
 def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                     ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
-                    ring, G, used, rev, mg, decay):
-    """The loop over neurons lo..hi-1 of :func:`integrate`."""
-    for i in prange(lo, hi):
-        I_s = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
-        I_s, I_d = take_arrivals(ring, slot, used, G, kap, i, I_s, 0.0)
-        v = V[i]
+                    ring, G, used, rev, mg, decay, scratch):
+    """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
+    blocks run in parallel in the parallel kernel), each advanced by :func:`block_step`."""
+    for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
+        a = lo + blk * BLOCK
+        block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb,
+                   cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap,
+                   (zk, zw, zf), ring, (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7]), used, rev, mg, decay,
+                   scratch[0], scratch[1])
+
+
+@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
+def block_step(a, b, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda, ceiling,
+               is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, GR, used, rev,
+               mg, decay, IS, ID):
+    """Neurons a..b-1 of :func:`integrate` in passes (as :func:`l5sim.kernels.l5cell.block_step`,
+    compiled ``noalias`` for the same reason): the injected current, the arrivals, the
+    update of v, u and the conductances (branch-free: vectorised), then a scan for
+    divergence and spikes in index order. Every draw and every sum keeps its order, so the
+    results are those of one loop over neurons. ``ID`` takes the dendritic currents a
+    point cell has no use for (they are read and dropped, as before)."""
+    zk, zw, zf = zig
+    block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
+    block_arrivals(a, b, slot, ring, used, GR, kap, IS, ID)
+    v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]
+    g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
+    g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
+    e0, e2, e4, e6 = rev[0], rev[2], rev[4], rev[6]
+    m0, m2, m4, m6 = mg[0], mg[2], mg[4], mg[6]
+    for k in range(b - a):
+        v = v_[k]
+        u = u_[k]
+        bs = mg_block(v)
+        # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (receptors.SOMA_CHANNELS)
+        c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
+        c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
+        c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
+        c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
+        gt = 0.0 + c0 + c2 + c4 + c6
+        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
+        v_[k] = soma_v(scheme, v, u, is_[k], gt, gE, C, kk, vr, vt, dt)
+        u_[k] = u + dt * ca_[k] * (recovery_target(umode, v, cb_[k], vr, vb) - u)
+        g0[k] *= decay[0]
+        g1[k] *= decay[1]
+        g2[k] *= decay[2]
+        g3[k] *= decay[3]
+        g4[k] *= decay[4]
+        g5[k] *= decay[5]
+        g6[k] *= decay[6]
+        g7[k] *= decay[7]
+    for i in range(a, b):
+        vn = V[i]
         u = U[i]
-        gt, gE = soma_conductance(G, rev, mg, i, v, cap_nmda)
-        vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
-        u = u + dt * ca[i] * (recovery_target(umode, v, cb[i], vr, vb) - u)
         fl = check(vn, u)
         if fl:
             flag[i] = fl
             dval[i] = vn if fl == 3 else u
         elif not lag and crossed(vn, u, vpeak, vpeak_u):
-            vn, u = reset(u, cc[i] + c_off, cd[i] + d_off, c_u, u_max, ceiling, vpeak_u)
+            V[i], U[i] = reset(u, cc[i] + c_off, cd[i] + d_off, c_u, u_max, ceiling, vpeak_u)
             flag[i] = 1
-        V[i] = vn
-        U[i] = u
-        decay_conductances(G, decay, i)

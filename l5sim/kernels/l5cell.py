@@ -18,7 +18,6 @@ vectorisable: 20.2 -> 17.1 ns per neuron-step on the 10k column).
 """
 from __future__ import annotations
 
-
 import numba as nb
 import numpy as np
 from numba import prange
@@ -26,9 +25,9 @@ from numba import prange
 from .._numba_config import NJIT, NOALIAS
 from .izh2003 import check
 from .izh2007 import soma_v
-from .receptors import CONDUCTANCE_CHANNELS, mg_block, soma_input
+from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
-                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, R_CURRENT, R_GATE, UMAX, VMAX)
+                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, UMAX, VMAX)
 from .rng import uniform
 from .vexp import exp
 
@@ -39,19 +38,6 @@ def gate(kappa_state, kappa_now, kappa_fixed, offset):
     modulated offset."""
     k = (kappa_now if kappa_state else kappa_fixed) + offset
     return py_min(1.0, py_max(0.0, k))
-
-
-@nb.njit(inline="always", **NJIT)
-def py_min(a, b):
-    """Python's ``min(a, b)``, NaN rule included (b only if b < a), as a select: numba's
-    ``min`` is a call that keeps LLVM from vectorising a loop around it."""
-    return b if b < a else a
-
-
-@nb.njit(inline="always", **NJIT)
-def py_max(a, b):
-    """Python's ``max(a, b)`` (b only if b > a), as a select."""
-    return b if b > a else a
 
 
 @nb.njit(inline="always", **NJIT)
@@ -167,31 +153,6 @@ def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
             ID[i] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
 
 
-@nb.njit(inline="always", **NJIT)
-def _arrivals(a, b, slot, ring, used, GR, KAP, IS, ID):
-    """Pass 2: read and clear the block's ring slot, channel by channel (the order
-    :func:`~l5sim.kernels.receptors.take_arrivals` adds them in); an empty entry adds 0."""
-    for q in range(used.shape[0]):
-        ch = used[q]
-        rec = ch >> 1
-        x = ring[slot, ch, a:b]
-        if rec == R_CURRENT:
-            tgt = ID[a:b] if ch & 1 else IS[a:b]
-            for k in range(b - a):
-                tgt[k] += x[k]
-                x[k] = 0.0
-        elif rec == R_GATE:
-            kap = KAP[a:b]
-            for k in range(b - a):
-                kap[k] += (1.0 - kap[k]) * py_min(x[k], 1.0)
-                x[k] = 0.0
-        else:
-            g = GR[ch][a:b]
-            for k in range(b - a):
-                g[k] += x[k]
-                x[k] = 0.0
-
-
 def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, G, used, rev, mg, decay,
                     zig):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
@@ -228,7 +189,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
     HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
     vcheck = vpeak if lag == 0 else VMAX
     _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
-    _arrivals(a, b, slot, ring, used, GR, KAP, IS, ID)
+    block_arrivals(a, b, slot, ring, used, GR, KAP, IS, ID)
     if mode == G_PER_STEP:
         # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
         for i in range(a, b):

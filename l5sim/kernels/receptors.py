@@ -35,6 +35,61 @@ def soma_input(i, bias, noise_sd, offset, rng, zk, zw, zf):
 
 
 @nb.njit(inline="always", **NJIT)
+def py_min(a, b):
+    """Python's ``min(a, b)``, NaN rule included (b only if b < a), as a select: numba's
+    ``min`` is a call that keeps LLVM from vectorising a loop around it."""
+    return b if b < a else a
+
+
+@nb.njit(inline="always", **NJIT)
+def py_max(a, b):
+    """Python's ``max(a, b)`` (b only if b > a), as a select."""
+    return b if b > a else a
+
+
+@nb.njit(inline="always", **NJIT)
+def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf):
+    """Neurons a..b-1's injected current into ``IS`` (as :func:`soma_input`): bias +
+    offset, vectorised; where any neuron of the block has noise, the block again in index
+    order with its draws."""
+    noisy = False
+    i_s, b_s, s_s = IS[a:b], bias[a:b], sig[a:b]
+    for k in range(b - a):
+        i_s[k] = b_s[k] + off
+        noisy |= s_s[k] > 0.0
+    if noisy:
+        for i in range(a, b):
+            IS[i] = soma_input(i, bias, sig, off, rng, zk, zw, zf)
+
+
+@nb.njit(inline="always", **NJIT)
+def block_arrivals(a, b, slot, ring, used, GR, KAP, IS, ID):
+    """Neurons a..b-1's ring slot read and cleared, channel by channel (the order
+    :func:`take_arrivals` adds them in; an empty entry adds 0, which changes nothing):
+    conductances into the rows ``GR`` (a tuple of the channels' rows), currents into
+    ``IS`` / ``ID``, gate increments into ``KAP``. Vectorised, one channel at a time."""
+    for q in range(used.shape[0]):
+        ch = used[q]
+        rec = ch >> 1
+        x = ring[slot, ch, a:b]
+        if rec == R_CURRENT:
+            tgt = ID[a:b] if ch & 1 else IS[a:b]
+            for k in range(b - a):
+                tgt[k] += x[k]
+                x[k] = 0.0
+        elif rec == R_GATE:
+            kap = KAP[a:b]
+            for k in range(b - a):
+                kap[k] += (1.0 - kap[k]) * py_min(x[k], 1.0)
+                x[k] = 0.0
+        else:
+            g = GR[ch][a:b]
+            for k in range(b - a):
+                g[k] += x[k]
+                x[k] = 0.0
+
+
+@nb.njit(inline="always", **NJIT)
 def take_arrivals(ring, slot, used, g, kappa, i, I_s, I_d):
     """Read and clear neuron i's ring slot: conductance increments into ``g``, currents
     into the somatic / dendritic input (returned), gate increments into ``kappa``."""
