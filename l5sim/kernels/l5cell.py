@@ -28,7 +28,7 @@ from .izh2007 import soma_v
 from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
                       M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, UMAX, VMAX)
-from .rng import uniform
+from .rng import to_unit, uniform, xoroshiro_step
 from .vexp import exp
 
 
@@ -214,6 +214,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
                                       decay[7])
     per_step = mode == G_PER_STEP
     per_spike = mode == G_PER_SPIKE
+    n_att = 0
     for k in range(n):
         v = v_[k]
         u = u_[k]
@@ -267,10 +268,30 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
         g5[k] *= d5
         g6[k] *= d6
         g7[k] *= d7
-    # --- burst switch in a plateau, spikes and divergence, in index order
-    for i in range(a, b):
-        if mode == G_PER_SPIKE and GX[i] >= 0.0:
-            BURST[i] = 1.0 if uniform(rng, i) < GX[i] else 0.0
+        # a spike or a state out of bounds: the scan below has work at this neuron
+        vn = v_[k]
+        un = u_[k]
+        calm = vn < vcheck and vn > -VMAX and un > -UMAX and un < UMAX and vd > -VMAX and vd < VMAX
+        fd_[k] = 0.0 if calm else 1.0
+        n_att += 0 if calm else 1
+    if per_spike:
+        # --- the burst switch in a plateau, one Bernoulli(kappa) draw from the neuron's
+        # stream (rng.uniform's operations; a neuron out of its plateau keeps its stream
+        # and its flag: selects, so that the loop vectorises)
+        flat = rng.reshape(2 * rng.shape[0])[2 * a:2 * b]   # (a flat view from 0: see poisson_counts)
+        for k in range(n):
+            s0 = flat[2 * k]
+            s1 = flat[2 * k + 1]
+            r, n0, n1 = xoroshiro_step(s0, s1)
+            q = gx_[k]
+            on = q >= 0.0
+            flat[2 * k] = n0 if on else s0
+            flat[2 * k + 1] = n1 if on else s1
+            burst_[k] = (1.0 if to_unit(r) < q else 0.0) if on else burst_[k]
+    # --- spikes and divergence, in index order, where the update found any
+    for i in range(a, b if n_att > 0 else a):
+        if FD[i] == 0.0:
+            continue
         vn = V[i]
         u = U[i]
         vd = VD[i]
