@@ -38,7 +38,7 @@ ABLATIONS = {
     "as it is": [],
     "without the sigmoid's exp": [("FD[i] = 1.0 / (1.0 + exp((ehalf - VD[i]) / dd))",
                                    "FD[i] = 0.01 * (VD[i] - ehalf)")],
-    "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, used, GR, KAP, IS, ID)", "    pass")],
+    "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)", "    pass")],
     "without the conductance sums": [
         ("        gt = 0.0 + c0 + c2 + c4 + c6\n", "        gt = 0.0\n"),
         ("        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6\n", "        gE = 0.0\n"),
@@ -46,8 +46,8 @@ ABLATIONS = {
         ("        gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7\n", "        gEd = 0.0\n")],
     "without the conductance decay": [(f"        g{j}[k] *= d{j}\n", "") for j in range(8)],
     "without the scan (spikes, burst draws)": [
-        ("    for i in range(a, b):\n        if mode == G_PER_SPIKE",
-         "    for i in range(0):\n        if mode == G_PER_SPIKE")],
+        ("    for i in range(a, b if n_att > 0 else a):", "    for i in range(0):"),
+        ("    if per_spike:\n        # --- the burst switch", "    if False:\n        # --- the burst switch")],
 }
 
 

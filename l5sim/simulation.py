@@ -71,6 +71,7 @@ def initial_state(built, seed: int) -> R.State:
         diverged_value=np.zeros(N), scratch=np.zeros((4, N)))
     synapses = R.SynapseState(
         g=np.zeros((R.NCH, N)), ring=np.zeros((built.max_delay + 1, R.NCH, N)),
+        ring_dirty=np.zeros((built.max_delay + 1, R.NCH, (N + R.RING_LINE - 1) // R.RING_LINE), np.uint8),
         path_gain=np.ones(max(len(built.pathways), 1)),
         input_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)))
     plasticity = R.PlasticityState(
@@ -371,7 +372,11 @@ def _choose_kernel(built, net, kernel, parallel):
     else:
         run_kernel = E.chunk_kernel(net, parallel)
         if parallel:
-            blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64)
+            # block edges on whole ring lines: a dirty mark (one byte per line of
+            # R.RING_LINE neurons) is then written by one thread only
+            blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64) // R.RING_LINE * R.RING_LINE
+            blocks[-1] = N
+            blocks = np.unique(blocks)
             net = net._replace(synapses=net.synapses._replace(blocks=blocks))
     return net, run_kernel, use_point, parallel
 

@@ -183,7 +183,8 @@ def estimate_run(built, duration_ms: float, recording) -> Estimate:
     n = built.n_neurons
     n_steps = duration_ms / dt
     parts = {"state": n * BYTES_PER_NEURON + built.n_synapses * BYTES_PER_SYNAPSE,
-             "delay ring": (built.max_delay + 1) * N_CHANNELS * n * 8.0,
+             # the ring (8 bytes per neuron and channel) and its dirty marks (1 byte per 8 neurons)
+             "delay ring": (built.max_delay + 1) * N_CHANNELS * (n * 8.0 + -(-n // 8)),
              "spike buffer": max(3 * n, 200_000) * 13.0}
     traces = 0.0
     for tr in recording.traces.values():

@@ -15,7 +15,21 @@ from numba import prange
 
 from .._numba_config import NJIT
 from .memory import prefetch
+from .records import RING_LINE
 from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small, to_unit, xoroshiro_step
+
+
+#: log2 of :data:`l5sim.kernels.records.RING_LINE`: target j's line is j >> LINE_SHIFT
+LINE_SHIFT = RING_LINE.bit_length() - 1
+if 1 << LINE_SHIFT != RING_LINE:
+    raise ImportError(f"RING_LINE must be a power of two, not {RING_LINE}")
+
+
+@nb.njit(inline="always", **NJIT)
+def mark_lines(dv, lo, hi):
+    """Mark the lines of targets lo..hi-1 (hi > lo) in a slot's dirty row ``dv``."""
+    for ln in range(lo >> LINE_SHIFT, ((hi - 1) >> LINE_SHIFT) + 1):
+        dv[ln] = 1
 
 
 @nb.njit(inline="always", **NJIT)
@@ -51,17 +65,20 @@ def prefetch_row(i, neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0, p
                 prefetch(dly, s)
 
 
-def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring):
-    """Add the spikes ``fired[f0:nf]`` of this step into the ring (the loop sees only
-    arrays, as in :func:`l5sim.kernels.izh2003.integrate`)."""
+def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring, dirty):
+    """Add the spikes ``fired[f0:nf]`` of this step into the ring and mark the lines they
+    reach in ``dirty`` (the loop sees only arrays, as in
+    :func:`l5sim.kernels.izh2003.integrate`)."""
     deliver_loop(fired, f0, nf, slot, neuron_pop, sy.row_ptr, sy.post, sy.weight, sy.delay, sy.path_row0,
                  sy.path_pre0, sy.pop_path_ptr, sy.pop_paths, sy.path_delay, sy.path_dense, sy.path_rec_ptr,
-                 sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring)
+                 sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring, dirty)
 
 
 def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0, pop_path_ptr,
-                 pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale, blk, path_gain, ring):
-    """The loop of :func:`deliver`, by blocks of target neurons."""
+                 pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale, blk, path_gain, ring,
+                 dirty):
+    """The loop of :func:`deliver`, by blocks of target neurons (whose edges are on whole
+    lines of ``dirty``: l5sim.simulation)."""
     n_blk = blk.shape[0] - 1
     D = ring.shape[0]
     for b in prange(n_blk):
@@ -92,20 +109,27 @@ def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path
                         if sl >= D:
                             sl -= D
                         rv = ring[sl, chr_]
+                        dv = dirty[sl, chr_]
                         if path_dense[pw] and s1 > s0:
                             # every row holds all targets in order: contiguous, vectorisable
                             base = post[s0] - s0
                             for s in range(s0, s1):
                                 rv[base + s] += wsyn[s] * scale
+                            for ln in range(post[s0] >> LINE_SHIFT, (post[s1 - 1] >> LINE_SHIFT) + 1):
+                                dv[ln] = 1
                         else:
                             for s in range(s0, s1):
-                                rv[post[s]] += wsyn[s] * scale
+                                j = post[s]
+                                rv[j] += wsyn[s] * scale
+                                dv[j >> LINE_SHIFT] = 1
                     else:
                         for s in range(s0, s1):
                             sl = slot + dly[s]   # slot + delay < 2 D: no integer division
                             if sl >= D:
                                 sl -= D
-                            ring[sl, chr_, post[s]] += wsyn[s] * scale
+                            j = post[s]
+                            ring[sl, chr_, j] += wsyn[s] * scale
+                            dirty[sl, chr_, j >> LINE_SHIFT] = 1
 
 
 #: Terms of the Poisson CDF that the per-target draws compare a uniform with at once (a
@@ -146,9 +170,11 @@ def poisson_counts(lam, emlam, rng, w, cnt, uu):
 
 
 @nb.njit(inline="always", **NJIT)
-def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, scratch):
-    """External Poisson inputs' events of step t into ring slot t: one count per target
-    neuron from its own stream, or one shared count per input from the input's stream.
+def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch):
+    """External Poisson inputs' events of step t into ring slot t (its lines marked in
+    ``dirty``, every line of an input's targets where counts are drawn for each): one count
+    per target neuron from its own stream, or one shared count per input from the input's
+    stream.
     ``scratch`` (2, N): the counts and uniforms of one input's targets (free rows of the
     neurons' scratch: the population loops fill them anew later in the step)."""
     for k in range(pin.lo.shape[0]):
@@ -173,6 +199,8 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, scratch):
                     wj = cnt * pin.weight[w0 + j - plo]
                     for r in range(r0, r1):
                         ring[slot, pin.rec_channel[r], j] += wj * pin.rec_scale[r]
+                for r in range(r0, r1):
+                    mark_lines(dirty[slot, pin.rec_channel[r]], plo, phi)
         elif lam > 0.0 and lam < POISSON_INVERSION_MAX:
             n = phi - plo
             w = pin.weight[w0:w0 + n]
@@ -187,6 +215,7 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, scratch):
                 sc = pin.rec_scale[r]
                 for q in range(n):
                     x[q] += cnt[q] * w[q] * sc
+                mark_lines(dirty[slot, pin.rec_channel[r]], plo, phi)
         else:
             for j in range(plo, phi):
                 wj = pin.weight[w0 + j - plo]
@@ -196,3 +225,4 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, scratch):
                 if cnt > 0:
                     for r in range(r0, r1):
                         ring[slot, pin.rec_channel[r], j] += cnt * wj * pin.rec_scale[r]
+                        dirty[slot, pin.rec_channel[r], j >> LINE_SHIFT] = 1

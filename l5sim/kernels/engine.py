@@ -270,13 +270,15 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
         for phase in range(2):
             if phase == 1:
                 poisson_inputs(t, slot, net.dt, net.poisson_inputs, st.neurons.rng, st.synapses.input_rng,
-                               st.synapses.ring, st.neurons.scratch)
+                               st.synapses.ring, st.synapses.ring_dirty, st.neurons.scratch)
                 nf, bad = _integrate(slot, t, net, st, out, fired, fired_b, nf)
                 if bad:
                     return 2, step
+                st.synapses.ring_dirty[slot] = 0     # every population has read this slot
             _record(f0, nf, t, net, st, out, fired, fired_b)
             if nf > f0:          # (the units do nothing without spikes: spare the calls)
-                _deliver(fired, f0, nf, slot, pop_of, sy, st.synapses.path_gain, st.synapses.ring)
+                _deliver(fired, f0, nf, slot, pop_of, sy, st.synapses.path_gain, st.synapses.ring,
+                         st.synapses.ring_dirty)
                 if plastic:
                     _depress(fired, f0, nf, pop_of, sy, pl, ps)
                     pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)

@@ -92,12 +92,12 @@ def integrate(p, slot, dt, net, st):
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = net.ziggurat
-    ring, G = sy.ring, sy.g
+    ring, dirty, G = sy.ring, sy.ring_dirty, sy.g
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u,
                     u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias,
-                    sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay, ns.scratch)
+                    sig, rng, kap, zk, zw, zf, ring, dirty, G, used, rev, mg, decay, ns.scratch)
 
 
 #: Neurons per block of the population loop (as :data:`l5sim.kernels.l5cell.BLOCK`).
@@ -106,21 +106,21 @@ BLOCK = 256
 
 def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                     ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
-                    ring, G, used, rev, mg, decay, scratch):
+                    ring, dirty, G, used, rev, mg, decay, scratch):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel), each advanced by :func:`block_step`."""
     for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
         a = lo + blk * BLOCK
         block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb,
                    cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap,
-                   (zk, zw, zf), ring, (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7]), used, rev, mg, decay,
+                   (zk, zw, zf), ring, dirty, (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7]), used, rev, mg, decay,
                    scratch[0], scratch[1])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
 def block_step(a, b, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda, ceiling,
-               is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, GR, used, rev,
-               mg, decay, IS, ID):
+               is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, dirty, GR, used,
+               rev, mg, decay, IS, ID):
     """Neurons a..b-1 of :func:`integrate` in passes (as :func:`l5sim.kernels.l5cell.block_step`,
     compiled ``noalias`` for the same reason): the injected current, the arrivals, the
     update of v, u and the conductances (branch-free: vectorised), then a scan for
@@ -129,7 +129,7 @@ def block_step(a, b, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, 
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
     block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
-    block_arrivals(a, b, slot, ring, used, GR, kap, IS, ID)
+    block_arrivals(a, b, slot, ring, dirty, used, GR, kap, IS, ID)
     v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]

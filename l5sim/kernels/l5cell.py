@@ -123,7 +123,7 @@ def integrate(p, slot, dt, net, st):
                d_off, gCa)
     flags = (slot, scheme, mode, np.int64(lag), np.int64(kap_state))
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
-                    nr.d, ns, sy.ring, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, net.ziggurat)
+                    nr.d, ns, sy.ring, sy.ring_dirty, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, net.ziggurat)
 
 
 # the update pass names the conductance rows 0..7 one by one (soma: even, dendrite: odd)
@@ -153,20 +153,20 @@ def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
             ID[i] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
 
 
-def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, G, used, rev, mg, decay,
-                    zig):
+def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, G, used, rev, mg,
+                    decay, zig):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel), each advanced by :func:`block_step`."""
     for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
         a = lo + blk * BLOCK
-        block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring,
+        block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
                    (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7]), used, rev, mg, decay, zig,
                    ns.scratch[0], ns.scratch[1], ns.scratch[2], ns.scratch[3])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
-def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, GR, used, rev, mg, decay, zig,
-               IS, ID, FD, GX):
+def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, GR, used, rev, mg, decay,
+               zig, IS, ID, FD, GX):
     """Neurons a..b-1 of :func:`integrate` in five passes: injected currents, arrivals, the
     per-step gate draws, the dendritic sigmoid, the update of every state variable
     (branch-free), then a scan that draws the burst switch in a plateau and handles spikes
@@ -189,7 +189,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
     HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
     vcheck = vpeak if lag == 0 else VMAX
     _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
-    block_arrivals(a, b, slot, ring, used, GR, KAP, IS, ID)
+    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)
     if mode == G_PER_STEP:
         # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
         for i in range(a, b):

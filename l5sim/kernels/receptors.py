@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 
 from .._numba_config import NJIT
-from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA
+from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
 from .rng import normal
 
 
@@ -63,30 +63,53 @@ def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf):
 
 
 @nb.njit(inline="always", **NJIT)
-def block_arrivals(a, b, slot, ring, used, GR, KAP, IS, ID):
+def _add_arrivals(rec, x, tgt, lo, hi):
+    """Entries lo..hi-1 of a ring row ``x`` into ``tgt`` (a conductance or current row: add;
+    the coupling gate: kappa <- kappa + (1 - kappa) min(x, 1)), each entry cleared."""
+    xs = x[lo:hi]       # (views from 0: LLVM then sees plain strides and vectorises)
+    ts = tgt[lo:hi]
+    if rec == R_GATE:
+        for k in range(hi - lo):
+            ts[k] += (1.0 - ts[k]) * py_min(xs[k], 1.0)
+            xs[k] = 0.0
+    else:
+        for k in range(hi - lo):
+            ts[k] += xs[k]
+            xs[k] = 0.0
+
+
+@nb.njit(inline="always", **NJIT)
+def block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID):
     """Neurons a..b-1's ring slot read and cleared, channel by channel (the order
     :func:`take_arrivals` adds them in; an empty entry adds 0, which changes nothing):
     conductances into the rows ``GR`` (a tuple of the channels' rows), currents into
-    ``IS`` / ``ID``, gate increments into ``KAP``. Vectorised, one channel at a time."""
+    ``IS`` / ``ID``, gate increments into ``KAP``. Only the lines marked in ``dirty``
+    (records.RING_LINE neurons each) can hold arrivals: a channel with few marked lines in
+    the block is read line by line, one with many in one vectorised pass."""
+    l0 = a // RING_LINE
+    l1 = (b - 1) // RING_LINE + 1
     for q in range(used.shape[0]):
         ch = used[q]
         rec = ch >> 1
-        x = ring[slot, ch, a:b]
+        x = ring[slot, ch]
+        dv = dirty[slot, ch]
         if rec == R_CURRENT:
-            tgt = ID[a:b] if ch & 1 else IS[a:b]
-            for k in range(b - a):
-                tgt[k] += x[k]
-                x[k] = 0.0
+            tgt = ID if ch & 1 else IS
         elif rec == R_GATE:
-            kap = KAP[a:b]
-            for k in range(b - a):
-                kap[k] += (1.0 - kap[k]) * py_min(x[k], 1.0)
-                x[k] = 0.0
+            tgt = KAP
         else:
-            g = GR[ch][a:b]
-            for k in range(b - a):
-                g[k] += x[k]
-                x[k] = 0.0
+            tgt = GR[ch]
+        marked = 0
+        for ln in range(l0, l1):
+            marked += dv[ln]
+        if marked == 0:
+            continue
+        if 4 * marked > l1 - l0:
+            _add_arrivals(rec, x, tgt, a, b)
+        else:
+            for ln in range(l0, l1):
+                if dv[ln]:
+                    _add_arrivals(rec, x, tgt, max(a, ln * RING_LINE), min(b, ln * RING_LINE + RING_LINE))
 
 
 @nb.njit(inline="always", **NJIT)

@@ -143,6 +143,13 @@ Ziggurat = namedtuple("Ziggurat", ["k", "w", "f"])            # tables of l5sim.
 Net = namedtuple("Net", ["dt", "neurons", "izh2003", "izh2007", "l5", "adex", "sources", "receptors", "synapses",
                          "poisson_inputs", "plasticity", "modulation", "generators", "ziggurat"])
 
+#: Neurons per line of the delay ring's dirty marks (``SynapseState.ring_dirty``): 8 doubles,
+#: one 64-byte cache line of a ring row. Every write into the ring marks its line; the L5
+#: and PV/SOM loops read only marked lines of a slot (most of a slot is zeros: about 1 %
+#: of the 10k column's entries per step), and the chunk loop clears a slot's marks once all
+#: populations have read it.
+RING_LINE = 8
+
 # ---- state (State)
 NeuronState = namedtuple("NeuronState", [
     "v", "u",                     # soma (mV; pA, or the 2003 model's units)
@@ -158,6 +165,7 @@ NeuronState = namedtuple("NeuronState", [
 SynapseState = namedtuple("SynapseState", [
     "g",                # (NCH, N) conductances (nS)
     "ring",             # (max_delay + 1, NCH, N) arrivals by step
+    "ring_dirty",       # (max_delay + 1, NCH, ceil(N / 8)) uint8: 1 where a line of 8 neurons may hold arrivals
     "path_gain",        # per pathway, modulated transmission gain
     "input_rng",        # (n_inputs, 2) streams of shared Poisson inputs
 ])
