@@ -132,10 +132,11 @@ def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path
                             dirty[sl, chr_, j >> LINE_SHIFT] = 1
 
 
-#: Terms of the Poisson CDF that the per-target draws compare a uniform with at once (a
-#: count of K or more, probability below 1e-13 at the bundled circuits' means, finishes in
-#: the scalar inversion).
-CDF_TERMS = 12
+#: Terms of the Poisson CDF that the per-target draws compare a uniform with at once; a
+#: count of K or more finishes in the scalar inversion, with the same result. At the
+#: bundled circuits' means (lam <= 0.24 per step) that is below 3e-7 of the draws; 6 terms
+#: instead of 12 cut the 10k column's drive from 27.6 to 22.7 us per step.
+CDF_TERMS = 6
 
 
 @nb.njit(**NJIT)
