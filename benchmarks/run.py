@@ -102,6 +102,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--cli-only", action="store_true", help="only the l5sim command-line measurements (cold start)")
     p.add_argument("--profile", action="store_true", help="ask each implementation for its own profile")
     p.add_argument("--timeout-s", type=float, default=600.0, help="limit per subprocess (default 600 s)")
+    p.add_argument("--settle-load", type=float, default=None,
+                   help="before the timed (warm) repeats of a network, wait until the 1-minute load average is at "
+                        "or below this (default: half the CPU count), so that no one's runs are timed while the "
+                        "cold runs' builds (Brian2's make -j) still load the machine")
+    p.add_argument("--settle-max-s", type=float, default=240.0, help="the longest such wait (default 240 s)")
     return p
 
 
@@ -178,6 +183,21 @@ def duration_for(network: str, args) -> float:
     if args.duration_ms is not None:
         return args.duration_ms
     return C.NETWORKS[network].get("default_duration_ms", 1000.0)
+
+
+def settle(args) -> dict:
+    """Wait until the 1-minute load average falls to ``--settle-load`` (default half the CPU
+    count) or ``--settle-max-s`` passes; returns the wait and the load before and after."""
+    limit = args.settle_load if args.settle_load is not None else 0.5 * (os.cpu_count() or 1)
+    t0 = time.monotonic()
+    before = os.getloadavg()[0]
+    while os.getloadavg()[0] > limit and time.monotonic() - t0 < args.settle_max_s:
+        time.sleep(5.0)
+    out = dict(waited_s=round(time.monotonic() - t0, 1), load_before=before, load_after=os.getloadavg()[0],
+               limit=limit)
+    if out["waited_s"] > 0.5:
+        print(f"       settled: {out['waited_s']:.0f} s, load {before:.2f} -> {out['load_after']:.2f}", file=sys.stderr)
+    return out
 
 
 def run_one(name: str, impl: dict, network: str, args, tmp: str, kind: str, threads: int = 1) -> dict:
@@ -510,7 +530,13 @@ def render_markdown(doc: dict) -> str:
     dur = (f"{doc['duration_ms']:.0f} ms" if doc["duration_ms"] else
            "1000 ms (2003 networks), 100 ms (columns)")
     L.append(f"Biological time per run: {dur}, seed {doc['seed']}, "
-             f"warm repeats {doc['repeats']} (fastest kept).\n")
+             f"warm repeats {doc['repeats']} (fastest kept).  ")
+    if doc.get("settle"):
+        waits = ", ".join(f"{k} {v['waited_s']:.0f} s (load {v['load_before']:.2f} -> {v['load_after']:.2f})"
+                          for k, v in doc["settle"].items())
+        L.append(f"Before the timed repeats, the load was let fall to {next(iter(doc['settle'].values()))['limit']:.2f}"
+                 f" after the cold runs' builds: {waits}.")
+    L.append("")
     for net, block in doc["networks"].items():
         L.append(f"## {net}\n")
         reg = block["regime"]
@@ -662,9 +688,13 @@ def main(argv=None) -> int:
                     schedule.append((name, "cold"))
             for _ in range(args.repeats):
                 schedule += [(name, "warm") for name in runnable]
+            settled = False
             for name, kind in schedule:
                 if name not in active:
                     continue
+                if kind == "warm" and not settled:
+                    settled = True
+                    doc.setdefault("settle", {})[f"{net} x{t}"] = settle(args)
                 if kind == "warm" and n_warm[name] <= 0:
                     continue
                 if kind == "warm":
