@@ -530,13 +530,12 @@ def render_markdown(doc: dict) -> str:
     dur = (f"{doc['duration_ms']:.0f} ms" if doc["duration_ms"] else
            "1000 ms (2003 networks), 100 ms (columns)")
     L.append(f"Biological time per run: {dur}, seed {doc['seed']}, "
-             f"warm repeats {doc['repeats']} (fastest kept).  ")
+             f"warm repeats {doc['repeats']} (fastest kept)." + ("  " if doc.get("settle") else "\n"))
     if doc.get("settle"):
         waits = ", ".join(f"{k} {v['waited_s']:.0f} s (load {v['load_before']:.2f} -> {v['load_after']:.2f})"
                           for k, v in doc["settle"].items())
         L.append(f"Before the timed repeats, the load was let fall to {next(iter(doc['settle'].values()))['limit']:.2f}"
-                 f" after the cold runs' builds: {waits}.")
-    L.append("")
+                 f" after the cold runs' builds: {waits}.\n")
     for net, block in doc["networks"].items():
         L.append(f"## {net}\n")
         reg = block["regime"]
