@@ -21,7 +21,8 @@ from numba import prange
 from .._numba_config import NJIT, NOALIAS
 from .izh2003 import check
 from .receptors import block_arrivals, block_inputs, mg_block, py_min
-from .records import I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, U_BELOW, U_CUBIC, U_LINEAR
+from .records import (I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, U_BELOW, U_CUBIC,
+                      U_LINEAR)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -108,13 +109,22 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u
                     ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
                     ring, dirty, G, used, rev, mg, decay, scratch):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
-    blocks run in parallel in the parallel kernel), each advanced by :func:`block_step`."""
-    for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
-        a = lo + blk * BLOCK
-        block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb,
-                   cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap,
-                   (zk, zw, zf), ring, dirty, (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7]), used, rev, mg, decay,
-                   scratch[0], scratch[1])
+    blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
+    blocks on), each advanced by :func:`block_step`."""
+    n_blk = (hi - lo + BLOCK - 1) // BLOCK
+    GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
+    if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
+        for blk in range(n_blk):
+            a = lo + blk * BLOCK
+            block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode,
+                       vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng,
+                       kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, scratch[0], scratch[1])
+    else:
+        for blk in prange(n_blk):
+            a = lo + blk * BLOCK
+            block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode,
+                       vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng,
+                       kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, scratch[0], scratch[1])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))

@@ -27,7 +27,7 @@ from .izh2003 import check
 from .izh2007 import soma_v
 from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
-                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, UMAX, VMAX)
+                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, UMAX, VMAX)
 from .rng import to_unit, uniform, xoroshiro_step
 from .vexp import exp
 
@@ -156,12 +156,21 @@ def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
 def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, G, used, rev, mg,
                     decay, zig):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
-    blocks run in parallel in the parallel kernel), each advanced by :func:`block_step`."""
-    for blk in prange((hi - lo + BLOCK - 1) // BLOCK):
-        a = lo + blk * BLOCK
-        block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
-                   (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7]), used, rev, mg, decay, zig,
-                   ns.scratch[0], ns.scratch[1], ns.scratch[2], ns.scratch[3])
+    blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
+    blocks on), each advanced by :func:`block_step`."""
+    n_blk = (hi - lo + BLOCK - 1) // BLOCK
+    GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
+    S = ns.scratch
+    if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
+        for blk in range(n_blk):
+            a = lo + blk * BLOCK
+            block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
+                       GR, used, rev, mg, decay, zig, S[0], S[1], S[2], S[3])
+    else:
+        for blk in prange(n_blk):
+            a = lo + blk * BLOCK
+            block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
+                       GR, used, rev, mg, decay, zig, S[0], S[1], S[2], S[3])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))

@@ -150,6 +150,11 @@ Net = namedtuple("Net", ["dt", "neurons", "izh2003", "izh2007", "l5", "adex", "s
 #: populations have read it.
 RING_LINE = 8
 
+#: A population loop with fewer blocks than this runs its blocks serially even in the
+#: parallel kernel: a parallel region costs about 8 us here (numba's OpenMP layer with a
+#: passive wait policy, l5sim.threads), more than 8 blocks of PV cells take (6 us).
+PARALLEL_MIN_BLOCKS = 8
+
 # ---- state (State)
 NeuronState = namedtuple("NeuronState", [
     "v", "u",                     # soma (mV; pA, or the 2003 model's units)
