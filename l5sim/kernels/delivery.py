@@ -74,62 +74,84 @@ def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring, dirty):
                  sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring, dirty)
 
 
+@nb.njit(inline="always", **NJIT)
+def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0,
+                  pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale,
+                  path_gain, ring, dirty):
+    """The spikes ``fired[f0:nf]`` delivered to the targets jlo..jhi-1 (``split``: rows cut
+    to that range by binary search; else every target of a row)."""
+    D = ring.shape[0]
+    for f in range(f0, nf):
+        i = fired[f]
+        pq = neuron_pop[i]
+        if f + 1 < nf:
+            prefetch_row(fired[f + 1], neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0,
+                         path_dense, path_dly, row_ptr, post, wsyn, dly)
+        for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
+            pw = pop_paths[q]
+            row = path_row0[pw] + (i - path_pre0[pw])
+            s0 = row_ptr[row]
+            s1 = row_ptr[row + 1]
+            if split:
+                s0 = lower_bound(post, s0, s1, jlo)
+                s1 = lower_bound(post, s0, s1, jhi)
+            gain = path_gain[pw]
+            dconst = path_dly[pw]
+            for r in range(path_rec_ptr[pw], path_rec_ptr[pw + 1]):
+                chr_ = path_rec_ch[r]
+                scale = path_rec_scale[r] * gain
+                if dconst >= 0:
+                    # one delay for the whole pathway: a flat slice of the ring
+                    sl = slot + dconst
+                    if sl >= D:
+                        sl -= D
+                    rv = ring[sl, chr_]
+                    dv = dirty[sl, chr_]
+                    if path_dense[pw] and s1 > s0:
+                        # every row holds all targets in order: contiguous, vectorisable
+                        base = post[s0] - s0
+                        for s in range(s0, s1):
+                            rv[base + s] += wsyn[s] * scale
+                        for ln in range(post[s0] >> LINE_SHIFT, (post[s1 - 1] >> LINE_SHIFT) + 1):
+                            dv[ln] = 1
+                    else:
+                        for s in range(s0, s1):
+                            j = post[s]
+                            rv[j] += wsyn[s] * scale
+                            dv[j >> LINE_SHIFT] = 1
+                else:
+                    for s in range(s0, s1):
+                        sl = slot + dly[s]   # slot + delay < 2 D: no integer division
+                        if sl >= D:
+                            sl -= D
+                        j = post[s]
+                        ring[sl, chr_, j] += wsyn[s] * scale
+                        dirty[sl, chr_, j >> LINE_SHIFT] = 1
+
+
+#: Spikes in a step below which the parallel kernel delivers them on one thread: a parallel
+#: region costs about 8 us here (records.PARALLEL_MIN_BLOCKS), the delivery of a spike to
+#: ~60 targets well under a microsecond.
+PARALLEL_MIN_SPIKES = 32
+
+
 def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0, pop_path_ptr,
                  pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale, blk, path_gain, ring,
                  dirty):
     """The loop of :func:`deliver`, by blocks of target neurons (whose edges are on whole
-    lines of ``dirty``: l5sim.simulation)."""
+    lines of ``dirty``: l5sim.simulation) when the step has :data:`PARALLEL_MIN_SPIKES`
+    spikes or more, else in one pass over all targets (every target receives its inputs in
+    spike order either way: the same results)."""
     n_blk = blk.shape[0] - 1
-    D = ring.shape[0]
-    for b in prange(n_blk):
-        jlo = blk[b]
-        jhi = blk[b + 1]
-        for f in range(f0, nf):
-            i = fired[f]
-            pq = neuron_pop[i]
-            if f + 1 < nf:
-                prefetch_row(fired[f + 1], neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0,
-                             path_dense, path_dly, row_ptr, post, wsyn, dly)
-            for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
-                pw = pop_paths[q]
-                row = path_row0[pw] + (i - path_pre0[pw])
-                s0 = row_ptr[row]
-                s1 = row_ptr[row + 1]
-                if n_blk > 1:
-                    s0 = lower_bound(post, s0, s1, jlo)
-                    s1 = lower_bound(post, s0, s1, jhi)
-                gain = path_gain[pw]
-                dconst = path_dly[pw]
-                for r in range(path_rec_ptr[pw], path_rec_ptr[pw + 1]):
-                    chr_ = path_rec_ch[r]
-                    scale = path_rec_scale[r] * gain
-                    if dconst >= 0:
-                        # one delay for the whole pathway: a flat slice of the ring
-                        sl = slot + dconst
-                        if sl >= D:
-                            sl -= D
-                        rv = ring[sl, chr_]
-                        dv = dirty[sl, chr_]
-                        if path_dense[pw] and s1 > s0:
-                            # every row holds all targets in order: contiguous, vectorisable
-                            base = post[s0] - s0
-                            for s in range(s0, s1):
-                                rv[base + s] += wsyn[s] * scale
-                            for ln in range(post[s0] >> LINE_SHIFT, (post[s1 - 1] >> LINE_SHIFT) + 1):
-                                dv[ln] = 1
-                        else:
-                            for s in range(s0, s1):
-                                j = post[s]
-                                rv[j] += wsyn[s] * scale
-                                dv[j >> LINE_SHIFT] = 1
-                    else:
-                        for s in range(s0, s1):
-                            sl = slot + dly[s]   # slot + delay < 2 D: no integer division
-                            if sl >= D:
-                                sl -= D
-                            j = post[s]
-                            ring[sl, chr_, j] += wsyn[s] * scale
-                            dirty[sl, chr_, j >> LINE_SHIFT] = 1
+    if n_blk == 1 or nf - f0 < PARALLEL_MIN_SPIKES:
+        deliver_range(blk[0], blk[n_blk], False, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0,
+                      path_pre0, pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch,
+                      path_rec_scale, path_gain, ring, dirty)
+    else:
+        for b in prange(n_blk):
+            deliver_range(blk[b], blk[b + 1], True, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly,
+                          path_row0, path_pre0, pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr,
+                          path_rec_ch, path_rec_scale, path_gain, ring, dirty)
 
 
 #: Terms of the Poisson CDF that the per-target draws compare a uniform with at once; a
