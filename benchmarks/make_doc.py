@@ -518,18 +518,18 @@ def section_profile(L):
     for label, r in d["l5_loop"].items():
         L.append(f"| {label} | {r['ns_per_neuron_step']:.1f} | {r['saves_ns']:+.1f} |")
     L.append("")
-    L.append("The loop runs in passes over blocks of 256 neurons: injected currents, arrivals channel by channel, "
-             "the sigmoid, the update of every state variable without branches, then a scan for spikes, the "
-             "plateau's burst draw and divergence. Every random draw and every sum keeps its order, so the "
-             "results stay bitwise those of one loop over neurons (and of `tests/naive.py`, the parallel kernel and "
-             "any thread count). LLVM vectorises the arrival passes and the sigmoid's loop, but the sigmoid's `exp` "
-             "remains one libm call per neuron, since numba links no vector math library. The update pass is "
-             "not vectorised: it touches about 30 arrays, and the aliasing checks it would need exceed LLVM's "
-             "threshold. Raising the threshold (`-runtime-memory-check-threshold`) vectorised it, with no "
-             "measurable gain here. The per-target draws of the Poisson drive are vectorised "
-             "(`kernels.delivery.poisson_counts`, the inversion's own operations). A faster column needs numerics "
-             "chosen to vectorise, such as an `exp` of l5sim's own shared with the reference; that would change "
-             "every recorded spike.\n")
+    L.append("The loop runs in passes over blocks of 256 neurons: injected currents, arrivals channel by channel "
+             "(only the ring lines that deliveries marked: `SynapseState.ring_dirty`), the sigmoid, the update of "
+             "every state variable without branches, the plateau's burst draw, then a scan for spikes and "
+             "divergence in the blocks where the update found any. Every random draw and every sum keeps its order, "
+             "so the results stay bitwise those of one loop over neurons (and of the parallel kernel at any thread "
+             "count). LLVM vectorises every pass but the scan: the block function is compiled `noalias` "
+             "(`l5sim._numba_config.NOALIAS`, numba's parfor flag; its array arguments, the conductance and "
+             "scratch rows among them, never overlap), so the update pass's 30 arrays need no run-time overlap "
+             "checks, and the sigmoid's `exp` is l5sim's own (`kernels.vexp`: within one ulp of libm's, the same "
+             "on every platform). The PV and SOM loop (`kernels.izh2007`) runs in the same passes. What remains "
+             "is arithmetic (six divisions per cell and step, the polynomial of `exp`), the burst draw's gather "
+             "and scatter of the (N, 2) stream states, and memory traffic.\n")
 
 
 def render(figure: bool = True) -> str:
