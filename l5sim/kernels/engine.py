@@ -262,13 +262,15 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
     mod, delta = st.modulation.value, st.modulation.delta
     ring, path_gain, input_rng = sys_.ring, sys_.path_gain, sys_.input_rng
     rng, scratch, hist = ns.rng, ns.scratch, ns.spike_history
-    rule_lr, lr = pl.rules.learning_rate, ps.learning_rate
+    if _PLASTIC:            # (a constant of the variant: numba drops the other branch)
+        rule_lr, lr = pl.rules.learning_rate, ps.learning_rate
+    else:                   # no learning-rate target without a plastic pathway (neuromodulation.plan)
+        rule_lr = lr = path_gain[:0]
     pop_of, wsyn = nr.pop_of, sy.weight
     n_spikes, diverged = out.n_spikes, out.diverged
     N = ns.v.shape[0]
     D = ring.shape[0]
     cap = out.spike_neuron.shape[0]
-    plastic = pl.rules.triplet.shape[0] > 0
     modulated = md.kind.shape[0] > 0
     for step in range(n_steps):
         t = t0 + step
@@ -291,7 +293,7 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
             _record(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b)
             if nf > f0:          # (the units do nothing without spikes: spare the calls)
                 _deliver(fired, f0, nf, slot, pop_of, sy, path_gain, ring)
-                if plastic:
+                if _PLASTIC:
                     _depress(fired, f0, nf, pop_of, sy, pl, ps)
                     pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)
                     _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
@@ -385,12 +387,29 @@ def _variant(kinds, plastic, parallel):
     if not plastic:
         g.update(_depress=_absent_spike_unit, _potentiate=_absent_spike_unit, pre_spikes=_absent_spike_unit,
                  decay_traces=_absent_decay, deferred_updates=_absent_deferred)
+    g["_PLASTIC"] = plastic
     g["_integrate"] = nb.njit(inline="always", **NJIT)(_renamed(_integrate, f"_integrate_{name}", g))
     g["_start_of_step"] = nb.njit(inline="always", **NJIT)(_renamed(_start_of_step, f"_start_of_step_{name}", g))
     return nb.njit(_nrt=False, **NJIT)(_renamed(_run_chunk, name, g))
 
 
 _VARIANTS = {}
+
+#: ``Net`` fields of the parameter records of models other than the L5 cell (whose gate the
+#: spike record and the traces read for any circuit), by model kind.
+_MODEL_PARAMS = {K_IZH07: "izh2007", K_IZH03: "izh2003", K_ADEX: "adex"}
+
+
+def _unused(kinds, plastic):
+    """The ``Net`` and ``State`` fields a variant does not read, each to be passed as None:
+    the parameter records of models the circuit does not have and, without plasticity,
+    the plasticity records. numba's Python-callable wrapper unboxes every array of its
+    arguments (~10 ms of compile each; 181 arrays in all); these are 53 of them on the
+    README's column."""
+    net = {f: None for k, f in _MODEL_PARAMS.items() if k not in kinds}
+    if not plastic:
+        net["plasticity"] = None
+    return net, ({} if plastic else {"plasticity": None})
 
 
 def features(net):
@@ -414,8 +433,9 @@ def chunk_kernel(net, parallel=False):
     n = net.neurons.pop_of.shape[0]
     fired = np.empty(n, np.int64)
     fired_b = np.empty(n, np.uint8)
+    net_none, st_none = _unused(*key[:2])
 
     def run(net_, st_, out_, t0, n_steps):
-        return fn(net_, st_, out_, t0, n_steps, fired, fired_b)
+        return fn(net_._replace(**net_none), st_._replace(**st_none), out_, t0, n_steps, fired, fired_b)
 
     return run
