@@ -26,8 +26,14 @@ CACHE = os.environ.get("L5SIM_NUMBA_CACHE", "1") != "0" and _FASTMATH_ON
 # (bitwise-identical results whatever the kernel or thread count); no nnan/ninf either.
 FASTMATH = {"nsz"} if _FASTMATH_ON else False
 
-NJIT = dict(nogil=True, cache=CACHE, fastmath=FASTMATH, error_model="numpy")
+# no_cfunc_wrapper: numba otherwise compiles, beside each kernel, a C-callable wrapper that
+# nothing here uses (kernels are called from Python or from other kernels); for the chunk
+# loop, whose records flatten to ~1000 scalar arguments, it cost ~1.5 s of a cold start.
+NJIT = dict(nogil=True, cache=CACHE, fastmath=FASTMATH, error_model="numpy", no_cfunc_wrapper=True)
 NJIT_PARALLEL = dict(NJIT, parallel=True)
+#: For a kernel that only other kernels call: no Python-callable wrapper either (it unboxes
+#: every argument; ~0.1-0.3 s of compile per loop that takes a record or many arrays).
+INTERNAL = dict(no_cpython_wrapper=True)
 
 
 def _noalias_option() -> bool:

@@ -128,11 +128,16 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from .._compiling import freeze_at_exit, run
+
     env_before = os.environ.get("L5SIM_ON_DIVERGENCE")
     if args.global_on_divergence:
         os.environ["L5SIM_ON_DIVERGENCE"] = args.global_on_divergence
+    # the command may compile kernels: under the interpreter settings that make numba's
+    # compiler fast, and with a quick shutdown (l5sim._compiling: ~3 s of a cold start)
+    freeze_at_exit()
     try:
-        return _dispatch(args, debug)
+        return run(_dispatch, args, debug)
     finally:
         if args.global_on_divergence:
             if env_before is None:

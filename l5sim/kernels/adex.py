@@ -49,10 +49,9 @@ def reset(w, Vr, b):
 
 
 @nb.njit(inline="always", **NJIT)
-def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     """``next_step`` detection (as :func:`l5sim.kernels.izh2003.detect_next`; the AdEx
     reset takes its own V_r and b, not the modulated Izhikevich offsets)."""
-    ns, pr = st.neurons, net.adex
     V, U = ns.v, ns.u
     for i in range(lo, hi):
         if crossed(V[i], pr.vpeak_mV[p]):
@@ -63,19 +62,18 @@ def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, net, st):
-    """One step of population ``p`` (flags, and why the loop is a function of its own, as
-    in :func:`l5sim.kernels.izh2003.integrate`)."""
-    nr, ns, sy, rc, pr = net.neurons, st.neurons, st.synapses, net.receptors, net.adex
+def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+    """One step of population ``p`` (arguments, flags, and why the loop is a function of its
+    own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     scheme = nr.scheme[p]
     lag = nr.detect_next_step[p] > 0
     C, gL, EL, VT, DT = pr.C_pF[p], pr.gL_nS[p], pr.EL_mV[p], pr.VT_mV[p], pr.DeltaT_mV[p]
     a, tau_w, b, Vr, vpeak, cap = pr.a_nS[p], pr.tau_w_ms[p], pr.b_pA[p], pr.Vr_mV[p], pr.vpeak_mV[p], \
         pr.nmda_cap_nS[p]
-    is_off = st.modulation.value[p, M_SOMA_DRIVE_PA]
+    is_off = mod[p, M_SOMA_DRIVE_PA]
     V, W, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
-    zk, zw, zf = net.ziggurat
+    zk, zw, zf = zig
     ring, G = sy.ring, sy.g
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay

@@ -44,7 +44,7 @@ import types
 import numba as nb
 import numpy as np
 
-from .._numba_config import NJIT, NJIT_PARALLEL
+from .._numba_config import INTERNAL, NJIT, NJIT_PARALLEL
 from . import adex, delivery, izh2003, izh2007, l5cell, stdp
 from .delivery import poisson_inputs
 from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET, M_RESET_U_OFFSET,
@@ -62,20 +62,15 @@ MODELS = {K_L5: l5cell, K_IZH07: izh2007, K_IZH03: izh2003, K_ADEX: adex}
 
 
 @nb.njit(inline="always", **NJIT)
-def _modulate(step, net, st):
+def _modulate(step, md, value, delta, gain, lr, rule_lr):
     """This step's parameters: baseline, then each neuromodulator target's change."""
-    md = net.modulation
-    value = st.modulation.value
-    delta = st.modulation.delta
-    gain = st.synapses.path_gain
-    lr = st.plasticity.learning_rate
     for k in range(md.kind.shape[0]):
         if md.kind[k] == MOD_POPULATION:
             value[md.index[k], md.column[k]] = md.base[md.index[k], md.column[k]]
         elif md.kind[k] == MOD_PATHWAY:
             gain[md.index[k]] = 1.0
         elif md.kind[k] == MOD_LEARNING_RATE:
-            lr[md.index[k]] = net.plasticity.rules.learning_rate[md.index[k]]
+            lr[md.index[k]] = rule_lr[md.index[k]]
     for k in range(md.kind.shape[0]):
         x = delta[step, k]
         if md.kind[k] == MOD_POPULATION:
@@ -87,10 +82,8 @@ def _modulate(step, net, st):
 
 
 @nb.njit(inline="always", **NJIT)
-def _shift_histories(net, st):
+def _shift_histories(nr, hist):
     """Only L5 cells read their spike history (the bAP window)."""
-    nr = net.neurons
-    hist = st.neurons.spike_history
     one = np.uint64(1)
     for p in range(nr.kind.shape[0]):
         if nr.kind[p] == K_L5:
@@ -106,13 +99,11 @@ def _emit(fired, fired_b, nf, i, burst):
 
 
 @nb.njit(inline="always", **NJIT)
-def _start_of_step(t, dt, net, st, fired, fired_b):
+def _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, fired, fired_b):
     """Spikes emitted at the start of step t (generators, ``next_step`` detection by each
     model's ``detect_next``, Poisson sources), in population order; returns how many."""
-    nr, ns = net.neurons, st.neurons
-    gen = net.generators
     nf = 0
-    gp = st.generator_pos[0]
+    gp = gen_pos[0]
     while gp < gen.step.shape[0] and gen.step[gp] < t:
         gp += 1
     while gp < gen.step.shape[0] and gen.step[gp] == t:
@@ -120,14 +111,13 @@ def _start_of_step(t, dt, net, st, fired, fired_b):
         if nf == 0 or fired[nf - 1] != gi:   # one spike per neuron and step
             nf = _emit(fired, fired_b, nf, gi, 0)
         gp += 1
-    st.generator_pos[0] = gp
-    mod = st.modulation.value
+    gen_pos[0] = gp
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         lo = nr.pop_start[p]
         hi = nr.pop_start[p + 1]
         if kind == K_POISSON:
-            prob = net.sources.rate_hz[p] * dt * 1e-3
+            prob = rate_hz[p] * dt * 1e-3
             for i in range(lo, hi):
                 if uniform(ns.rng, i) < prob:
                     nf = _emit(fired, fired_b, nf, i, 0)
@@ -135,46 +125,43 @@ def _start_of_step(t, dt, net, st, fired, fired_b):
             c_off = mod[p, M_RESET_V_OFFSET]
             d_off = mod[p, M_RESET_U_OFFSET]
             if kind == K_L5:
-                nf = _detect_l5cell(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+                nf = _detect_l5cell(p, lo, hi, c_off, d_off, nr, l5, ns, fired, fired_b, nf)
             elif kind == K_IZH07:
-                nf = _detect_izh2007(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+                nf = _detect_izh2007(p, lo, hi, c_off, d_off, nr, i07, ns, fired, fired_b, nf)
             elif kind == K_IZH03:
-                nf = _detect_izh2003(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+                nf = _detect_izh2003(p, lo, hi, c_off, d_off, nr, i03, ns, fired, fired_b, nf)
             elif kind == K_ADEX:
-                nf = _detect_adex(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf)
+                nf = _detect_adex(p, lo, hi, c_off, d_off, nr, ax, ns, fired, fired_b, nf)
     return nf
 
 
 @nb.njit(inline="always", **NJIT)
-def _collect(lo, hi, t, st, out, fired, fired_b, nf):
+def _collect(lo, hi, t, flag, dval, diverged, fired, fired_b, nf):
     """Move a population's flags into the spike list in index order (deterministic);
     returns (nf, diverged)."""
-    flag = st.neurons.flag
     for i in range(lo, hi):
         fl = flag[i]
         if fl != 0:
             flag[i] = 0
             if fl >= 3:
-                out.diverged[0] = i
-                out.diverged[1] = t
-                out.diverged[2] = fl - 3
-                out.diverged[3] = st.neurons.diverged_value[i]
+                diverged[0] = i
+                diverged[1] = t
+                diverged[2] = fl - 3
+                diverged[3] = dval[i]
                 return nf, True
             nf = _emit(fired, fired_b, nf, i, fl - 1)
     return nf, False
 
 
 @nb.njit(inline="always", **NJIT)
-def _record(f0, nf, t, net, st, out, fired, fired_b):
+def _record(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b):
     """Spike histories (with the per-spike bAP gate of L5 cells) and the spike record."""
-    nr, ns = net.neurons, st.neurons
     one = np.uint64(1)
     for f in range(f0, nf):
         i = fired[f]
         p = nr.pop_of[i]
-        if nr.kind[p] == K_L5 and net.l5.gate[p] == G_PER_SPIKE:
-            kq = l5cell.gate(net.l5.kappa_state[p] > 0, ns.kappa[i], net.l5.kappa[p],
-                             st.modulation.value[p, M_KAPPA_OFFSET])
+        if nr.kind[p] == K_L5 and l5.gate[p] == G_PER_SPIKE:
+            kq = l5cell.gate(l5.kappa_state[p] > 0, ns.kappa[i], l5.kappa[p], mod[p, M_KAPPA_OFFSET])
             if l5cell.bap_passes(G_PER_SPIKE, kq, ns.rng, i):
                 ns.spike_history[i] |= one
         else:
@@ -190,7 +177,12 @@ def _record(f0, nf, t, net, st, out, fired, fired_b):
 @nb.njit(inline="always", **NJIT)
 def trace_value(net, st, i, var):
     """The value of trace variable ``var`` (a ``T_*`` code) of neuron ``i`` now."""
-    ns = st.neurons
+    return _trace_value(net.neurons.pop_of, net.l5, st.neurons, st.synapses.g, st.modulation.value, i, var)
+
+
+@nb.njit(inline="always", **NJIT)
+def _trace_value(pop_of, l5, ns, G, mod, i, var):
+    """:func:`trace_value` on the sub-records it reads."""
     if var == T_V:
         return ns.v[i]
     if var == T_U:
@@ -200,44 +192,49 @@ def trace_value(net, st, i, var):
     if var == T_WD:
         return ns.wd[i]
     if var == T_KAPPA:
-        p = net.neurons.pop_of[i]       # the effective gate, as the neuron uses it
-        return l5cell.gate(net.l5.kappa_state[p] > 0, ns.kappa[i], net.l5.kappa[p],
-                           st.modulation.value[p, M_KAPPA_OFFSET])
+        p = pop_of[i]                   # the effective gate, as the neuron uses it
+        return l5cell.gate(l5.kappa_state[p] > 0, ns.kappa[i], l5.kappa[p], mod[p, M_KAPPA_OFFSET])
     if var == T_GAD:
         return ns.g_adapt[i]
     if var == T_IBAP:
         return ns.bap_current[i]        # the bAP current that entered the dendrite (gated)
     if var == T_BURST:
         return ns.burst[i]
-    return st.synapses.g[var - T_G0, i]
+    return G[var - T_G0, i]
 
 
 @nb.njit(inline="always", **NJIT)
 def sample_traces(t, net, st, out):
     """Sample every trace due at the end of step t."""
+    _sample_traces(t, net.neurons.pop_of, net.l5, st.neurons, st.synapses.g, st.modulation.value, out)
+
+
+@nb.njit(inline="always", **NJIT)
+def _sample_traces(t, pop_of, l5, ns, G, mod, out):
+    """:func:`sample_traces` on the sub-records it reads."""
     for k in range(out.trace_neuron.shape[0]):
         if (t + 1) % out.trace_every[k] == 0 and out.trace_count[k] < out.trace_cap[k]:
-            out.trace_buf[out.trace_off[k] + out.trace_count[k]] = trace_value(net, st, out.trace_neuron[k],
-                                                                                out.trace_var[k])
+            out.trace_buf[out.trace_off[k] + out.trace_count[k]] = _trace_value(pop_of, l5, ns, G, mod,
+                                                                                 out.trace_neuron[k], out.trace_var[k])
             out.trace_count[k] += 1
 
 
-def _integrate(slot, t, net, st, out, fired, fired_b, nf):
+def _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sy, mod, diverged, fired, fired_b, nf):
     """Step 4 for every population, each by its model's loop; returns (nf, diverged)."""
-    nr = net.neurons
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         if kind == K_L5:
-            _integrate_l5cell(p, slot, net.dt, net, st)
+            _integrate_l5cell(p, slot, dt, nr, l5, rc, zig, ns, sy, mod)
         elif kind == K_IZH07:
-            _integrate_izh2007(p, slot, net.dt, net, st)
+            _integrate_izh2007(p, slot, dt, nr, i07, rc, zig, ns, sy, mod)
         elif kind == K_IZH03:
-            _integrate_izh2003(p, slot, net.dt, net, st)
+            _integrate_izh2003(p, slot, dt, nr, i03, rc, zig, ns, sy, mod)
         elif kind == K_ADEX:
-            _integrate_adex(p, slot, net.dt, net, st)
+            _integrate_adex(p, slot, dt, nr, ax, rc, zig, ns, sy, mod)
         else:
             continue
-        nf, bad = _collect(nr.pop_start[p], nr.pop_start[p + 1], t, st, out, fired, fired_b, nf)
+        nf, bad = _collect(nr.pop_start[p], nr.pop_start[p + 1], t, ns.flag, ns.diverged_value, diverged, fired,
+                           fired_b, nf)
         if bad:
             return nf, True
     return nf, False
@@ -249,43 +246,61 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
     loop allocates nothing, so it is compiled without reference counting).
 
     Returns ``(status, steps_done)``; see the module docstring for status codes.
+
+    The records are unpacked once, here in the entry block, and the units get the
+    sub-records and arrays they read. numba keeps a variable that is read in more than one
+    basic block in a stack slot and loads it whole in each block that reads it: with
+    ``net`` (a tuple of ~140 arrays) and ``st`` passed through every inlined unit, most of
+    this function's LLVM code (4.6 MB before optimisation) was copies of the records, and
+    compiling it took ~12 s of the cold start.
     """
-    N = st.neurons.v.shape[0]
-    D = st.synapses.ring.shape[0]
+    dt = net.dt
+    nr, l5, i07, i03, ax = net.neurons, net.l5, net.izh2007, net.izh2003, net.adex
+    rc, zig, rate_hz, gen = net.receptors, net.ziggurat, net.sources.rate_hz, net.generators
+    sy, pl, md, pin = net.synapses, net.plasticity, net.modulation, net.poisson_inputs
+    ns, sys_, ps, gen_pos = st.neurons, st.synapses, st.plasticity, st.generator_pos
+    mod, delta = st.modulation.value, st.modulation.delta
+    ring, ring_dirty, path_gain, input_rng = sys_.ring, sys_.ring_dirty, sys_.path_gain, sys_.input_rng
+    rng, scratch, hist = ns.rng, ns.scratch, ns.spike_history
+    if _PLASTIC:            # (a constant of the variant: numba drops the other branch)
+        rule_lr, lr = pl.rules.learning_rate, ps.learning_rate
+    else:                   # no learning-rate target without a plastic pathway (neuromodulation.plan)
+        rule_lr = lr = path_gain[:0]
+    pop_of, wsyn = nr.pop_of, sy.weight
+    n_spikes, diverged = out.n_spikes, out.diverged
+    N = ns.v.shape[0]
+    D = ring.shape[0]
     cap = out.spike_neuron.shape[0]
-    sy, pl, ps = net.synapses, net.plasticity, st.plasticity
-    pop_of = net.neurons.pop_of
-    plastic = pl.rules.triplet.shape[0] > 0
+    modulated = md.kind.shape[0] > 0
     for step in range(n_steps):
         t = t0 + step
-        if out.n_spikes[0] + N > cap:    # room for one step of spikes in the worst case
+        if n_spikes[0] + N > cap:    # room for one step of spikes in the worst case
             return 1, step
         slot = t % D
-        if net.modulation.kind.shape[0] > 0:
-            _modulate(step, net, st)
+        if modulated:
+            _modulate(step, md, mod, delta, path_gain, lr, rule_lr)
         decay_traces(pl, ps)
-        _shift_histories(net, st)
+        _shift_histories(nr, hist)
         f0 = np.int64(0)    # not a literal 0, which would compile every unit loop a second time
-        nf = _start_of_step(t, net.dt, net, st, fired, fired_b)
+        nf = _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, fired, fired_b)
         for phase in range(2):
             if phase == 1:
-                poisson_inputs(t, slot, net.dt, net.poisson_inputs, st.neurons.rng, st.synapses.input_rng,
-                               st.synapses.ring, st.synapses.ring_dirty, st.neurons.scratch)
-                nf, bad = _integrate(slot, t, net, st, out, fired, fired_b, nf)
+                _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch)
+                nf, bad = _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sys_, mod, diverged, fired,
+                                     fired_b, nf)
                 if bad:
                     return 2, step
-                st.synapses.ring_dirty[slot] = 0     # every population has read this slot
-            _record(f0, nf, t, net, st, out, fired, fired_b)
+                ring_dirty[slot] = 0     # every population has read this slot
+            _record(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b)
             if nf > f0:          # (the units do nothing without spikes: spare the calls)
-                _deliver(fired, f0, nf, slot, pop_of, sy, st.synapses.path_gain, st.synapses.ring,
-                         st.synapses.ring_dirty)
-                if plastic:
+                _deliver(fired, f0, nf, slot, pop_of, sy, path_gain, ring, ring_dirty)
+                if _PLASTIC:
                     _depress(fired, f0, nf, pop_of, sy, pl, ps)
                     pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)
                     _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
             f0 = nf
-        deferred_updates(t, step, pl, ps, sy.weight, net.modulation, st.modulation.delta)
-        sample_traces(t, net, st, out)
+        deferred_updates(t, step, pl, ps, wsyn, md, delta)
+        _sample_traces(t, pop_of, l5, ns, sys_.g, mod, out)
     return 0, n_steps
 
 
@@ -297,13 +312,13 @@ _STDP_UNITS = {"_depress": (stdp, "depress", "depress_loop"), "_potentiate": (st
 
 
 @nb.njit(inline="always", **NJIT)
-def _absent_integrate(p, slot, dt, net, st):
+def _absent_integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
     """Stands in for the population loop of a model the circuit does not have."""
     return None
 
 
 @nb.njit(inline="always", **NJIT)
-def _absent_detect(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+def _absent_detect(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     """Stands in for the ``next_step`` detection of a model the circuit does not have."""
     return nf
 
@@ -346,7 +361,7 @@ def _unit(mod, wrapper, loop, name, parallel):
     suffix = "_parallel" if parallel else ""
     # serial: without reference counting: the loops allocate nothing, and the increments and
     # decrements of ~70 array arguments cost ~5 us per population and step
-    opts = NJIT_PARALLEL if parallel else dict(NJIT, _nrt=False)
+    opts = dict(NJIT_PARALLEL if parallel else dict(NJIT, _nrt=False), **INTERNAL)
     loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), f"{short}_{loop}{suffix}"))
     g = dict(vars(mod), **{loop: loop_fn})
     return nb.njit(inline="always", **NJIT)(_renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
@@ -373,12 +388,33 @@ def _variant(kinds, plastic, parallel):
     if not plastic:
         g.update(_depress=_absent_spike_unit, _potentiate=_absent_spike_unit, pre_spikes=_absent_spike_unit,
                  decay_traces=_absent_decay, deferred_updates=_absent_deferred)
+    g["_PLASTIC"] = plastic
     g["_integrate"] = nb.njit(inline="always", **NJIT)(_renamed(_integrate, f"_integrate_{name}", g))
     g["_start_of_step"] = nb.njit(inline="always", **NJIT)(_renamed(_start_of_step, f"_start_of_step_{name}", g))
     return nb.njit(_nrt=False, **NJIT)(_renamed(_run_chunk, name, g))
 
 
+#: The external Poisson inputs, a function of its own (called once per step, not inlined):
+#: inlined, they cost about 1.9 s of the chunk loop's compile, compiled alone a fraction of it.
+_poisson_inputs = nb.njit(_nrt=False, **NJIT, **INTERNAL)(_renamed(poisson_inputs, "poisson_inputs_step"))
+
 _VARIANTS = {}
+
+#: ``Net`` fields of the parameter records of models other than the L5 cell (whose gate the
+#: spike record and the traces read for any circuit), by model kind.
+_MODEL_PARAMS = {K_IZH07: "izh2007", K_IZH03: "izh2003", K_ADEX: "adex"}
+
+
+def _unused(kinds, plastic):
+    """The ``Net`` and ``State`` fields a variant does not read, each to be passed as None:
+    the parameter records of models the circuit does not have and, without plasticity,
+    the plasticity records. numba's Python-callable wrapper unboxes every array of its
+    arguments (~10 ms of compile each; 181 arrays in all); these are 53 of them on the
+    README's column."""
+    net = {f: None for k, f in _MODEL_PARAMS.items() if k not in kinds}
+    if not plastic:
+        net["plasticity"] = None
+    return net, ({} if plastic else {"plasticity": None})
 
 
 def features(net):
@@ -402,8 +438,9 @@ def chunk_kernel(net, parallel=False):
     n = net.neurons.pop_of.shape[0]
     fired = np.empty(n, np.int64)
     fired_b = np.empty(n, np.uint8)
+    net_none, st_none = _unused(*key[:2])
 
     def run(net_, st_, out_, t0, n_steps):
-        return fn(net_, st_, out_, t0, n_steps, fired, fired_b)
+        return fn(net_._replace(**net_none), st_._replace(**st_none), out_, t0, n_steps, fired, fired_b)
 
     return run

@@ -69,42 +69,44 @@ def check(vn, u):
 
 
 @nb.njit(inline="always", **NJIT)
-def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     """``next_step`` detection at the start of a step: neurons lo..hi-1 of population p
     whose v, left by the previous step, is at or above the cut-off are reset and listed in
-    ``fired`` (after its first ``nf`` entries); returns the new count."""
-    ns = st.neurons
+    ``fired`` (after its first ``nf`` entries); returns the new count. ``nr``: the
+    ``Neurons`` record, ``pr``: the model's parameter record, ``ns``: the ``NeuronState``."""
     V, U = ns.v, ns.u
-    vpeak = net.izh2003.vpeak_mV[p]
+    vpeak = pr.vpeak_mV[p]
     for i in range(lo, hi):
         if crossed(V[i], vpeak):
-            V[i], U[i] = reset(U[i], net.neurons.c[i] + c_off, net.neurons.d[i] + d_off)
+            V[i], U[i] = reset(U[i], nr.c[i] + c_off, nr.d[i] + d_off)
             fired[nf] = i
             fired_b[nf] = 0
             nf += 1
     return nf
 
 
-def integrate(p, slot, dt, net, st):
+def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
     """One step of population ``p``: read and clear its arrivals, integrate, and (same-step
     detection) reset the cells that fire; ``st.neurons.flag`` marks spikes (1) and
     divergence (3: v, 4: u), ``diverged_value`` holds the diverging value.
 
     The records are unpacked here and the loop (:func:`population_loop`) sees only arrays
     and scalars: numba's parallel variant lost the writes of a ``prange`` loop into arrays
-    taken from a namedtuple argument (numba 0.68)."""
-    nr, ns, sy, rc = net.neurons, st.neurons, st.synapses, net.receptors
+    taken from a namedtuple argument (numba 0.68).
+
+    It takes the sub-records it reads (``Neurons``, the model's parameters, ``Receptors``,
+    ``Ziggurat``, ``NeuronState``, ``SynapseState``, ``ModulationState.value``), not
+    ``Net`` and ``State`` whole: see :func:`l5sim.kernels.engine._run_chunk`."""
     scheme = nr.scheme[p]
     lag = nr.detect_next_step[p] > 0
-    vpeak = net.izh2003.vpeak_mV[p]
-    mod = st.modulation.value
+    vpeak = pr.vpeak_mV[p]
     is_off = mod[p, M_SOMA_DRIVE_PA]
     c_off = mod[p, M_RESET_V_OFFSET]
     d_off = mod[p, M_RESET_U_OFFSET]
     ca, cb, cc, cd = nr.a, nr.b, nr.c, nr.d
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
-    zk, zw, zf = net.ziggurat
+    zk, zw, zf = zig
     ring, G = sy.ring, sy.g
     used, cond_s, cond_d = rc.used, rc.soma_conductance, rc.dend_conductance
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay

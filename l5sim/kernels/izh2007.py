@@ -62,13 +62,12 @@ def reset(u, c, d, c_u, u_max, ceiling, vpeak_u):
 
 
 @nb.njit(inline="always", **NJIT)
-def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     """``next_step`` detection (as :func:`l5sim.kernels.izh2003.detect_next`)."""
-    ns, pr = st.neurons, net.izh2007
     V, U = ns.v, ns.u
     for i in range(lo, hi):
         if crossed(V[i], U[i], pr.vpeak_mV[p], pr.vpeak_u_mV_per_pA[p]):
-            V[i], U[i] = reset(U[i], net.neurons.c[i] + c_off, net.neurons.d[i] + d_off, pr.c_u_mV_per_pA[p],
+            V[i], U[i] = reset(U[i], nr.c[i] + c_off, nr.d[i] + d_off, pr.c_u_mV_per_pA[p],
                                pr.u_max_pA[p], pr.reset_ceiling_mV[p], pr.vpeak_u_mV_per_pA[p])
             fired[nf] = i
             fired_b[nf] = 0
@@ -76,23 +75,21 @@ def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, net, st):
-    """One step of population ``p`` (flags, and why the loop is a function of its own, as
-    in :func:`l5sim.kernels.izh2003.integrate`)."""
-    nr, ns, sy, rc, pr = net.neurons, st.neurons, st.synapses, net.receptors, net.izh2007
+def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+    """One step of population ``p`` (arguments, flags, and why the loop is a function of its
+    own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     scheme = nr.scheme[p]
     lag = nr.detect_next_step[p] > 0
     C, kk, vr, vt = pr.C_pF[p], pr.k_nS_per_mV[p], pr.vr_mV[p], pr.vt_mV[p]
     vpeak, vpeak_u, c_u, u_max = pr.vpeak_mV[p], pr.vpeak_u_mV_per_pA[p], pr.c_u_mV_per_pA[p], pr.u_max_pA[p]
     umode, vb, cap_nmda, ceiling = pr.u_mode[p], pr.vb_mV[p], pr.nmda_cap_nS[p], pr.reset_ceiling_mV[p]
-    mod = st.modulation.value
     is_off = mod[p, M_SOMA_DRIVE_PA]
     c_off = mod[p, M_RESET_V_OFFSET]
     d_off = mod[p, M_RESET_U_OFFSET]
     ca, cb, cc, cd = nr.a, nr.b, nr.c, nr.d
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
-    zk, zw, zf = net.ziggurat
+    zk, zw, zf = zig
     ring, dirty, G = sy.ring, sy.ring_dirty, sy.g
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay

@@ -79,16 +79,15 @@ def dendrite(scheme, vd, wd, v, Fd, I_bap, I_d, gtd, gEd, Cd, EL, gL, gCa, G, bd
 
 
 @nb.njit(inline="always", **NJIT)
-def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
+def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     """``next_step`` detection (as :func:`l5sim.kernels.izh2003.detect_next`): the reset
     follows the burst flag of the previous step, the adaptation conductance jumps, and the
     spike is listed with its burst-reset mark."""
-    ns, pr = st.neurons, net.l5
     V, U = ns.v, ns.u
     det = pr.gate[p] == G_DETERMINISTIC
     for i in range(lo, hi):
         if crossed(V[i], pr.vpeak_mV[p]):
-            V[i], U[i], isb = reset(U[i], net.neurons.c[i] + c_off, net.neurons.d[i] + d_off, ns.burst[i],
+            V[i], U[i], isb = reset(U[i], nr.c[i] + c_off, nr.d[i] + d_off, ns.burst[i],
                                     pr.c_burst_mV[p], pr.d_burst_pA[p], det)
             ns.g_adapt[i] += pr.dg_adapt_nS[p]
             fired[nf] = i
@@ -97,11 +96,10 @@ def detect_next(p, lo, hi, c_off, d_off, net, st, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, net, st):
-    """One step of population ``p`` (flags as :func:`l5sim.kernels.izh2003.integrate`,
-    plus 2: fired in burst mode, 5: the dendrite diverged; the loop is a function of its
-    own for the reason given there)."""
-    nr, ns, sy, rc, pr = net.neurons, st.neurons, st.synapses, net.receptors, net.l5
+def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+    """One step of population ``p`` (arguments and flags as
+    :func:`l5sim.kernels.izh2003.integrate`, plus 2: fired in burst mode, 5: the dendrite
+    diverged; the loop is a function of its own for the reason given there)."""
     scheme = nr.scheme[p]
     lag = nr.detect_next_step[p] > 0
     C, kk, vr, vt, vpeak = pr.C_pF[p], pr.k_nS_per_mV[p], pr.vr_mV[p], pr.vt_mV[p], pr.vpeak_mV[p]
@@ -115,7 +113,6 @@ def integrate(p, slot, dt, net, st):
     one = np.uint64(1)
     bap_shift = np.uint64(pr.bap_start_steps[p])
     bap_mask = (one << np.uint64(pr.bap_stop_steps[p] - pr.bap_start_steps[p] + 1)) - one
-    mod = st.modulation.value
     is_off, id_off, kap_off = mod[p, M_SOMA_DRIVE_PA], mod[p, M_DEND_DRIVE_PA], mod[p, M_KAPPA_OFFSET]
     c_off, d_off, gCa = mod[p, M_RESET_V_OFFSET], mod[p, M_RESET_U_OFFSET], mod[p, M_GCA_PA]
     scalars = (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA,
@@ -123,7 +120,7 @@ def integrate(p, slot, dt, net, st):
                d_off, gCa)
     flags = (slot, scheme, mode, np.int64(lag), np.int64(kap_state))
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
-                    nr.d, ns, sy.ring, sy.ring_dirty, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, net.ziggurat)
+                    nr.d, ns, sy.ring, sy.ring_dirty, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig)
 
 
 # the update pass names the conductance rows 0..7 one by one (soma: even, dendrite: odd)
