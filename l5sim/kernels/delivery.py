@@ -74,12 +74,14 @@ def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring, dirty):
                  sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring, dirty)
 
 
-@nb.njit(inline="always", **NJIT)
+@nb.njit(**NJIT)
 def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0,
                   pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale,
                   path_gain, ring, dirty):
     """The spikes ``fired[f0:nf]`` delivered to the targets jlo..jhi-1 (``split``: rows cut
-    to that range by binary search; else every target of a row)."""
+    to that range by binary search; else every target of a row). A function of its own,
+    not inlined: :func:`deliver_loop` calls it from its serial and its parallel path, which
+    then share one compiled copy (inlined twice, it cost ~0.9 s more of a cold start)."""
     D = ring.shape[0]
     for f in range(f0, nf):
         i = fired[f]
@@ -143,13 +145,14 @@ def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path
     spikes or more, else in one pass over all targets (every target receives its inputs in
     spike order either way: the same results)."""
     n_blk = blk.shape[0] - 1
-    if n_blk == 1 or nf - f0 < PARALLEL_MIN_SPIKES:
-        deliver_range(blk[0], blk[n_blk], False, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0,
+    split = not (n_blk == 1 or nf - f0 < PARALLEL_MIN_SPIKES)   # (a run-time bool: one compiled copy)
+    if not split:
+        deliver_range(blk[0], blk[n_blk], split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0,
                       path_pre0, pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch,
                       path_rec_scale, path_gain, ring, dirty)
     else:
         for b in prange(n_blk):
-            deliver_range(blk[b], blk[b + 1], True, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly,
+            deliver_range(blk[b], blk[b + 1], split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly,
                           path_row0, path_pre0, pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr,
                           path_rec_ch, path_rec_scale, path_gain, ring, dirty)
 

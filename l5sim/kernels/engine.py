@@ -8,7 +8,7 @@ everything the kernel mutates; ``Recorder``, recording buffers), built by
 
 Each neuron model is a unit of its own module (:mod:`.izh2003`, :mod:`.izh2007`,
 :mod:`.l5cell`, :mod:`.adex`; sources there): a parameter record, step functions per named
-scheme, an ``integrate(p, slot, dt, net, st)`` loop over one population and its
+scheme, an ``integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod)`` loop over one population and its
 ``detect_next`` threshold test. :data:`MODELS` registers them by model kind; the chunk loop
 dispatches each population to its model's loop (one specialised loop per model, no model
 branch per neuron). Receptors (:mod:`.receptors`), delivery (:mod:`.delivery`) and STDP

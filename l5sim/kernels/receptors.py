@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numba as nb
 
-from .._numba_config import NJIT
+from .._numba_config import NJIT, NOALIAS
 from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
 from .rng import normal
 
@@ -78,14 +78,16 @@ def _add_arrivals(rec, x, tgt, lo, hi):
             xs[k] = 0.0
 
 
-@nb.njit(inline="always", **NJIT)
+@nb.njit(**dict(NJIT, **NOALIAS))
 def block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID):
     """Neurons a..b-1's ring slot read and cleared, channel by channel (the order
     :func:`take_arrivals` adds them in; an empty entry adds 0, which changes nothing):
     conductances into the rows ``GR`` (a tuple of the channels' rows), currents into
     ``IS`` / ``ID``, gate increments into ``KAP``. Only the lines marked in ``dirty``
     (records.RING_LINE neurons each) can hold arrivals: a channel with few marked lines in
-    the block is read line by line, one with many in one vectorised pass."""
+    the block is read line by line, one with many in one vectorised pass. A function of its
+    own (the L5 and the PV/SOM loop share its compiled code), compiled ``noalias``: its
+    arguments are distinct arrays or disjoint rows."""
     l0 = a // RING_LINE
     l1 = (b - 1) // RING_LINE + 1
     for q in range(used.shape[0]):
