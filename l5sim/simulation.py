@@ -132,9 +132,13 @@ def _weight_summary(w, wmin, wmax):
 
 
 #: Networks the general kernel runs use its parallel variant from this size on, when numba
-#: has a fast threading layer (:func:`fast_layer`): the column scaled to 10k cells ran
-#: 0.47 s serially and 0.28 s on two threads per 100 ms (0.52 s on one thread).
-PARALLEL_MIN_NEURONS = 4000
+#: has a fast threading layer (:func:`fast_layer`). With the vectorised serial loops (issue
+#: 18, session 8) two threads with a passive wait (l5sim.threads) pay off only on larger
+#: columns, since waking the sleeping thread costs ~50 us per parallel region on this
+#: machine: the column at 10k cells ran 2.03-2.17 s serially and 2.35-2.56 s on two threads
+#: per biological second, at 20k 1.45 and 1.47 s per 300 ms, at 41k 1.45 and 1.28 s per
+#: 150 ms (wall time, quiet 2-core machine).
+PARALLEL_MIN_NEURONS = 30000
 #: Networks the point kernel runs use its parallel variant by default from this size on
 #: (below it a step is too short to share: 1000 neurons took 6.3 ms serial, 6.1 ms on two
 #: threads for 1 s of the 2003 network).
