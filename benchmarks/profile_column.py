@@ -36,8 +36,8 @@ PATHWAYS = ("ee", "e_pv", "e_som", "pv_pyr", "som_pyr", "pv_pv", "som_pv")
 #: Pieces of the L5 loop taken out, one at a time: source text -> its stand-in.
 ABLATIONS = {
     "as it is": [],
-    "without the sigmoid's exp": [("FD[i] = 1.0 / (1.0 + exp((ehalf - VD[i]) / dd))",
-                                   "FD[i] = 0.01 * (VD[i] - ehalf)")],
+    "without the sigmoid's exp": [("fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) / dd))",
+                                   "fd_[k] = 0.01 * (vd_[k] - ehalf)")],
     "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)", "    pass")],
     "without the conductance sums": [
         ("        gt = 0.0 + c0 + c2 + c4 + c6\n", "        gt = 0.0\n"),
@@ -47,7 +47,7 @@ ABLATIONS = {
     "without the conductance decay": [(f"        g{j}[k] *= d{j}\n", "") for j in range(8)],
     "without the scan (spikes, burst draws)": [
         ("    for i in range(a, b if n_att > 0 else a):", "    for i in range(0):"),
-        ("    if per_spike:\n        # --- the burst switch", "    if False:\n        # --- the burst switch")],
+        ("    if per_spike and n_plat > 0:\n", "    if False:\n")],
 }
 
 
