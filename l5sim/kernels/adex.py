@@ -62,7 +62,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     """One step of population ``p`` (arguments, flags, and why the loop is a function of its
     own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     scheme = nr.scheme[p]

@@ -15,7 +15,7 @@ from numba import prange
 
 from .._numba_config import NJIT
 from .memory import prefetch
-from .records import RING_LINE
+from .records import BLOCK_DRIVE_KINDS, RING_LINE
 from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small, to_unit, xoroshiro_step
 
 
@@ -196,22 +196,41 @@ def poisson_counts(lam, emlam, rng, w, cnt, uu):
 
 
 @nb.njit(inline="always", **NJIT)
-def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch):
+def input_lam(pin, k, t, dt):
+    """The mean event count of Poisson input k per target in step t (its rate, ramped up
+    over ``ramp_steps`` from ``t0``)."""
+    rate = pin.rate_hz[k]
+    if pin.ramp_steps[k] > 0:
+        frac = (t - pin.t0[k] + 1) / pin.ramp_steps[k]
+        if frac < 1.0:
+            rate *= frac
+    return rate * dt * 1e-3
+
+
+@nb.njit(inline="always", **NJIT)
+def drawn_in_blocks(pin, k, kind, pop_of):
+    """Whether input k's per-target counts are drawn by its population's block loop
+    (:func:`l5sim.kernels.drive.block_drive`) rather than by :func:`poisson_inputs`."""
+    if pin.shared[k] or pin.hi[k] <= pin.lo[k]:
+        return False
+    p = pop_of[pin.lo[k]]
+    return pop_of[pin.hi[k] - 1] == p and (kind[p] == BLOCK_DRIVE_KINDS[0] or kind[p] == BLOCK_DRIVE_KINDS[1])
+
+
+@nb.njit(inline="always", **NJIT)
+def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch, kind, pop_of):
     """External Poisson inputs' events of step t into ring slot t (its lines marked in
     ``dirty``, every line of an input's targets where counts are drawn for each): one count
     per target neuron from its own stream, or one shared count per input from the input's
-    stream.
+    stream. The per-target inputs of populations whose loops run in blocks are left to
+    those loops (:func:`drawn_in_blocks`, :mod:`l5sim.kernels.drive`), which draw them the
+    same way.
     ``scratch`` (2, N): the counts and uniforms of one input's targets (free rows of the
     neurons' scratch: the population loops fill them anew later in the step)."""
     for k in range(pin.lo.shape[0]):
-        if t < pin.t0[k] or t >= pin.t1[k]:
+        if t < pin.t0[k] or t >= pin.t1[k] or drawn_in_blocks(pin, k, kind, pop_of):
             continue
-        rate = pin.rate_hz[k]
-        if pin.ramp_steps[k] > 0:
-            frac = (t - pin.t0[k] + 1) / pin.ramp_steps[k]
-            if frac < 1.0:
-                rate *= frac
-        lam = rate * dt * 1e-3
+        lam = input_lam(pin, k, t, dt)
         emlam = math.exp(-lam)
         w0 = pin.w_ptr[k]
         r0 = pin.rec_ptr[k]

@@ -8,7 +8,7 @@ everything the kernel mutates; ``Recorder``, recording buffers), built by
 
 Each neuron model is a unit of its own module (:mod:`.izh2003`, :mod:`.izh2007`,
 :mod:`.l5cell`, :mod:`.adex`; sources there): a parameter record, step functions per named
-scheme, an ``integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod)`` loop over one population and its
+scheme, an ``integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin)`` loop over one population and its
 ``detect_next`` threshold test. :data:`MODELS` registers them by model kind; the chunk loop
 dispatches each population to its model's loop (one specialised loop per model, no model
 branch per neuron). Receptors (:mod:`.receptors`), delivery (:mod:`.delivery`) and STDP
@@ -219,18 +219,18 @@ def _sample_traces(t, pop_of, l5, ns, G, mod, out):
             out.trace_count[k] += 1
 
 
-def _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sy, mod, diverged, fired, fired_b, nf):
+def _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sy, mod, pin, diverged, fired, fired_b, nf):
     """Step 4 for every population, each by its model's loop; returns (nf, diverged)."""
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         if kind == K_L5:
-            _integrate_l5cell(p, slot, dt, nr, l5, rc, zig, ns, sy, mod)
+            _integrate_l5cell(p, t, slot, dt, nr, l5, rc, zig, ns, sy, mod, pin)
         elif kind == K_IZH07:
-            _integrate_izh2007(p, slot, dt, nr, i07, rc, zig, ns, sy, mod)
+            _integrate_izh2007(p, t, slot, dt, nr, i07, rc, zig, ns, sy, mod, pin)
         elif kind == K_IZH03:
-            _integrate_izh2003(p, slot, dt, nr, i03, rc, zig, ns, sy, mod)
+            _integrate_izh2003(p, t, slot, dt, nr, i03, rc, zig, ns, sy, mod, pin)
         elif kind == K_ADEX:
-            _integrate_adex(p, slot, dt, nr, ax, rc, zig, ns, sy, mod)
+            _integrate_adex(p, t, slot, dt, nr, ax, rc, zig, ns, sy, mod, pin)
         else:
             continue
         nf, bad = _collect(nr.pop_start[p], nr.pop_start[p + 1], t, ns.flag, ns.diverged_value, diverged, fired,
@@ -285,8 +285,8 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
         nf = _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, fired, fired_b)
         for phase in range(2):
             if phase == 1:
-                _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch)
-                nf, bad = _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sys_, mod, diverged, fired,
+                _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch, nr.kind, pop_of)
+                nf, bad = _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sys_, mod, pin, diverged, fired,
                                      fired_b, nf)
                 if bad:
                     return 2, step
@@ -312,7 +312,7 @@ _STDP_UNITS = {"_depress": (stdp, "depress", "depress_loop"), "_potentiate": (st
 
 
 @nb.njit(inline="always", **NJIT)
-def _absent_integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+def _absent_integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     """Stands in for the population loop of a model the circuit does not have."""
     return None
 

@@ -85,7 +85,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     """One step of population ``p``: read and clear its arrivals, integrate, and (same-step
     detection) reset the cells that fire; ``st.neurons.flag`` marks spikes (1) and
     divergence (3: v, 4: u), ``diverged_value`` holds the diverging value.

@@ -19,6 +19,7 @@ import numba as nb
 from numba import prange
 
 from .._numba_config import NJIT, NOALIAS
+from .drive import block_drive
 from .izh2003 import check
 from .receptors import block_arrivals, block_inputs, mg_block, py_min
 from .records import (I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, U_BELOW, U_CUBIC,
@@ -75,7 +76,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     """One step of population ``p`` (arguments, flags, and why the loop is a function of its
     own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     scheme = nr.scheme[p]
@@ -93,18 +94,19 @@ def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
     ring, dirty, G = sy.ring, sy.ring_dirty, sy.g
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
-    population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u,
-                    u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias,
-                    sig, rng, kap, zk, zw, zf, ring, dirty, G, used, rev, mg, decay, ns.scratch)
+    population_loop(nr.pop_start[p], nr.pop_start[p + 1], t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
+                    c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
+                    bias, sig, rng, kap, zk, zw, zf, ring, dirty, G, used, rev, mg, decay, ns.scratch, pin, nr.kind,
+                    nr.pop_of)
 
 
 #: Neurons per block of the population loop (as :data:`l5sim.kernels.l5cell.BLOCK`).
 BLOCK = 256
 
 
-def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
+def population_loop(lo, hi, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                     ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
-                    ring, dirty, G, used, rev, mg, decay, scratch):
+                    ring, dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
@@ -113,28 +115,32 @@ def population_loop(lo, hi, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u
     if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
         for blk in range(n_blk):
             a = lo + blk * BLOCK
-            block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode,
-                       vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng,
-                       kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, scratch[0], scratch[1])
+            block_step(a, min(a + BLOCK, hi), t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
+                       umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
+                       rng, kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
+                       scratch[1], scratch[2], scratch[3])
     else:
         for blk in prange(n_blk):
             a = lo + blk * BLOCK
-            block_step(a, min(a + BLOCK, hi), slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode,
-                       vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng,
-                       kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, scratch[0], scratch[1])
+            block_step(a, min(a + BLOCK, hi), t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
+                       umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
+                       rng, kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
+                       scratch[1], scratch[2], scratch[3])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
-def block_step(a, b, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda, ceiling,
-               is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, dirty, GR, used,
-               rev, mg, decay, IS, ID):
+def block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
+               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, dirty,
+               GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):
     """Neurons a..b-1 of :func:`integrate` in passes (as :func:`l5sim.kernels.l5cell.block_step`,
-    compiled ``noalias`` for the same reason): the injected current, the arrivals, the
+    compiled ``noalias`` for the same reason): the Poisson drive (``S2``, ``S3``: free
+    scratch rows for it), the injected current, the arrivals, the
     update of v, u and the conductances (branch-free: vectorised), then a scan for
     divergence and spikes in index order. Every draw and every sum keeps its order, so the
     results are those of one loop over neurons. ``ID`` takes the dendritic currents a
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
+    block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, S2, S3)    # (before the noise draws)
     block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
     block_arrivals(a, b, slot, ring, dirty, used, GR, kap, IS, ID)
     v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]

@@ -24,6 +24,7 @@ from numba import prange
 
 from .._numba_config import NJIT, NOALIAS
 from .izh2003 import check
+from .drive import block_drive
 from .izh2007 import soma_v
 from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
@@ -96,7 +97,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
+def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     """One step of population ``p`` (arguments and flags as
     :func:`l5sim.kernels.izh2003.integrate`, plus 2: fired in burst mode, 5: the dendrite
     diverged; the loop is a function of its own for the reason given there)."""
@@ -118,9 +119,10 @@ def integrate(p, slot, dt, nr, pr, rc, zig, ns, sy, mod):
     scalars = (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA,
                c_b, d_b, dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off,
                d_off, gCa)
-    flags = (slot, scheme, mode, np.int64(lag), np.int64(kap_state))
+    flags = (t, slot, scheme, mode, np.int64(lag), np.int64(kap_state))
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
-                    nr.d, ns, sy.ring, sy.ring_dirty, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig)
+                    nr.d, ns, sy.ring, sy.ring_dirty, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig,
+                    pin, nr.kind, nr.pop_of)
 
 
 # the update pass names the conductance rows 0..7 one by one (soma: even, dendrite: odd)
@@ -151,7 +153,7 @@ def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
 
 
 def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, G, used, rev, mg,
-                    decay, zig):
+                    decay, zig, pin, kind, pop_of):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
@@ -162,19 +164,19 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
         for blk in range(n_blk):
             a = lo + blk * BLOCK
             block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
-                       GR, used, rev, mg, decay, zig, S[0], S[1], S[2], S[3])
+                       GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
     else:
         for blk in prange(n_blk):
             a = lo + blk * BLOCK
             block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
-                       GR, used, rev, mg, decay, zig, S[0], S[1], S[2], S[3])
+                       GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
 def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, GR, used, rev, mg, decay,
-               zig, IS, ID, FD, GX):
-    """Neurons a..b-1 of :func:`integrate` in five passes: injected currents, arrivals, the
-    per-step gate draws, the dendritic sigmoid, the update of every state variable
+               zig, pin, kind, pop_of, IS, ID, FD, GX):
+    """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive
+    (:func:`l5sim.kernels.drive.block_drive`), injected currents, arrivals, the per-step gate draws, the dendritic sigmoid, the update of every state variable
     (branch-free), then a scan that draws the burst switch in a plateau and handles spikes
     and divergence. Every neuron's random draws keep their order and every sum its terms'
     order, so the results are those of one loop over neurons. A function of its own, not
@@ -189,11 +191,14 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
     18.5 ns per neuron-step on the 10k column, results bitwise the same."""
     (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
      dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
-    slot, scheme, mode, lag, kap_state = flags
+    t, slot, scheme, mode, lag, kap_state = flags
     det = mode == G_DETERMINISTIC
     V, U, VD, WD, KAP, GAD, BURST = ns.v, ns.u, ns.vd, ns.wd, ns.kappa, ns.g_adapt, ns.burst
     HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
     vcheck = vpeak if lag == 0 else VMAX
+    # the step's Poisson drive into the block's ring entries (its draws come before the
+    # noise draws of _inputs, as in the whole-population pass; FD and GX are free here)
+    block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, FD, GX)
     _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
     block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)
     if mode == G_PER_STEP:

@@ -29,6 +29,9 @@ import numpy as np
 # ---- registries (names -> codes live in l5sim.builder: MODELS and SCHEMES)
 #: Model kinds (``Neurons.kind``).
 K_L5, K_IZH07, K_IZH03, K_POISSON, K_GEN, K_ADEX = 0, 1, 2, 3, 4, 5
+#: Models whose population loops draw their targets' per-target Poisson drive block by
+#: block (l5sim.kernels.drive; delivery.poisson_inputs leaves those inputs to them).
+BLOCK_DRIVE_KINDS = (K_L5, K_IZH07)
 #: Integration schemes (``Neurons.scheme``): forward Euler, semi-implicit in the
 #: conductances, the published two half-steps of Izhikevich (2003).
 I_EULER, I_SEMI, I_IZH03 = 0, 1, 2
