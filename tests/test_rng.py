@@ -207,7 +207,7 @@ def test_vectorised_drive_counts_equal_the_scalar_sampler(lam):
     st = R.seed_streams(np.random.SeedSequence(5), n)
     st_ref = st.copy()
     cnt, uu = np.empty(n), np.empty(n)
-    poisson_counts(lam, np.exp(-lam), st, w, cnt, uu)
+    poisson_counts(lam, np.exp(-lam), st, w, cnt, uu, np.empty(n, np.uint64), np.empty(n, np.uint64))
     marked = cnt < 0                               # counts of CDF_TERMS or more: the scalar rest
     cnt[marked] = [R.inversion_count(u, lam, np.exp(-lam)) for u in uu[marked]]
     ref = _scalar_counts(st_ref, w, lam)
@@ -217,3 +217,18 @@ def test_vectorised_drive_counts_equal_the_scalar_sampler(lam):
     if lam > 5:
         # the rest is exercised: P(k >= 12) is 0.5 % at lam 6 and 29 % at lam 9.99
         assert marked.sum() > 0 and np.all(ref[marked] >= CDF_TERMS)
+
+
+def test_split_and_join_streams_round_trip():
+    """The stream words split into two rows and joined back give the state unchanged, and
+    the rows hold the first and second words (what the vector passes read)."""
+    split = R.split_streams
+    join = R.join_streams
+    st = R.seed_streams(np.random.SeedSequence(9), 37)
+    flat = st.reshape(-1)
+    w0, w1 = np.empty(37, np.uint64), np.empty(37, np.uint64)
+    split(flat, w0, w1)
+    assert np.array_equal(w0, st[:, 0]) and np.array_equal(w1, st[:, 1])
+    out = np.zeros_like(flat)
+    join(out, w0, w1)
+    assert np.array_equal(out.reshape(-1, 2), st)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 from numba import prange
 
 from .._numba_config import NJIT
 from .memory import prefetch
 from .records import BLOCK_DRIVE_KINDS, RING_LINE
-from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small, to_unit, xoroshiro_step
+from .rng import (POISSON_INVERSION_MAX, inversion_count, join_streams, poisson_small, split_streams, to_unit,
+                  xoroshiro_step)
 
 
 #: log2 of :data:`l5sim.kernels.records.RING_LINE`: target j's line is j >> LINE_SHIFT
@@ -165,24 +167,27 @@ CDF_TERMS = 6
 
 
 @nb.njit(**NJIT)
-def poisson_counts(lam, emlam, rng, w, cnt, uu):
+def poisson_counts(lam, emlam, rng, w, cnt, uu, w0, w1):
     """The Poisson counts of one input's targets (rows of ``rng``, weights ``w``) into
     ``cnt``, written to vectorise: each target with a nonzero weight draws one uniform from
     its stream (the others' streams stay as they were, a select), and its count is the
     number of CDF terms s_0 .. s_{K-1} below it: the first m with u <= s_m, the result of
     :func:`l5sim.kernels.rng.poisson`'s inversion loop, whose terms it computes in the same
     operations (s is non-decreasing). A count of K is marked -1, its uniform kept in ``uu``
-    for the scalar inversion. A function of its own (not inlined), so that LLVM sees its
-    loop alone and vectorises it."""
+    for the scalar inversion. ``w0``, ``w1``: uint64 scratch rows for the streams' two
+    words (:func:`l5sim.kernels.rng.split_streams`: read in place, the stride-2 words made
+    LLVM vectorise with gathers and scatters). A function of its own (not inlined), so that
+    LLVM sees its loop alone and vectorises it."""
     n = w.shape[0]
     flat = rng.reshape(2 * n)      # (the rows' two words side by side: stride 2, not a 2-d stride)
+    split_streams(flat, w0, w1)
     for k in range(n):
-        s0 = flat[2 * k]
-        s1 = flat[2 * k + 1]
+        s0 = w0[k]
+        s1 = w1[k]
         r, n0, n1 = xoroshiro_step(s0, s1)
         on = w[k] != 0.0
-        flat[2 * k] = n0 if on else s0
-        flat[2 * k + 1] = n1 if on else s1
+        w0[k] = n0 if on else s0
+        w1[k] = n1 if on else s1
         u = to_unit(r)
         p = emlam
         sm = p
@@ -193,6 +198,7 @@ def poisson_counts(lam, emlam, rng, w, cnt, uu):
             sm += p
         uu[k] = u
         cnt[k] = (c if c < CDF_TERMS else -1.0) if on else 0.0
+    join_streams(flat, w0, w1)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -225,8 +231,8 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch
     stream. The per-target inputs of populations whose loops run in blocks are left to
     those loops (:func:`drawn_in_blocks`, :mod:`l5sim.kernels.drive`), which draw them the
     same way.
-    ``scratch`` (2, N): the counts and uniforms of one input's targets (free rows of the
-    neurons' scratch: the population loops fill them anew later in the step)."""
+    ``scratch`` (4, N): the counts, uniforms and stream words of one input's targets (free
+    rows of the neurons' scratch: the population loops fill them anew later in the step)."""
     for k in range(pin.lo.shape[0]):
         if t < pin.t0[k] or t >= pin.t1[k] or drawn_in_blocks(pin, k, kind, pop_of):
             continue
@@ -251,7 +257,8 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch
             w = pin.weight[w0:w0 + n]
             cnt = scratch[0, plo:phi]
             uu = scratch[1, plo:phi]
-            poisson_counts(lam, emlam, neuron_rng[plo:phi], w, cnt, uu)
+            poisson_counts(lam, emlam, neuron_rng[plo:phi], w, cnt, uu, scratch[2, plo:phi].view(np.uint64),
+                           scratch[3, plo:phi].view(np.uint64))
             for q in range(n):
                 if cnt[q] < 0.0:
                     cnt[q] = inversion_count(uu[q], lam, emlam)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 
 from .._numba_config import NJIT, NOALIAS
 from .delivery import LINE_SHIFT, drawn_in_blocks, input_lam, mark_lines, poisson_counts
@@ -27,11 +28,12 @@ from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
-def block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, cnt_row, uu_row):
+def block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, cnt_row, uu_row, w0_row, w1_row):
     """The step-t events of every per-target Poisson input into the ring entries of
     neurons a..b-1 (as :func:`l5sim.kernels.delivery.poisson_inputs` computes them for an
-    input's targets in a..b-1), their lines marked in ``dirty``. ``cnt_row`` and ``uu_row``
-    are free scratch rows (N,): counts and uniforms of the block. The inputs drawn here are
+    input's targets in a..b-1), their lines marked in ``dirty``. ``cnt_row``, ``uu_row``,
+    ``w0_row`` and ``w1_row`` are free float64 scratch rows (N,): counts and uniforms of the
+    block, and (as uint64) its streams' words. The inputs drawn here are
     those :func:`~l5sim.kernels.delivery.drawn_in_blocks` leaves to the block loops (inputs
     with one shared count stay in the whole-population pass: their draw is the input's).
     A function of its own, compiled ``noalias``: the L5 and the PV/SOM loops share it."""
@@ -53,7 +55,8 @@ def block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, cnt_row,
             w = pin.weight[w0:w0 + n]
             cnt = cnt_row[lo:hi]
             uu = uu_row[lo:hi]
-            poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu)
+            poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
+                           w1_row[lo:hi].view(np.uint64))
             for q in range(n):
                 if cnt[q] < 0.0:
                     cnt[q] = inversion_count(uu[q], lam, emlam)

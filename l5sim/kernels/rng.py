@@ -42,6 +42,25 @@ def next_u64(st, j):
 
 
 @nb.njit(inline="always", **NJIT)
+def split_streams(flat, w0, w1):
+    """The first and second state words of consecutive streams (``flat``: their rows of an
+    ``(n, 2)`` state array, side by side) into the rows ``w0`` and ``w1``: a vector loop
+    can then read and write them contiguously (a loop over the stride-2 words themselves
+    vectorises with gathers and scatters). LLVM vectorises this loop with permutes."""
+    for k in range(w0.shape[0]):
+        w0[k] = flat[2 * k]
+        w1[k] = flat[2 * k + 1]
+
+
+@nb.njit(inline="always", **NJIT)
+def join_streams(flat, w0, w1):
+    """The rows ``w0``, ``w1`` back into the streams' ``flat`` rows (:func:`split_streams`)."""
+    for k in range(w0.shape[0]):
+        flat[2 * k] = w0[k]
+        flat[2 * k + 1] = w1[k]
+
+
+@nb.njit(inline="always", **NJIT)
 def to_unit(x):
     """A 64-bit draw as a uniform double in [0, 1) (its upper 53 bits)."""
     return np.float64(x >> _S11) * _INV53
