@@ -174,13 +174,14 @@ def poisson_counts(lam, emlam, rng, w, cnt, uu, w0, w1):
     number of CDF terms s_0 .. s_{K-1} below it: the first m with u <= s_m, the result of
     :func:`l5sim.kernels.rng.poisson`'s inversion loop, whose terms it computes in the same
     operations (s is non-decreasing). A count of K is marked -1, its uniform kept in ``uu``
-    for the scalar inversion. ``w0``, ``w1``: uint64 scratch rows for the streams' two
+    for the scalar inversion; returns how many were marked. ``w0``, ``w1``: uint64 scratch rows for the streams' two
     words (:func:`l5sim.kernels.rng.split_streams`: read in place, the stride-2 words made
     LLVM vectorise with gathers and scatters). A function of its own (not inlined), so that
     LLVM sees its loop alone and vectorises it."""
     n = w.shape[0]
     flat = rng.reshape(2 * n)      # (the rows' two words side by side: stride 2, not a 2-d stride)
     split_streams(flat, w0, w1)
+    n_big = 0
     for k in range(n):
         s0 = w0[k]
         s1 = w1[k]
@@ -197,8 +198,11 @@ def poisson_counts(lam, emlam, rng, w, cnt, uu, w0, w1):
             p *= lam / m
             sm += p
         uu[k] = u
-        cnt[k] = (c if c < CDF_TERMS else -1.0) if on else 0.0
+        big = on and c >= CDF_TERMS
+        cnt[k] = -1.0 if big else (c if on else 0.0)
+        n_big += 1 if big else 0
     join_streams(flat, w0, w1)
+    return n_big
 
 
 @nb.njit(inline="always", **NJIT)
@@ -257,9 +261,9 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch
             w = pin.weight[w0:w0 + n]
             cnt = scratch[0, plo:phi]
             uu = scratch[1, plo:phi]
-            poisson_counts(lam, emlam, neuron_rng[plo:phi], w, cnt, uu, scratch[2, plo:phi].view(np.uint64),
-                           scratch[3, plo:phi].view(np.uint64))
-            for q in range(n):
+            n_big = poisson_counts(lam, emlam, neuron_rng[plo:phi], w, cnt, uu, scratch[2, plo:phi].view(np.uint64),
+                                   scratch[3, plo:phi].view(np.uint64))
+            for q in range(n if n_big > 0 else 0):
                 if cnt[q] < 0.0:
                     cnt[q] = inversion_count(uu[q], lam, emlam)
             for r in range(r0, r1):

@@ -55,9 +55,9 @@ def block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, cnt_row,
             w = pin.weight[w0:w0 + n]
             cnt = cnt_row[lo:hi]
             uu = uu_row[lo:hi]
-            poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
-                           w1_row[lo:hi].view(np.uint64))
-            for q in range(n):
+            n_big = poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
+                                   w1_row[lo:hi].view(np.uint64))
+            for q in range(n if n_big > 0 else 0):      # (counts of CDF_TERMS or more: rare)
                 if cnt[q] < 0.0:
                     cnt[q] = inversion_count(uu[q], lam, emlam)
             for r in range(r0, r1):

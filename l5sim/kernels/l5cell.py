@@ -229,20 +229,12 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
     per_spike = mode == G_PER_SPIKE
     n_att = 0
     n_plat = 0
+    # the dendrite first (it reads the soma's v of the previous step), then the soma: two
+    # loops, so that neither needs more vector registers than there are (one loop spilled)
     for k in range(n):
         v = v_[k]
-        u = u_[k]
         vd = vd_[k]
-        Fd = fd_[k]
-        bs = mg_block(v)
         bd_ = mg_block(vd)
-        # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (SOMA_CHANNELS)
-        c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
-        c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
-        c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
-        c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
-        gt = 0.0 + c0 + c2 + c4 + c6
-        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
         c1 = g1[k] * bd_ if m1 else g1[k]
         c3 = g3[k] * bd_ if m3 else g3[k]
         c5 = g5[k] * bd_ if m5 else g5[k]
@@ -255,7 +247,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
         pass1 = (gx == 1.0 or gx == 3.0) if per_step else True
         I_bap = (kap * bap_pA if det else bap_pA) if (bap_on and pass1) else 0.0
         ibap_[k] = I_bap
-        vd, wd = dendrite(scheme, vd, wd_[k], v, Fd, I_bap, id_[k], gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
+        vd, wd = dendrite(scheme, vd, wd_[k], v, fd_[k], I_bap, id_[k], gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
         vd_[k] = vd
         wd_[k] = wd
         plateau = vd >= plateau_mV
@@ -268,24 +260,37 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
             burst_[k] = 1.0 if (plateau and per_step and gx >= 2.0) else 0.0
         gx_[k] = (kap if plateau else -1.0) if per_spike else gx
         kap_[k] = kap_rest + (kap_[k] - kap_rest) * kap_decay if kap_state else kap_[k]
+        g1[k] *= d1
+        g3[k] *= d3
+        g5[k] *= d5
+        g7[k] *= d7
+    for k in range(n):
+        v = v_[k]
+        u = u_[k]
+        Fd = fd_[k]
+        bs = mg_block(v)
+        # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (SOMA_CHANNELS)
+        c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
+        c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
+        c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
+        c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
+        gt = 0.0 + c0 + c2 + c4 + c6
+        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
         gad = gad_[k]
         gt += gad
         gE += gad * e_ad
         I_s = is_[k] + gs * Fd
         gad_[k] = gad * decay_ad
-        v_[k] = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
-        u_[k] = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
+        vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
+        un = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
+        v_[k] = vn
+        u_[k] = un
         g0[k] *= d0
-        g1[k] *= d1
         g2[k] *= d2
-        g3[k] *= d3
         g4[k] *= d4
-        g5[k] *= d5
         g6[k] *= d6
-        g7[k] *= d7
         # a spike or a state out of bounds: the scan below has work at this neuron
-        vn = v_[k]
-        un = u_[k]
+        vd = vd_[k]
         calm = vn < vcheck and vn > -VMAX and un > -UMAX and un < UMAX and vd > -VMAX and vd < VMAX
         fd_[k] = 0.0 if calm else 1.0
         n_att += 0 if calm else 1
