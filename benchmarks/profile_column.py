@@ -36,7 +36,7 @@ PATHWAYS = ("ee", "e_pv", "e_som", "pv_pyr", "som_pyr", "pv_pv", "som_pv")
 #: Pieces of the L5 loop taken out, one at a time: source text -> its stand-in.
 ABLATIONS = {
     "as it is": [],
-    "without the sigmoid's exp": [("fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) / dd))",
+    "without the sigmoid's exp": [("fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) * inv_dd))",
                                    "fd_[k] = 0.01 * (vd_[k] - ehalf)")],
     "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)", "    pass")],
     "without the conductance sums": [

@@ -211,8 +211,9 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
     # (views from 0: with an index from ``a``, which numba must wrap if negative, LLVM
     # vectorised this loop with gathers and scatters, 30% of the loop's time)
     fd_, vd_ = FD[a:b], VD[a:b]
+    inv_dd = 1.0 / dd
     for k in range(b - a):
-        fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) / dd))
+        fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) * inv_dd))
     # --- every state variable, without branches on the data (selects, not ifs: LLVM
     # vectorises the loop); the conductance sums add a zero channel as exactly 0, so
     # they equal those of receptors.soma_conductance and dend_conductance
