@@ -11,9 +11,10 @@ CIRCUITS = {
     "izh2003": ("circuits/izhikevich2003.toml", {"populations.exc.n": 400, "populations.inh.n": 100}),
     # conductance synapses on two compartments, delays, Poisson drive, gate pathway
     "column": ("circuits/l5_column.toml", {}),
-    # enough pyramidal cells (2080) and PV cells (2184) that both population loops share
-    # their blocks among threads (from records.PARALLEL_MIN_BLOCKS blocks on)
-    "column_blocks": ("circuits/l5_column.toml", {"circuit.scale": 5.2, "populations.pv.n": 420}),
+    # enough pyramidal cells (4160: 9 blocks of l5cell.BLOCK) and PV cells (2184: 9 blocks of
+    # izh2007.BLOCK) that both population loops share their blocks among threads (from
+    # records.PARALLEL_MIN_BLOCKS blocks on)
+    "column_blocks": ("circuits/l5_column.toml", {"circuit.scale": 10.4, "populations.pv.n": 210}),
     # the 2003 network with immediate nearest-spike pair STDP on its excitatory pathways
     # (the benchmark's izh2003_10k_stdp, smaller): depression and potentiation by blocks
     "izh2003_stdp": ("circuits/izhikevich2003.toml", {
