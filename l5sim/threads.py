@@ -24,12 +24,20 @@ What this module decides
 Wait policy
 -----------
 Importing this module sets, when they are not already set, ``OMP_WAIT_POLICY=PASSIVE``
-(GNU libgomp, the OpenMP that numba's ``omp`` layer links on Linux, and Intel's) and
-``KMP_BLOCKTIME=0`` (Intel's OpenMP): a thread that finished its share of a parallel
-region sleeps at once instead of spinning for up to ~300,000 iterations (libgomp's default
-``GOMP_SPINCOUNT``) against other processes or against the other threads of this one. The
-variables are read once, when the OpenMP library loads (at the first parallel kernel or
-at numba's threading-layer probe), so this module must be imported first: l5sim's
+(GNU libgomp, the OpenMP that numba's ``omp`` layer links on Linux, and Intel's),
+``KMP_BLOCKTIME=0`` (Intel's OpenMP) and ``GOMP_SPINCOUNT`` = :data:`SPIN_COUNT` (libgomp).
+A thread that finished its share of a parallel region waits for the next one by spinning
+for at most :data:`SPIN_COUNT` iterations (libgomp counts ~100,000 per ms: ~0.3 ms here),
+then sleeps; and it never spins when the process has more threads than CPUs (libgomp's
+throttled count, 0 under a passive policy). The bound covers the gaps between the parallel
+regions of one simulation step (the serial delivery, the small populations: 50-150 us on
+the 10k column), where waking a sleeping thread cost ~50 us per region on this machine's
+VM (the 10k column on two threads: 2.2-2.4 s per biological second sleeping at once,
+1.2 s with the bounded spin, 1.7 s serially); it ends long before Python's work between
+chunks, so an idle simulation leaves its CPUs to other processes, unlike libgomp's
+default (300,000 iterations when no policy is set) or ``ACTIVE`` (spinning for minutes).
+The variables are read once, when the OpenMP library loads (at the first parallel kernel
+or at numba's threading-layer probe), so this module must be imported first: l5sim's
 ``simulation`` imports it at the top. ``benchmarks/threads_bench.py`` measures the
 layers and policies side by side (``docs/performance.md``).
 """
@@ -39,8 +47,10 @@ import math
 import os
 import time
 
+#: libgomp's spin budget of a waiting thread before it sleeps (see "Wait policy" above).
+SPIN_COUNT = 30000
 #: Environment defaults applied at import, before numba's OpenMP runtime is loaded.
-WAIT_POLICY_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0"}
+WAIT_POLICY_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0", "GOMP_SPINCOUNT": str(SPIN_COUNT)}
 for _k, _v in WAIT_POLICY_ENV.items():
     os.environ.setdefault(_k, _v)
 
