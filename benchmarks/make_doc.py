@@ -518,18 +518,36 @@ def section_profile(L):
     for label, r in d["l5_loop"].items():
         L.append(f"| {label} | {r['ns_per_neuron_step']:.1f} | {r['saves_ns']:+.1f} |")
     L.append("")
-    L.append("The loop runs in passes over blocks of 256 neurons: injected currents, arrivals channel by channel "
-             "(only the ring lines that deliveries marked: `SynapseState.ring_dirty`), the sigmoid, the update of "
-             "every state variable without branches, the plateau's burst draw, then a scan for spikes and "
-             "divergence in the blocks where the update found any. Every random draw and every sum keeps its order, "
-             "so the results stay bitwise those of one loop over neurons (and of the parallel kernel at any thread "
-             "count). LLVM vectorises every pass but the scan: the block function is compiled `noalias` "
-             "(`l5sim._numba_config.NOALIAS`, numba's parfor flag; its array arguments, the conductance and "
-             "scratch rows among them, never overlap), so the update pass's 30 arrays need no run-time overlap "
-             "checks, and the sigmoid's `exp` is l5sim's own (`kernels.vexp`: within one ulp of libm's, the same "
-             "on every platform). The PV and SOM loop (`kernels.izh2007`) runs in the same passes. What remains "
-             "is arithmetic (six divisions per cell and step, the polynomial of `exp`), the burst draw's gather "
-             "and scatter of the (N, 2) stream states, and memory traffic.\n")
+    passes = d.get("l5_passes")
+    if passes:
+        L.append(f"The passes of the L5 block function on the column's state after 200 ms (cycle counter read at "
+                 f"each pass's start, 1000 steps; the shares of the counted cycles times the loop's "
+                 f"{passes['ns_per_l5_neuron_step']:.1f} ns per L5 neuron-step; the arrivals pass reads only the "
+                 "drive's entries and the spikes pending at the start, fewer than a full run):\n")
+        L.append("| pass | ns per L5 neuron-step |")
+        L.append("|---|---|")
+        for label, v in passes["passes"].items():
+            L.append(f"| {label} | {v:.2f} |")
+        L.append("")
+    L.append("The loop runs in passes over blocks of 512 neurons (a block's fixed costs, ~0.4 us, made blocks of "
+             "256 cost 12.5 against 11.1 ns per neuron-step): the Poisson drive of the block's targets "
+             "(`kernels.drive`: drawn where the block reads it, and in the parallel blocks), injected currents, "
+             "arrivals channel by channel (only the ring lines that deliveries marked: `SynapseState.ring_dirty`), "
+             "the sigmoid, the dendrite's update, the soma's update (two loops: one spilled vector registers), the "
+             "plateau's burst draw, then a scan for spikes and divergence in the blocks where the update found any. "
+             "Every random draw and every sum keeps its order, so the results stay bitwise those of one loop over "
+             "neurons (and of the parallel kernel at any thread count). LLVM vectorises every pass but the scan: the "
+             "block function is compiled `noalias` (`l5sim._numba_config.NOALIAS`, numba's parfor flag; its array "
+             "arguments, the conductance and scratch rows among them, never overlap), so the update passes need no "
+             "run-time overlap checks; the passes that draw from the neurons' (N, 2) stream states split them into "
+             "two rows first (`rng.split_streams`: read in place, their stride-2 words were gathered and scattered); "
+             "the sigmoid's `exp` is l5sim's own (`kernels.vexp`: fused multiply-adds, within one ulp of libm's, "
+             "the same on every platform); and a cell-step divides four times (the Mg block, the two compartments' "
+             "implicit steps, the sigmoid). The PV and SOM loop (`kernels.izh2007`) runs in the same passes. What "
+             "remains is the drive's draws (one uniform per target and step), the arithmetic of the updates, and "
+             "memory traffic: in a full run the arrivals pass reads ~1300 ring lines per step that deliveries wrote "
+             "`delay` steps earlier, most of them no longer in cache (a prefetch one block ahead moved the misses "
+             "into the block function rather than removing them).\n")
 
 
 def render(figure: bool = True) -> str:

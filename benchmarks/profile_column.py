@@ -17,6 +17,14 @@ Two levels, serial kernels on one thread, CPU time of the process:
 
     python -m benchmarks.profile_column [--scale 20] [--repeats 5] [--out benchmarks/results/profile_column]
 
+* **passes of the L5 block** (``l5sim.kernels.l5cell.block_step``) on the column's state
+  after 200 ms of simulation (its own pending arrivals, plateaus and spikes): the processor's
+  cycle counter read at each pass's start (``llvm.readcyclecounter``, a copy of the source
+  with the reads inserted), summed over 1000 steps; each pass's share of the counted cycles
+  times the loop's CPU time gives its ns per L5 neuron-step. The arrivals pass here reads
+  only the ring entries of the drive and of the spikes pending at the start (each step's
+  spikes are not delivered), fewer than in a full run.
+
 The loop variants are compiled from edited source, which numba's on-disk cache must not
 see: the script runs with the cache off (``L5SIM_NUMBA_CACHE=0``), so it compiles
 everything it runs (about a minute).
@@ -140,6 +148,113 @@ def loop_level(scale: float, repeats: int) -> dict:
     return out
 
 
+#: Where each pass of the L5 block function starts (source text) -> the pass's name, in the
+#: order of the source; the block's end is after the scan's last statement.
+PASSES = [
+    ("    block_drive(a, b, t, slot,", "Poisson drive"),
+    ("    _inputs(a, b, IS, ID, ns,", "injected currents"),
+    ("    block_arrivals(a, b, slot,", "arrivals"),
+    ("    if mode == G_PER_STEP:", "gate draws (per_step only)"),
+    ("    fd_, vd_ = FD[a:b], VD[a:b]", "sigmoid"),
+    ("    n = b - a\n", "(setup)"),
+    ("    for k in range(n):\n        v = v_[k]\n        vd = vd_[k]\n", "dendrite update"),
+    ("    for k in range(n):\n        v = v_[k]\n        u = u_[k]\n", "soma update"),
+    ("    if per_spike and n_plat > 0:", "burst draws"),
+    ("    # --- spikes and divergence", "scan (spikes, divergence)"),
+]
+SCAN_END = "            flag[i] = 1 + isb\n"
+
+
+def passes_level(scale: float, repeats: int) -> dict:
+    """Cycle counts of the L5 block's passes (see the module docstring)."""
+    import numba as nb
+    import numpy as np
+    from llvmlite import ir
+    from numba.core import types as nbt
+    from numba.extending import intrinsic
+
+    import l5sim
+    from l5sim.kernels import engine, l5cell
+    from l5sim.session import Session
+
+    counts = np.zeros(len(PASSES) + 1, np.int64)
+    addr = counts.ctypes.data
+
+    @intrinsic
+    def _cycles(typingctx):
+        def codegen(context, builder, signature, args):
+            fn = builder.module.declare_intrinsic("llvm.readcyclecounter", fnty=ir.FunctionType(ir.IntType(64), []))
+            return builder.call(fn, [])
+        return nbt.int64(), codegen
+
+    @intrinsic
+    def _add_at(typingctx, base, k, val):
+        def codegen(context, builder, signature, args):
+            ptr = builder.gep(builder.inttoptr(args[0], ir.IntType(64).as_pointer()), [args[1]])
+            builder.store(builder.add(builder.load(ptr), args[2]), ptr)
+            return context.get_dummy_value()
+        return nbt.void(base, k, val), codegen
+
+    @nb.njit(inline="always")
+    def _tick(k, c0):
+        _add_at(addr, k, _cycles() - c0)
+
+    src = open(l5cell.__file__).read()
+    if [src.find(text) for text, _ in PASSES] != sorted(src.find(text) for text, _ in PASSES):
+        raise RuntimeError("profile_column: PASSES are not in the L5 block's source order")
+    for k, (text, _) in enumerate(PASSES):
+        if src.count(text) != 1:
+            raise RuntimeError(f"profile_column: the L5 block no longer contains {text!r} once; update PASSES")
+        src = src.replace(text, f"    _tick({k}, _c)\n    _c = _cycles()\n" + text)
+    head = "    t, slot, scheme, mode, lag, kap_state = flags\n"
+    if src.count(head) != 1 or src.count(SCAN_END) != 1:
+        raise RuntimeError("profile_column: the L5 block's start or end moved; update passes_level")
+    src = src.replace(head, head + "    _c = _cycles()\n").replace(SCAN_END, SCAN_END + f"    _tick({len(PASSES)}, _c)\n")
+    mod = types.ModuleType("l5sim.kernels._profile_passes")
+    mod.__package__ = "l5sim.kernels"
+    mod.__file__ = l5cell.__file__
+    mod.__dict__.update(_cycles=_cycles, _tick=_tick)
+    exec(compile(src, "<l5cell: passes>", "exec"), mod.__dict__)
+    built = l5sim.build(l5sim.load_circuit(CIRCUIT, overrides={"circuit.scale": scale}), 1)
+    sess = Session(built, seed=1)
+    sess.run(200.0)
+    net, st = sess.net, sess.st
+    unit = engine._unit(mod, "integrate", "population_loop", "profile", False)
+
+    @nb.njit
+    def steps(n, t0, net, st):
+        for k in range(n):
+            t = t0 + k
+            slot = t % st.synapses.ring.shape[0]
+            unit(0, t, slot, net.dt, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, st.synapses,
+                 st.modulation.value, net.poisson_inputs)
+            st.neurons.flag[:] = 0
+            st.synapses.ring_dirty[slot] = 0
+
+    t0 = int(round(200.0 / net.dt))
+    steps(2, t0, net, st)
+    n_l5 = int(net.neurons.pop_start[1] - net.neurons.pop_start[0])
+    n = 1000
+    best, best_counts = float("inf"), None
+    for r in range(repeats):
+        counts[:] = 0
+        c = time.process_time()
+        steps(n, t0 + 2 + r * n, net, st)
+        el = time.process_time() - c
+        if el < best:
+            best, best_counts = el, counts.copy()
+    ns_cell = best / (n * n_l5) * 1e9
+    tot = best_counts[1:].sum() + best_counts[0]
+    # counts[k] is the time up to pass k's start, i.e. pass k - 1's; counts[0]: the entry
+    out = {"(entry)": float(best_counts[0] / tot * ns_cell)}
+    for k, (_, name) in enumerate(PASSES):
+        out[name] = float(best_counts[k + 1] / tot * ns_cell)
+    out = {"ns_per_l5_neuron_step": ns_cell, "passes": out}
+    for name, v in out["passes"].items():
+        print(f"{name:>30s}: {v:.2f} ns per L5 neuron-step", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=20.0)
@@ -151,12 +266,15 @@ def main(argv=None) -> int:
     os.environ["L5SIM_NUMBA_CACHE"] = "0"      # before l5sim is imported (l5sim._numba_config)
     os.environ.setdefault("L5SIM_PARALLEL", "0")
     load0 = os.getloadavg()
-    res = {"circuit": circuit_level(args.scale, args.repeats), "l5_loop": loop_level(args.scale, args.repeats)}
+    res = {"circuit": circuit_level(args.scale, args.repeats), "l5_loop": loop_level(args.scale, args.repeats),
+           "l5_passes": passes_level(args.scale, args.repeats)}
     res["meta"] = {"scale": args.scale, "repeats": args.repeats, "load_before": load0, "load_after": os.getloadavg(),
                    "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count()}
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as fh:
+    tmp = os.path.join(args.out, "results.json.tmp")
+    with open(tmp, "w") as fh:
         json.dump(res, fh, indent=1)
+    os.replace(tmp, os.path.join(args.out, "results.json"))      # (atomically: never half a file)
     return 0
 
 
