@@ -135,21 +135,36 @@ def _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, 
     return nf
 
 
+#: Neurons whose flags :func:`_collect` tests at once (a vectorised OR) before it looks at
+#: them one by one: a step's few spikes leave most such groups empty.
+COLLECT_GROUP = 64
+
+
 @nb.njit(inline="always", **NJIT)
 def _collect(lo, hi, t, flag, dval, diverged, fired, fired_b, nf):
     """Move a population's flags into the spike list in index order (deterministic);
-    returns (nf, diverged)."""
-    for i in range(lo, hi):
-        fl = flag[i]
-        if fl != 0:
-            flag[i] = 0
-            if fl >= 3:
-                diverged[0] = i
-                diverged[1] = t
-                diverged[2] = fl - 3
-                diverged[3] = dval[i]
-                return nf, True
-            nf = _emit(fired, fired_b, nf, i, fl - 1)
+    returns (nf, diverged). Groups of :data:`COLLECT_GROUP` flags without any set are
+    skipped after one vectorised test (the 10k column's 11 spikes per step left a byte-by-
+    byte scan of all its flags ~4 us per step)."""
+    for g0 in range(lo, hi, COLLECT_GROUP):
+        g1 = min(g0 + COLLECT_GROUP, hi)
+        fs = flag[g0:g1]         # (a view from 0: see l5cell's sigmoid pass)
+        acc = 0
+        for q in range(g1 - g0):
+            acc |= fs[q]
+        if acc == 0:
+            continue
+        for i in range(g0, g1):
+            fl = flag[i]
+            if fl != 0:
+                flag[i] = 0
+                if fl >= 3:
+                    diverged[0] = i
+                    diverged[1] = t
+                    diverged[2] = fl - 3
+                    diverged[3] = dval[i]
+                    return nf, True
+                nf = _emit(fired, fired_b, nf, i, fl - 1)
     return nf, False
 
 
