@@ -15,7 +15,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .._numba_config import NJIT
+from .._numba_config import INTERNAL, NJIT
 
 _S55 = np.uint64(55)
 _S9 = np.uint64(9)
@@ -94,7 +94,8 @@ def _int32(st, j):
     return x - 4294967296 if x >= 2147483648 else x
 
 
-@nb.njit(**NJIT)
+# INTERNAL: only kernels call it (no Python-callable wrapper to compile, _numba_config.INTERNAL)
+@nb.njit(**NJIT, **INTERNAL)
 def normal_tail(st, j, hz, iz, zk, zw, zf):
     """The ziggurat's rare branches (wedges and tail), a few per cent of draws.
 
@@ -165,7 +166,7 @@ def inversion_count(u, lam, emlam):
     return k
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT, **INTERNAL)       # only kernels call it (as normal_tail)
 def _poisson_ptrs(st, j, lam):
     """Transformed rejection with squeeze (PTRS) of Hormann (1993), "The transformed
     rejection method for generating Poisson random variables", Insurance: Mathematics and
