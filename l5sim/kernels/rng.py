@@ -15,7 +15,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .._numba_config import INTERNAL, NJIT
+from .._numba_config import NJIT
 
 _S55 = np.uint64(55)
 _S9 = np.uint64(9)
@@ -94,8 +94,7 @@ def _int32(st, j):
     return x - 4294967296 if x >= 2147483648 else x
 
 
-# INTERNAL: only kernels call it (no Python-callable wrapper to compile, _numba_config.INTERNAL)
-@nb.njit(**NJIT, **INTERNAL)
+@nb.njit(**NJIT)
 def normal_tail(st, j, hz, iz, zk, zw, zf):
     """The ziggurat's rare branches (wedges and tail), a few per cent of draws.
 
@@ -166,7 +165,7 @@ def inversion_count(u, lam, emlam):
     return k
 
 
-@nb.njit(**NJIT, **INTERNAL)       # only kernels call it (as normal_tail)
+@nb.njit(**NJIT)
 def _poisson_ptrs(st, j, lam):
     """Transformed rejection with squeeze (PTRS) of Hormann (1993), "The transformed
     rejection method for generating Poisson random variables", Insurance: Mathematics and
