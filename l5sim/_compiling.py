@@ -92,13 +92,13 @@ def _can_fork_compile() -> bool:
     if not hasattr(os, "fork") or len(os.sched_getaffinity(0)) < 2 or threading.active_count() != 1:
         return False
     try:
+        from numba.core.caching import IndexDataCacheFile
         from numba.np.ufunc import parallel as _parallel
-
-        if getattr(_parallel, "_is_initialized", True):    # a threading layer has started
-            return False
-    except ImportError:  # pragma: no cover
+    except ImportError:  # pragma: no cover - numba internals moved
         return False
-    return True
+    if getattr(_parallel, "_is_initialized", True):    # a threading layer has started
+        return False
+    return callable(getattr(IndexDataCacheFile, "save", None))   # (for _LockedCacheSaves)
 
 
 class _LockedCacheSaves:
@@ -122,12 +122,12 @@ class _LockedCacheSaves:
                 fh = open(os.path.join(cache_file._cache_path, "l5sim-save.lock"), "a")
             except OSError:                 # (numba's own save reports an unwritable cache)
                 return original(cache_file, key, data)
-            with fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
+            with fh:                        # (closing it releases the lock)
                 try:
-                    return original(cache_file, key, data)
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+                except OSError:             # a file system without locks: save as numba does
+                    pass
+                return original(cache_file, key, data)
 
         self._cls.save = save
         return self

@@ -405,7 +405,10 @@ def _first_call_compiling(kernel):
 
 def _compile_and_call(kernel, net, st, *args):
     jobs = getattr(kernel, "precompile_jobs", None)
-    jobs = jobs(net, st) if jobs is not None else []
+    try:
+        jobs = jobs(net, st) if jobs is not None else []
+    except Exception:       # (numba internals moved: compile as before; the call reports real errors)
+        jobs = []
     # two processes only where two CPUs are free now (l5sim.threads: not in a sweep's
     # workers, not beside another busy process: there the two would share one CPU and the
     # extra work of the split, ~1 s of CPU, would make the start slower)
