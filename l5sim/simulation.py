@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from . import threads as _threads_mod  # first: sets the OpenMP wait policy before numba loads it
+from ._compiling import compile_in_parallel as _compile_in_parallel
 from ._compiling import run as _compiling_run
 from .divergence import check_arrays, guard_for
 from .errors import DivergenceError, SpecError
@@ -388,16 +389,32 @@ def _choose_kernel(built, net, kernel, parallel):
 
 def _first_call_compiling(kernel):
     """``kernel`` whose first call (which compiles it, or loads it from numba's cache) runs
-    under :func:`l5sim._compiling.run` (~2 s less for a cold compile of the column)."""
+    under :func:`l5sim._compiling.run` (~2 s less for a cold compile of the column), after
+    the functions it calls were compiled two at a time where that is possible
+    (:func:`l5sim._compiling.compile_in_parallel`, for a kernel with ``precompile_jobs``)."""
     first = [True]
 
     def run(*args):
         if first[0]:
             first[0] = False
-            return _compiling_run(kernel, *args)
+            return _compiling_run(_compile_and_call, kernel, *args)
         return kernel(*args)
 
     return run
+
+
+def _compile_and_call(kernel, net, st, *args):
+    jobs = getattr(kernel, "precompile_jobs", None)
+    try:
+        jobs = jobs(net, st) if jobs is not None else []
+    except Exception:       # (numba internals moved: compile as before; the call reports real errors)
+        jobs = []
+    # two processes only where two CPUs are free now (l5sim.threads: not in a sweep's
+    # workers, not beside another busy process: there the two would share one CPU and the
+    # extra work of the split, ~1 s of CPU, would make the start slower)
+    if len(jobs) > 1 and _threads_mod.default_threads() >= 2:
+        _compile_in_parallel(jobs)
+    return kernel(net, st, *args)
 
 
 class _WeightLog:

@@ -14,7 +14,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from .._numba_config import NJIT
+from .._numba_config import INTERNAL, NJIT
 from .memory import prefetch
 from .records import BLOCK_DRIVE_KINDS, RING_LINE
 from .rng import (POISSON_INVERSION_MAX, inversion_count, join_streams, poisson_small, split_streams, to_unit,
@@ -76,7 +76,8 @@ def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring, dirty):
                  sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring, dirty)
 
 
-@nb.njit(**NJIT)
+# INTERNAL: only the delivery loops call it (its Python-callable wrapper was 71 kB of LLVM IR)
+@nb.njit(**NJIT, **INTERNAL)
 def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0,
                   pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale,
                   path_gain, ring, dirty):

@@ -387,7 +387,8 @@ def _variant(kinds, plastic, parallel):
     ``MODELS`` keys), with or without plasticity, serial or parallel. The loops of other
     models and, without plasticity, the STDP units are replaced by stand-ins that compile
     to nothing: a circuit compiles only what it uses. Each variant has a name of its own
-    (its entry in numba's on-disk cache), e.g. ``run_chunk_l5cell_izh2007_parallel``."""
+    (its entry in numba's on-disk cache), e.g. ``run_chunk_l5cell_izh2007_parallel``.
+    Returns the loop and its globals (where :func:`_precompile_jobs` finds its units)."""
     shorts = [MODELS[k].__name__.rsplit(".", 1)[-1] for k in kinds]
     name = "_".join(["run_chunk"] + shorts + (["stdp"] if plastic else []) + (["parallel"] if parallel else []))
     g = dict(globals())
@@ -406,7 +407,7 @@ def _variant(kinds, plastic, parallel):
     g["_PLASTIC"] = plastic
     g["_integrate"] = nb.njit(inline="always", **NJIT)(_renamed(_integrate, f"_integrate_{name}", g))
     g["_start_of_step"] = nb.njit(inline="always", **NJIT)(_renamed(_start_of_step, f"_start_of_step_{name}", g))
-    return nb.njit(_nrt=False, **NJIT)(_renamed(_run_chunk, name, g))
+    return nb.njit(_nrt=False, **NJIT)(_renamed(_run_chunk, name, g)), g
 
 
 #: The external Poisson inputs, a function of its own (called once per step, not inlined):
@@ -445,11 +446,15 @@ def chunk_kernel(net, parallel=False):
     scratch arrays for one step's spikes sized for ``net``. The parallel variant runs
     neurons of a population and blocks of delivery targets in parallel; every neuron owns
     its random stream and every target receives its inputs in spike order, so both
-    variants give identical results whatever the thread count."""
+    variants give identical results whatever the thread count.
+
+    ``run.precompile_jobs(net, st)`` lists the loop's separately compiled functions as
+    compile jobs (empty once it is compiled or cached): the simulation runs them two at a
+    time before the first call where two CPUs are free (cold start, issue 18 item 5)."""
     key = features(net) + (bool(parallel),)
     if key not in _VARIANTS:
         _VARIANTS[key] = _variant(*key)
-    fn = _VARIANTS[key]
+    fn, g = _VARIANTS[key]
     n = net.neurons.pop_of.shape[0]
     fired = np.empty(n, np.int64)
     fired_b = np.empty(n, np.uint8)
@@ -458,4 +463,87 @@ def chunk_kernel(net, parallel=False):
     def run(net_, st_, out_, t0, n_steps):
         return fn(net_._replace(**net_none), st_._replace(**st_none), out_, t0, n_steps, fired, fired_b)
 
+    def precompile_jobs(net_, st_):
+        """The separately compiled functions of the loop, as jobs that compile them for the
+        argument types ``run(net_, st_, ...)`` gives them (:func:`_precompile_jobs`); none
+        once the loop is compiled in this process."""
+        return [] if fn.signatures or _on_disk(fn) else _precompile_jobs(g, key, net_, st_, fired)
+
+    run.precompile_jobs = precompile_jobs
     return run
+
+
+def _on_disk(fn) -> bool:
+    """Whether numba's cache has an index for jitted ``fn`` (then it is most likely cached:
+    loaded, not compiled), or has no cache for it at all (``L5SIM_NUMBA_CACHE=0``): in both
+    cases no function is compiled ahead (:func:`l5sim._compiling.compile_in_parallel` hands
+    the child's work over through the cache)."""
+    import os
+
+    try:
+        return os.path.exists(fn._cache._cache_file._index_path)
+    except AttributeError:          # no on-disk cache (numba's NullCache) or numba internals moved
+        return True
+
+
+#: Rough compile times (s) of the separately compiled functions of the chunk loop, each with
+#: the functions it calls (README column, empty cache, this project's 2-core machine; the
+#: point models' loops estimated): :func:`_precompile_jobs` orders its jobs by them.
+_COMPILE_WEIGHTS = {K_L5: 5.0, K_IZH07: 2.0, K_IZH03: 1.0, K_ADEX: 1.0, "poisson": 1.7, "deliver": 1.1,
+                    "stdp": 1.0}
+
+
+def _type_only(unit, argtypes):
+    """Type ``unit`` (a unit wrapper, which the chunk loop inlines) for ``argtypes`` as the
+    chunk loop would, without generating its code: typing its call of the unit's loop
+    compiles that loop (and caches it), which is all that is wanted. (Compiling the wrapper
+    instead would also optimise and emit a second copy of the loop, linked in: ~0.5 s for
+    the L5 cell's.)"""
+    from numba.core import compiler
+    from numba.core.compiler_lock import global_compiler_lock
+
+    comp = nb.njit(**dict(NJIT, cache=False, **INTERNAL))(unit.py_func)._compiler
+    flags = compiler.Flags()
+    comp.targetdescr.options.parse_as_flags(flags, comp.targetoptions)
+    flags.no_compile = True
+    with global_compiler_lock:
+        compiler.compile_extra(comp.targetdescr.typing_context, comp.targetdescr.target_context, unit.py_func,
+                               args=argtypes, return_type=None, flags=flags, locals={},
+                               pipeline_class=comp.pipeline_class)
+
+
+def _precompile_jobs(g, key, net, st, fired):
+    """``[(weight, name, job), ...]``, heaviest first: a job per function of the variant
+    (globals ``g``) that is compiled on its own (the models' population loops, delivery,
+    the Poisson inputs, the STDP loops) and that compiles it, with the functions it calls,
+    for the argument types :func:`_run_chunk` passes (mirrored here: a type that differs
+    only costs a second compile of that loop, never a wrong result). ``net`` and ``st`` are
+    the records as the chunk loop receives them. For :func:`l5sim._compiling.compile_in_parallel`."""
+    from functools import partial
+
+    kinds, plastic, _ = key
+    ty, i64 = nb.typeof, nb.types.int64
+    ns, sy_s = st.neurons, st.synapses
+    jobs = []
+    for kind in kinds:
+        short = MODELS[kind].__name__.rsplit(".", 1)[-1]
+        pr = net.l5 if kind == K_L5 else getattr(net, _MODEL_PARAMS[kind])
+        # _integrate: (p, slot, dt, nr, pr, rc, zig, ns, sy, mod), p and slot int64
+        args = (i64, i64, ty(net.dt), ty(net.neurons), ty(pr), ty(net.receptors), ty(net.ziggurat), ty(ns),
+                ty(sy_s), ty(st.modulation.value))
+        jobs.append((_COMPILE_WEIGHTS[kind], short, partial(_type_only, g[f"_integrate_{short}"], args)))
+    # _deliver(fired, f0, nf, slot, pop_of, sy, path_gain, ring, ring_dirty)
+    args = (ty(fired), i64, i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(sy_s.path_gain), ty(sy_s.ring),
+            ty(sy_s.ring_dirty))
+    jobs.append((_COMPILE_WEIGHTS["deliver"], "deliver", partial(_type_only, g["_deliver"], args)))
+    # _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch): a function of its own
+    args = (i64, i64, ty(net.dt), ty(net.poisson_inputs), ty(ns.rng), ty(sy_s.input_rng), ty(sy_s.ring),
+            ty(sy_s.ring_dirty), ty(ns.scratch))
+    jobs.append((_COMPILE_WEIGHTS["poisson"], "poisson", partial(_poisson_inputs.compile, args)))
+    if plastic:
+        # _depress / _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
+        args = (ty(fired), i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(net.plasticity),
+                ty(st.plasticity))
+        for unit in ("_depress", "_potentiate"):
+            jobs.append((_COMPILE_WEIGHTS["stdp"], unit[1:], partial(_type_only, g[unit], args)))
+    return sorted(jobs, key=lambda j: -j[0])
