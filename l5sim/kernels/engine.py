@@ -528,17 +528,17 @@ def _precompile_jobs(g, key, net, st, fired):
     for kind in kinds:
         short = MODELS[kind].__name__.rsplit(".", 1)[-1]
         pr = net.l5 if kind == K_L5 else getattr(net, _MODEL_PARAMS[kind])
-        # _integrate: (p, slot, dt, nr, pr, rc, zig, ns, sy, mod), p and slot int64
-        args = (i64, i64, ty(net.dt), ty(net.neurons), ty(pr), ty(net.receptors), ty(net.ziggurat), ty(ns),
-                ty(sy_s), ty(st.modulation.value))
+        # _integrate: (p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin), p, t and slot int64
+        args = (i64, i64, i64, ty(net.dt), ty(net.neurons), ty(pr), ty(net.receptors), ty(net.ziggurat), ty(ns),
+                ty(sy_s), ty(st.modulation.value), ty(net.poisson_inputs))
         jobs.append((_COMPILE_WEIGHTS[kind], short, partial(_type_only, g[f"_integrate_{short}"], args)))
     # _deliver(fired, f0, nf, slot, pop_of, sy, path_gain, ring, ring_dirty)
     args = (ty(fired), i64, i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(sy_s.path_gain), ty(sy_s.ring),
             ty(sy_s.ring_dirty))
     jobs.append((_COMPILE_WEIGHTS["deliver"], "deliver", partial(_type_only, g["_deliver"], args)))
-    # _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch): a function of its own
+    # _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch, kind, pop_of): its own
     args = (i64, i64, ty(net.dt), ty(net.poisson_inputs), ty(ns.rng), ty(sy_s.input_rng), ty(sy_s.ring),
-            ty(sy_s.ring_dirty), ty(ns.scratch))
+            ty(sy_s.ring_dirty), ty(ns.scratch), ty(net.neurons.kind), ty(net.neurons.pop_of))
     jobs.append((_COMPILE_WEIGHTS["poisson"], "poisson", partial(_poisson_inputs.compile, args)))
     if plastic:
         # _depress / _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
