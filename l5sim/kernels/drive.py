@@ -22,12 +22,12 @@ import math
 import numba as nb
 import numpy as np
 
-from .._numba_config import NJIT, NOALIAS
+from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .delivery import LINE_SHIFT, drawn_in_blocks, input_lam, mark_lines, poisson_counts
 from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small
 
 
-@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
+@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
 def block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, cnt_row, uu_row, w0_row, w1_row):
     """The step-t events of every per-target Poisson input into the ring entries of
     neurons a..b-1 (as :func:`l5sim.kernels.delivery.poisson_inputs` computes them for an

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba as nb
 from numba import prange
 
-from .._numba_config import NJIT, NOALIAS
+from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .drive import block_drive
 from .izh2003 import check
 from .receptors import block_arrivals, block_inputs, mg_block, py_min
@@ -131,7 +131,7 @@ def population_loop(lo, hi, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpea
                        scratch[1], scratch[2], scratch[3])
 
 
-@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
+@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
 def block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, dirty,
                GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):

@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from .._numba_config import NJIT, NOALIAS
+from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .izh2003 import check
 from .drive import block_drive
 from .izh2007 import soma_v
@@ -200,7 +200,7 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
-@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS))
+@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
 def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, GR, used, rev, mg, decay,
                zig, pin, kind, pop_of, IS, ID, FD, GX):
     """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive

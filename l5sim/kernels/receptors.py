@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numba as nb
 
-from .._numba_config import NJIT, NOALIAS
+from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
 from .rng import normal
 
@@ -79,7 +79,7 @@ def _add_arrivals(rec, x, tgt, lo, hi):
             xs[k] = 0.0
 
 
-@nb.njit(**dict(NJIT, **NOALIAS))
+@nb.njit(**dict(NJIT, **NOALIAS, **INTERNAL))
 def block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID):
     """Neurons a..b-1's ring slot read and cleared, channel by channel (the order
     :func:`take_arrivals` adds them in; an empty entry adds 0, which changes nothing):
