@@ -106,8 +106,8 @@ def section_equal_threads(suite, L):
              "Brian2 `cpp_standalone` on 2 threads uses OpenMP (`devices.cpp_standalone.openmp_threads`); "
              "NEST `local_num_threads`. The peers run in the environment a user has: their OpenMP threads "
              "spin for up to libgomp's default 300,000 iterations when idle (`OMP_WAIT_POLICY` unset), "
-             "l5sim's for at most 30,000 (~0.3 ms, `l5sim.threads`: long enough for the gaps between one "
-             "step's parallel regions, then they sleep); on a loaded machine spinning costs far more than the "
+             "l5sim's sleep at once (`l5sim.threads`; a bounded spin is opt-in); on a loaded machine spinning "
+             "costs far more than the "
              "work (the *omp_active* mode of the thread benchmark below shows the same on l5sim's own "
              "kernels), so 2-thread ratios measured under load say more about the wait policy than about the "
              "simulators.\n")
@@ -317,10 +317,10 @@ def section_threads(L, nproc):
     L.append("`l5sim.threads` chooses the thread count of `simulate(parallel=None)` from the CPUs free to the "
              "process: its affinity mask, its cgroup quota (v2 `cpu.max`, v1 `cpu.cfs_quota_us`), the CPUs "
              "idle over 50 ms (`/proc/stat`), one thread in a sweep worker (`set_worker_threads`) and "
-             "`L5SIM_THREADS`; it sets `OMP_WAIT_POLICY=PASSIVE`, `KMP_BLOCKTIME=0` and "
-             "`GOMP_SPINCOUNT=30000` before numba loads OpenMP, so an idle thread spins at most ~0.3 ms for the "
-             "next parallel region of the same step (waking a sleeping one cost ~50 us per region on this "
-             "machine), then sleeps, and never spins when the process has more threads than CPUs.\n")
+             "`L5SIM_THREADS`; it sets `OMP_WAIT_POLICY=PASSIVE` and `KMP_BLOCKTIME=0` before numba loads "
+             "OpenMP, so idle threads sleep instead of spinning. The *omp_spin* mode below is the opt-in "
+             "bounded spin (`GOMP_SPINCOUNT=30000`, ~0.3 ms): faster with both CPUs free (waking a sleeping "
+             "thread cost ~50 us per parallel region here), ruinous with one taken by another process.\n")
     if not d:
         L.append("Not measured yet: `python -m benchmarks.threads_bench`.\n")
         return

@@ -13,8 +13,8 @@ interleaved:
   :func:`l5sim.threads.default_threads` with l5sim's wait policy, :mod:`l5sim.threads`);
 * ``omp_passive``, ``omp_spin``, ``omp_active``, ``workqueue``: the parallel kernels forced
   on two threads, with OpenMP's threads sleeping at once when idle (``GOMP_SPINCOUNT=0``),
-  spinning for at most l5sim's bounded count first (``l5sim.threads.SPIN_COUNT``, its
-  default), spinning (libgomp's ``OMP_WAIT_POLICY=ACTIVE``), or numba's own ``workqueue``
+  spinning for at most a bounded count first (``GOMP_SPINCOUNT=30000``,
+  ``l5sim.threads.SPIN_COUNT``: opt-in), spinning (libgomp's ``OMP_WAIT_POLICY=ACTIVE``), or numba's own ``workqueue``
   threading layer.
 
 Reported per network and condition: the simulate time (min and median over repeats) and
@@ -44,7 +44,7 @@ MODES = {
     "serial": (1, {}),
     "default": (0, {}),
     "omp_passive": (2, {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0", "NUMBA_THREADING_LAYER": "omp"}),
-    "omp_spin": (2, {"NUMBA_THREADING_LAYER": "omp"}),
+    "omp_spin": (2, {"GOMP_SPINCOUNT": "30000", "NUMBA_THREADING_LAYER": "omp"}),
     "omp_active": (2, {"OMP_WAIT_POLICY": "ACTIVE", "NUMBA_THREADING_LAYER": "omp"}),
     "workqueue": (2, {"NUMBA_THREADING_LAYER": "workqueue"}),
 }

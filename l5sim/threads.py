@@ -24,18 +24,22 @@ What this module decides
 Wait policy
 -----------
 Importing this module sets, when they are not already set, ``OMP_WAIT_POLICY=PASSIVE``
-(GNU libgomp, the OpenMP that numba's ``omp`` layer links on Linux, and Intel's),
-``KMP_BLOCKTIME=0`` (Intel's OpenMP) and ``GOMP_SPINCOUNT`` = :data:`SPIN_COUNT` (libgomp).
-A thread that finished its share of a parallel region waits for the next one by spinning
-for at most :data:`SPIN_COUNT` iterations (libgomp counts ~100,000 per ms: ~0.3 ms here),
-then sleeps; and it never spins when the process has more threads than CPUs (libgomp's
-throttled count, 0 under a passive policy). The bound covers the gaps between the parallel
-regions of one simulation step (the serial delivery, the small populations: 50-150 us on
-the 10k column), where waking a sleeping thread cost ~50 us per region on this machine's
-VM (the 10k column on two threads: 2.2-2.4 s per biological second sleeping at once,
-1.2 s with the bounded spin, 1.7 s serially); it ends long before Python's work between
-chunks, so an idle simulation leaves its CPUs to other processes, unlike libgomp's
-default (300,000 iterations when no policy is set) or ``ACTIVE`` (spinning for minutes).
+(GNU libgomp, the OpenMP that numba's ``omp`` layer links on Linux, and Intel's) and
+``KMP_BLOCKTIME=0`` (Intel's OpenMP): a thread that finished its share of a parallel
+region sleeps at once instead of spinning for up to ~300,000 iterations (libgomp's default
+``GOMP_SPINCOUNT``) against other processes or against the other threads of this one.
+
+A bounded spin is faster on a machine of one's own and ruinous on a shared one, so it is
+left to the user: ``GOMP_SPINCOUNT=30000`` (:data:`SPIN_COUNT`; libgomp counts ~100,000
+iterations per ms) lets an idle thread wait ~0.3 ms for the next parallel region of the
+same step before it sleeps. Waking a sleeping thread cost ~50 us per region on this
+project's VM; on the 10k column with two threads and both CPUs free the spin ran 0.262 s
+against 0.318 s sleeping at once and 0.305 s serially (``benchmarks/threads_bench.py``,
+best of 3), but with another process busy on one CPU the spinning run took 3.3-3.5 s
+against 0.40-0.46 s sleeping at once: a thread that spins uses up its share of the CPU,
+and the scheduler then lets it wait behind the other process for whole time slices while
+the rest of the team waits at the region's end.
+
 The variables are read once, when the OpenMP library loads (at the first parallel kernel
 or at numba's threading-layer probe), so this module must be imported first: l5sim's
 ``simulation`` imports it at the top. ``benchmarks/threads_bench.py`` measures the
@@ -47,10 +51,11 @@ import math
 import os
 import time
 
-#: libgomp's spin budget of a waiting thread before it sleeps (see "Wait policy" above).
+#: A bounded spin for machines of one's own, opt-in through ``GOMP_SPINCOUNT`` (see "Wait
+#: policy" above; benchmarks/threads_bench.py's ``omp_spin`` mode).
 SPIN_COUNT = 30000
 #: Environment defaults applied at import, before numba's OpenMP runtime is loaded.
-WAIT_POLICY_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0", "GOMP_SPINCOUNT": str(SPIN_COUNT)}
+WAIT_POLICY_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0"}
 for _k, _v in WAIT_POLICY_ENV.items():
     os.environ.setdefault(_k, _v)
 
