@@ -105,8 +105,8 @@ def _loop_variant(name: str, subs, src: str):
     @nb.njit(**opts)
     def steps(n, net, st):
         for _ in range(n):
-            wrapper(0, 0, 0.1, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, st.synapses,
-                    st.modulation.value)
+            wrapper(0, 0, 0, 0.1, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, st.synapses,
+                    st.modulation.value, net.poisson_inputs)
 
     return steps
 
