@@ -22,8 +22,8 @@ from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .drive import block_drive
 from .izh2003 import check
 from .receptors import block_arrivals, block_inputs, mg_block, py_min
-from .records import (I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, U_BELOW, U_CUBIC,
-                      U_LINEAR)
+from .records import (I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE,
+                      U_BELOW, U_CUBIC, U_LINEAR)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -113,19 +113,24 @@ def population_loop(lo, hi, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpea
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
-    n_blk = (hi - lo + BLOCK - 1) // BLOCK
+    # blocks on whole ring lines (from lo rounded down to one), so that two blocks that
+    # run at once never mark the same dirty byte (receptors.block_arrivals, drive.block_drive)
+    base = lo - lo % RING_LINE
+    n_blk = (hi - base + BLOCK - 1) // BLOCK
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
     if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
         for blk in range(n_blk):
-            a = lo + blk * BLOCK
-            block_step(a, min(a + BLOCK, hi), t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
+            a = max(lo, base + blk * BLOCK)
+            b = min(base + (blk + 1) * BLOCK, hi)
+            block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
                        rng, kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
                        scratch[1], scratch[2], scratch[3])
     else:
         for blk in prange(n_blk):
-            a = lo + blk * BLOCK
-            block_step(a, min(a + BLOCK, hi), t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
+            a = max(lo, base + blk * BLOCK)
+            b = min(base + (blk + 1) * BLOCK, hi)
+            block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
                        rng, kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
                        scratch[1], scratch[2], scratch[3])

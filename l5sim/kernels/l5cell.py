@@ -28,7 +28,7 @@ from .drive import block_drive
 from .izh2007 import soma_v
 from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
-                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, UMAX, VMAX)
+                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
 from .rng import join_streams, split_streams, to_unit, uniform, xoroshiro_step
 from .vexp import exp
 
@@ -185,18 +185,23 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
-    n_blk = (hi - lo + BLOCK - 1) // BLOCK
+    # blocks on whole ring lines (from lo rounded down to one), so that two blocks that
+    # run at once never mark the same dirty byte (receptors.block_arrivals, drive.block_drive)
+    base = lo - lo % RING_LINE
+    n_blk = (hi - base + BLOCK - 1) // BLOCK
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
     S = ns.scratch
     if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
         for blk in range(n_blk):
-            a = lo + blk * BLOCK
-            block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
+            a = max(lo, base + blk * BLOCK)
+            b = min(base + (blk + 1) * BLOCK, hi)
+            block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
     else:
         for blk in prange(n_blk):
-            a = lo + blk * BLOCK
-            block_step(a, min(a + BLOCK, hi), flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
+            a = max(lo, base + blk * BLOCK)
+            b = min(base + (blk + 1) * BLOCK, hi)
+            block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
@@ -204,9 +209,10 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
 def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, GR, used, rev, mg, decay,
                zig, pin, kind, pop_of, IS, ID, FD, GX):
     """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive
-    (:func:`l5sim.kernels.drive.block_drive`), injected currents, arrivals, the per-step gate draws, the dendritic sigmoid, the update of every state variable
-    (branch-free), then a scan that draws the burst switch in a plateau and handles spikes
-    and divergence. Every neuron's random draws keep their order and every sum its terms'
+    (:func:`l5sim.kernels.drive.block_drive`), injected currents, arrivals, the per-step
+    gate draws, the dendritic sigmoid, the update of the dendrite, then of the soma
+    (branch-free), the burst draws in a plateau, then a scan that handles spikes and
+    divergence. Every neuron's random draws keep their order and every sum its terms'
     order, so the results are those of one loop over neurons. A function of its own, not
     inlined: the serial and the parallel loop share its compiled code, and numba's parfor
     analysis sees a call, not its body (compiling the body into the parallel loop cost
