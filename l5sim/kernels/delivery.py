@@ -229,6 +229,46 @@ def drawn_in_blocks(pin, k, kind, pop_of):
 
 
 @nb.njit(inline="always", **NJIT)
+def per_target_counts(k, lo, hi, slot, lam, emlam, pin, rng, ring, dirty, cnt_row, uu_row, w0_row, w1_row):
+    """Per-target input k's step into the ring entries of its targets lo..hi-1 (a range of
+    its targets), their lines marked: one Poisson(lam) count per target from the target's
+    own stream (``emlam`` = exp(-lam)), times its weight and each receptor's scale; the
+    counts vectorised below :data:`~l5sim.kernels.rng.POISSON_INVERSION_MAX`, one target at
+    a time above it. ``cnt_row``, ``uu_row``, ``w0_row``, ``w1_row``: free float64 scratch
+    rows (N,) for the counts, the uniforms and (as uint64) the streams' words. Shared by
+    :func:`poisson_inputs` and :func:`l5sim.kernels.drive.block_drive`."""
+    w0 = pin.w_ptr[k] + (lo - pin.lo[k])
+    r0 = pin.rec_ptr[k]
+    r1 = pin.rec_ptr[k + 1]
+    n = hi - lo
+    if lam > 0.0 and lam < POISSON_INVERSION_MAX:
+        w = pin.weight[w0:w0 + n]
+        cnt = cnt_row[lo:hi]
+        uu = uu_row[lo:hi]
+        n_big = poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
+                               w1_row[lo:hi].view(np.uint64))
+        for q in range(n if n_big > 0 else 0):      # (counts of CDF_TERMS or more: rare)
+            if cnt[q] < 0.0:
+                cnt[q] = inversion_count(uu[q], lam, emlam)
+        for r in range(r0, r1):
+            x = ring[slot, pin.rec_channel[r], lo:hi]
+            sc = pin.rec_scale[r]
+            for q in range(n):
+                x[q] += cnt[q] * w[q] * sc
+            mark_lines(dirty[slot, pin.rec_channel[r]], lo, hi)
+    else:
+        for j in range(lo, hi):
+            wj = pin.weight[w0 + j - lo]
+            if wj == 0.0:
+                continue
+            c = poisson_small(rng, j, lam, emlam)
+            if c > 0:
+                for r in range(r0, r1):
+                    ring[slot, pin.rec_channel[r], j] += c * wj * pin.rec_scale[r]
+                    dirty[slot, pin.rec_channel[r], j >> LINE_SHIFT] = 1
+
+
+@nb.njit(inline="always", **NJIT)
 def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch, kind, pop_of):
     """External Poisson inputs' events of step t into ring slot t (its lines marked in
     ``dirty``, every line of an input's targets where counts are drawn for each): one count
@@ -257,29 +297,6 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch
                         ring[slot, pin.rec_channel[r], j] += wj * pin.rec_scale[r]
                 for r in range(r0, r1):
                     mark_lines(dirty[slot, pin.rec_channel[r]], plo, phi)
-        elif lam > 0.0 and lam < POISSON_INVERSION_MAX:
-            n = phi - plo
-            w = pin.weight[w0:w0 + n]
-            cnt = scratch[0, plo:phi]
-            uu = scratch[1, plo:phi]
-            n_big = poisson_counts(lam, emlam, neuron_rng[plo:phi], w, cnt, uu, scratch[2, plo:phi].view(np.uint64),
-                                   scratch[3, plo:phi].view(np.uint64))
-            for q in range(n if n_big > 0 else 0):
-                if cnt[q] < 0.0:
-                    cnt[q] = inversion_count(uu[q], lam, emlam)
-            for r in range(r0, r1):
-                x = ring[slot, pin.rec_channel[r], plo:phi]
-                sc = pin.rec_scale[r]
-                for q in range(n):
-                    x[q] += cnt[q] * w[q] * sc
-                mark_lines(dirty[slot, pin.rec_channel[r]], plo, phi)
         else:
-            for j in range(plo, phi):
-                wj = pin.weight[w0 + j - plo]
-                if wj == 0.0:
-                    continue
-                cnt = poisson_small(neuron_rng, j, lam, emlam)
-                if cnt > 0:
-                    for r in range(r0, r1):
-                        ring[slot, pin.rec_channel[r], j] += cnt * wj * pin.rec_scale[r]
-                        dirty[slot, pin.rec_channel[r], j >> LINE_SHIFT] = 1
+            per_target_counts(k, plo, phi, slot, lam, emlam, pin, neuron_rng, ring, dirty, scratch[0], scratch[1],
+                              scratch[2], scratch[3])

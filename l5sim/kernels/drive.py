@@ -20,11 +20,9 @@ from __future__ import annotations
 import math
 
 import numba as nb
-import numpy as np
 
 from .._numba_config import INTERNAL, NJIT, NOALIAS
-from .delivery import LINE_SHIFT, drawn_in_blocks, input_lam, mark_lines, poisson_counts
-from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small
+from .delivery import drawn_in_blocks, input_lam, per_target_counts
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
@@ -40,39 +38,10 @@ def block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, cnt_row,
     for k in range(pin.lo.shape[0]):
         if t < pin.t0[k] or t >= pin.t1[k] or not drawn_in_blocks(pin, k, kind, pop_of):
             continue
-        plo = pin.lo[k]
-        lo = max(a, plo)
+        lo = max(a, pin.lo[k])
         hi = min(b, pin.hi[k])
         if hi <= lo:
             continue
         lam = input_lam(pin, k, t, dt)
-        emlam = math.exp(-lam)
-        w0 = pin.w_ptr[k] + (lo - plo)
-        r0 = pin.rec_ptr[k]
-        r1 = pin.rec_ptr[k + 1]
-        n = hi - lo
-        if lam > 0.0 and lam < POISSON_INVERSION_MAX:
-            w = pin.weight[w0:w0 + n]
-            cnt = cnt_row[lo:hi]
-            uu = uu_row[lo:hi]
-            n_big = poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
-                                   w1_row[lo:hi].view(np.uint64))
-            for q in range(n if n_big > 0 else 0):      # (counts of CDF_TERMS or more: rare)
-                if cnt[q] < 0.0:
-                    cnt[q] = inversion_count(uu[q], lam, emlam)
-            for r in range(r0, r1):
-                x = ring[slot, pin.rec_channel[r], lo:hi]
-                sc = pin.rec_scale[r]
-                for q in range(n):
-                    x[q] += cnt[q] * w[q] * sc
-                mark_lines(dirty[slot, pin.rec_channel[r]], lo, hi)
-        else:
-            for j in range(lo, hi):
-                wj = pin.weight[w0 + j - lo]
-                if wj == 0.0:
-                    continue
-                c = poisson_small(rng, j, lam, emlam)
-                if c > 0:
-                    for r in range(r0, r1):
-                        ring[slot, pin.rec_channel[r], j] += c * wj * pin.rec_scale[r]
-                        dirty[slot, pin.rec_channel[r], j >> LINE_SHIFT] = 1
+        per_target_counts(k, lo, hi, slot, lam, math.exp(-lam), pin, rng, ring, dirty, cnt_row, uu_row, w0_row,
+                          w1_row)
