@@ -48,8 +48,8 @@ ABLATIONS = {
                                    "fd_[k] = 0.01 * (vd_[k] - ehalf)")],
     "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)", "    pass")],
     "without the conductance sums": [
-        ("        gt = 0.0 + c0 + c2 + c4 + c6\n", "        gt = 0.0\n"),
-        ("        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6\n", "        gE = 0.0\n"),
+        ("        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)\n",
+         "        gt, gE = 0.0, 0.0\n"),
         ("        gtd = 0.0 + c1 + c3 + c5 + c7\n", "        gtd = 0.0\n"),
         ("        gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7\n", "        gEd = 0.0\n")],
     "without the conductance decay": [(f"        g{j}[k] *= d{j}\n", "") for j in range(8)],

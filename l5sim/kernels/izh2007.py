@@ -21,7 +21,7 @@ from numba import prange
 from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .drive import block_drive
 from .izh2003 import check
-from .receptors import block_arrivals, block_inputs, mg_block, py_min
+from .receptors import block_arrivals, block_inputs, soma_sums
 from .records import (I_SEMI, M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE,
                       U_BELOW, U_CUBIC, U_LINEAR)
 
@@ -159,14 +159,7 @@ def block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_
     for k in range(b - a):
         v = v_[k]
         u = u_[k]
-        bs = mg_block(v)
-        # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (receptors.SOMA_CHANNELS)
-        c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
-        c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
-        c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
-        c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
-        gt = 0.0 + c0 + c2 + c4 + c6
-        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
+        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
         v_[k] = soma_v(scheme, v, u, is_[k], gt, gE, C, kk, vr, vt, dt)
         u_[k] = u + dt * ca_[k] * (recovery_target(umode, v, cb_[k], vr, vb) - u)
         g0[k] *= decay[0]

@@ -26,7 +26,7 @@ from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .izh2003 import check
 from .drive import block_drive
 from .izh2007 import soma_v
-from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input
+from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input, soma_sums
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
                       M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
 from .rng import join_streams, split_streams, to_unit, uniform, xoroshiro_step
@@ -303,14 +303,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
         v = v_[k]
         u = u_[k]
         Fd = fd_[k]
-        bs = mg_block(v)
-        # soma: channels 0 AMPA, 2 NMDA, 4 GABA_A, 6 GABA_B in that order (SOMA_CHANNELS)
-        c0 = py_min(g0[k] * bs, cap_nmda) if m0 else g0[k]
-        c2 = py_min(g2[k] * bs, cap_nmda) if m2 else g2[k]
-        c4 = py_min(g4[k] * bs, cap_nmda) if m4 else g4[k]
-        c6 = py_min(g6[k] * bs, cap_nmda) if m6 else g6[k]
-        gt = 0.0 + c0 + c2 + c4 + c6
-        gE = 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
+        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
         gad = gad_[k]
         gt += gad
         gE += gad * e_ad

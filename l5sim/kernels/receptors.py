@@ -26,6 +26,21 @@ def mg_block(v):
 
 
 @nb.njit(inline="always", **NJIT)
+def soma_sums(v, x0, x2, x4, x6, m0, m2, m4, m6, e0, e2, e4, e6, cap):
+    """(total conductance, reversal-weighted sum) of one neuron's somatic channels 0 AMPA,
+    2 NMDA, 4 GABA_A, 6 GABA_B in that order (:data:`SOMA_CHANNELS`; conductances x, Mg
+    flags m, reversals e), the Mg-blocked ones at v capped at ``cap``: the terms of
+    :func:`soma_conductance`, written branch-free (selects) for the vectorised update
+    passes of the L5 and PV/SOM loops (a zero channel adds exactly 0)."""
+    bs = mg_block(v)
+    c0 = py_min(x0 * bs, cap) if m0 else x0
+    c2 = py_min(x2 * bs, cap) if m2 else x2
+    c4 = py_min(x4 * bs, cap) if m4 else x4
+    c6 = py_min(x6 * bs, cap) if m6 else x6
+    return 0.0 + c0 + c2 + c4 + c6, 0.0 + c0 * e0 + c2 * e2 + c4 * e4 + c6 * e6
+
+
+@nb.njit(inline="always", **NJIT)
 def soma_input(i, bias, noise_sd, offset, rng, zk, zw, zf):
     """Neuron i's injected current this step: bias + (modulated) offset, plus
     noise_sd N(0, 1) from the neuron's own stream when noise_sd > 0 (pA)."""
