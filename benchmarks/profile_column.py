@@ -22,7 +22,7 @@ Two levels, serial kernels on one thread, CPU time of the process:
   cycle counter read at each pass's start (``llvm.readcyclecounter``, a copy of the source
   with the reads inserted), summed over 1000 steps; each pass's share of the counted cycles
   times the loop's CPU time gives its ns per L5 neuron-step. The arrivals pass here reads
-  only the ring entries of the drive and of the spikes pending at the start (each step's
+  only the arrivals of the drive and of the spikes pending at the start (each step's
   spikes are not delivered), fewer than in a full run.
 
 The loop variants are compiled from edited source, which numba's on-disk cache must not
@@ -46,7 +46,8 @@ ABLATIONS = {
     "as it is": [],
     "without the sigmoid's exp": [("fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) * inv_dd))",
                                    "fd_[k] = 0.01 * (vd_[k] - ehalf)")],
-    "without reading the arrival ring": [("    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)", "    pass")],
+    "without reading the arrival ring": [("    block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)",
+                                          "    pass")],
     "without the conductance sums": [
         ("        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)\n",
          "        gt, gE = 0.0, 0.0\n"),
@@ -105,8 +106,9 @@ def _loop_variant(name: str, subs, src: str):
     @nb.njit(**opts)
     def steps(n, net, st):
         for _ in range(n):
-            wrapper(0, 0, 0, 0.1, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, st.synapses,
-                    st.modulation.value, net.poisson_inputs)
+            sy = st.synapses
+            wrapper(0, 0, 0.1, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, sy.g, sy.now,
+                    sy.now_dirty, st.modulation.value, net.poisson_inputs)
 
     return steps
 
@@ -151,9 +153,9 @@ def loop_level(scale: float, repeats: int) -> dict:
 #: Where each pass of the L5 block function starts (source text) -> the pass's name, in the
 #: order of the source; the block's end is after the scan's last statement.
 PASSES = [
-    ("    block_drive(a, b, t, slot,", "Poisson drive"),
+    ("    block_drive(a, b, t, dt,", "Poisson drive"),
     ("    _inputs(a, b, IS, ID, ns,", "injected currents"),
-    ("    block_arrivals(a, b, slot,", "arrivals"),
+    ("    block_arrivals(a, b, now,", "arrivals"),
     ("    if mode == G_PER_STEP:", "gate draws (per_step only)"),
     ("    fd_, vd_ = FD[a:b], VD[a:b]", "sigmoid"),
     ("    n = b - a\n", "(setup)"),
@@ -175,6 +177,7 @@ def passes_level(scale: float, repeats: int) -> dict:
 
     import l5sim
     from l5sim.kernels import engine, l5cell
+    from l5sim.kernels.events import replay
     from l5sim.session import Session
 
     counts = np.zeros(len(PASSES) + 1, np.int64)
@@ -206,7 +209,7 @@ def passes_level(scale: float, repeats: int) -> dict:
         if src.count(text) != 1:
             raise RuntimeError(f"profile_column: the L5 block no longer contains {text!r} once; update PASSES")
         src = src.replace(text, f"    _tick({k}, _c)\n    _c = _cycles()\n" + text)
-    head = "    t, slot, scheme, mode, lag, kap_state = flags\n"
+    head = "    t, scheme, mode, lag, kap_state = flags\n"
     if src.count(head) != 1 or src.count(SCAN_END) != 1:
         raise RuntimeError("profile_column: the L5 block's start or end moved; update passes_level")
     src = src.replace(head, head + "    _c = _cycles()\n").replace(SCAN_END, SCAN_END + f"    _tick({len(PASSES)}, _c)\n")
@@ -225,11 +228,14 @@ def passes_level(scale: float, repeats: int) -> dict:
     def steps(n, t0, net, st):
         for k in range(n):
             t = t0 + k
-            slot = t % st.synapses.ring.shape[0]
-            unit(0, t, slot, net.dt, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, st.synapses,
-                 st.modulation.value, net.poisson_inputs)
+            sy = st.synapses
+            slot = t % sy.ring.shape[0]
+            replay(slot, net.receptors.used, sy.events_off, sy.events_code, sy.events_value, sy.events_count,
+                   sy.spilled, sy.ring, sy.ring_dirty, sy.now, sy.now_dirty)
+            unit(0, t, net.dt, net.neurons, net.l5, net.receptors, net.ziggurat, st.neurons, sy.g, sy.now,
+                 sy.now_dirty, st.modulation.value, net.poisson_inputs)
             st.neurons.flag[:] = 0
-            st.synapses.ring_dirty[slot] = 0
+            sy.now_dirty[:] = 0
 
     t0 = int(round(200.0 / net.dt))
     steps(2, t0, net, st)

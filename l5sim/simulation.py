@@ -22,6 +22,7 @@ from .divergence import check_arrays, guard_for
 from .errors import DivergenceError, SpecError
 from .sizing import check_run
 from .kernels import engine as E
+from .kernels import events as EV
 from .kernels import point as P
 from .kernels import records as R
 from .kernels.rng import seed_streams
@@ -71,10 +72,10 @@ def initial_state(built, seed: int) -> R.State:
         bap_current=np.zeros(N), soma_bias=np.zeros(N), dend_bias=np.zeros(N), soma_noise_sd=np.zeros(N),
         dend_noise_sd=np.zeros(N), rng=seed_streams(stream(seed, "dynamics", 0), N), flag=np.zeros(N, np.uint8),
         diverged_value=np.zeros(N), scratch=np.zeros((4, N)))
+    path_syn = [(p.syn_lo, p.syn_hi) for p in built.pathways.values()]
+    off = EV.offsets(net.synapses.post, path_syn, net.synapses.path_rec_ptr, N, built.dt_ms)
     synapses = R.SynapseState(
-        g=np.zeros((R.NCH, N)), ring=np.zeros((built.max_delay + 1, R.NCH, N)),
-        ring_dirty=np.zeros((built.max_delay + 1, R.NCH, (N + R.RING_LINE - 1) // R.RING_LINE), np.uint8),
-        path_gain=np.ones(max(len(built.pathways), 1)),
+        g=np.zeros((R.NCH, N)), **EV.buffers(built.max_delay + 1, N, off), path_gain=np.ones(max(len(path_syn), 1)),
         input_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)))
     plasticity = R.PlasticityState(
         learning_rate=pl.rules.learning_rate.copy(), pre_trace=np.zeros(nx), pre_trace_slow=np.zeros(nx),
@@ -378,9 +379,8 @@ def _choose_kernel(built, net, kernel, parallel):
     else:
         run_kernel = E.chunk_kernel(net, parallel)
         if parallel:
-            # block edges on whole ring lines: a dirty mark (one byte per line of
-            # R.RING_LINE neurons) is then written by one thread only
-            blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64) // R.RING_LINE * R.RING_LINE
+            # block edges on whole tiles of the event lists: a list (a spill's marks) has one writer
+            blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64) // R.EVENT_TILE * R.EVENT_TILE
             blocks[-1] = N
             blocks = np.unique(blocks)
             net = net._replace(synapses=net.synapses._replace(blocks=blocks))

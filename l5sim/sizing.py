@@ -42,6 +42,8 @@ SECONDS_PER_SYNAPSE_BUILD = 1e-6
 BYTES_PER_NEURON = 400
 #: Receptor channels of the delay ring (l5sim.kernels.engine.NCH).
 N_CHANNELS = 12
+#: Rate at which the event lists hold one step's arrivals (l5sim.kernels.events.EVENT_RATE_HZ).
+EVENT_RATE_HZ = 100.0
 #: Run time per neuron and step: 47 ns measured on the column scaled to 10k cells
 #: (0.47 s per 100 ms serially, l5sim.simulation.PARALLEL_MIN_NEURONS); synaptic events add
 #: to it with the firing rates, so this is a lower bound.
@@ -175,6 +177,15 @@ def estimate_build(spec) -> Estimate:
                     sum(parts.values()), syn * SECONDS_PER_SYNAPSE_BUILD, parts)
 
 
+def _event_capacity(built) -> float:
+    """An upper bound of one slot's event-list entries (l5sim.kernels.events.capacities:
+    per tile of 256 targets, its synapse-receptor pairs x dt x 100 Hz, at least 32, in
+    whole 8-entry lines)."""
+    rec = built.net.synapses.path_rec_ptr
+    pairs = sum(p.n_syn * int(rec[k + 1] - rec[k]) for k, p in enumerate(built.pathways.values()))
+    return pairs * built.dt_ms * 1e-3 * EVENT_RATE_HZ + -(-built.n_neurons // 256) * (32 + 7)
+
+
 def estimate_run(built, duration_ms: float, recording) -> Estimate:
     """Peak memory (state, delay ring, traces, weight snapshots, modulator levels) and a lower
     bound of the time of :func:`l5sim.simulate` (recorded spikes, 13 bytes each, depend on the
@@ -183,8 +194,11 @@ def estimate_run(built, duration_ms: float, recording) -> Estimate:
     n = built.n_neurons
     n_steps = duration_ms / dt
     parts = {"state": n * BYTES_PER_NEURON + built.n_synapses * BYTES_PER_SYNAPSE,
-             # the ring (8 bytes per neuron and channel) and its dirty marks (1 byte per 8 neurons)
+             # the ring (8 bytes per neuron and channel) and its dirty marks (1 byte per 8 neurons):
+             # an upper bound, its pages are written only where the event lists spill
              "delay ring": (built.max_delay + 1) * N_CHANNELS * (n * 8.0 + -(-n // 8)),
+             # the event lists (16 bytes per entry) and the step's arrivals (l5sim.kernels.events)
+             "event lists": (built.max_delay + 1) * 16.0 * _event_capacity(built) + N_CHANNELS * n * 8.125,
              "spike buffer": max(3 * n, 200_000) * 13.0}
     traces = 0.0
     for tr in recording.traces.values():

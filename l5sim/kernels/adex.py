@@ -62,7 +62,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
+def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """One step of population ``p`` (arguments, flags, and why the loop is a function of its
     own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     scheme = nr.scheme[p]
@@ -74,19 +74,18 @@ def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     V, W, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = zig
-    ring, G = sy.ring, sy.g
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
-    population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, b, Vr,
-                    vpeak, cap, is_off, V, W, flag, dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay)
+    population_loop(nr.pop_start[p], nr.pop_start[p + 1], dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, b, Vr,
+                    vpeak, cap, is_off, V, W, flag, dval, bias, sig, rng, kap, zk, zw, zf, now, G, used, rev, mg, decay)
 
 
-def population_loop(lo, hi, slot, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, b, Vr, vpeak, cap, is_off, V, W, flag,
-                    dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, rev, mg, decay):
+def population_loop(lo, hi, dt, scheme, lag, C, gL, EL, VT, DT, a, tau_w, b, Vr, vpeak, cap, is_off, V, W, flag,
+                    dval, bias, sig, rng, kap, zk, zw, zf, now, G, used, rev, mg, decay):
     """The loop over neurons lo..hi-1 of :func:`integrate`."""
     for i in prange(lo, hi):
         I_s = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
-        I_s, I_d = take_arrivals(ring, slot, used, G, kap, i, I_s, 0.0)
+        I_s, I_d = take_arrivals(now, used, G, kap, i, I_s, 0.0)
         v = V[i]
         gt, gE = soma_conductance(G, rev, mg, i, v, cap)
         vn, w = step(scheme, v, W[i], I_s, gt, gE, C, gL, EL, VT, DT, a, tau_w, dt)

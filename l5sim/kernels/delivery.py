@@ -1,10 +1,12 @@
-"""Spike delivery into the delay ring, and the external Poisson inputs.
+"""Spike delivery into the pending arrivals, and the external Poisson inputs.
 
-The ring holds, for each of the next ``max_delay + 1`` steps, every channel's arrivals
-per neuron; a spike of neuron i at step t adds w x scale into slot t + delay of each of
-its targets' receptor channels. Delivery runs by blocks of postsynaptic neurons
-(``Synapses.blocks``): blocks are disjoint, so they may run in parallel, and each target
-still receives its inputs in spike order (bitwise the same for any thread count).
+A spike of neuron i at step t sends w x scale to each of its targets' receptor channels,
+to arrive at step t + delay: delivery appends it to the event list of that slot of the
+delay ring and of the target's tile (:mod:`l5sim.kernels.events`). Delivery runs by
+blocks of postsynaptic neurons (``Synapses.blocks``, whole tiles): blocks are disjoint, so
+they may run in parallel, and each target still receives its inputs in spike order
+(bitwise the same for any thread count). The Poisson inputs add their events of step t
+into the step's arrivals ``now`` directly.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy as np
 from numba import prange
 
 from .._numba_config import INTERNAL, NJIT
+from .events import push
 from .memory import prefetch
 from .records import BLOCK_DRIVE_KINDS, RING_LINE
 from .rng import (POISSON_INVERSION_MAX, inversion_count, join_streams, poisson_small, split_streams, to_unit,
@@ -67,25 +70,29 @@ def prefetch_row(i, neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0, p
                 prefetch(dly, s)
 
 
-def deliver(fired, f0, nf, slot, neuron_pop, sy, path_gain, ring, dirty):
-    """Add the spikes ``fired[f0:nf]`` of this step into the ring and mark the lines they
-    reach in ``dirty`` (the loop sees only arrays, as in
-    :func:`l5sim.kernels.izh2003.integrate`)."""
+def deliver(fired, f0, nf, slot, neuron_pop, sy, ss):
+    """Append the spikes ``fired[f0:nf]`` of this step to the event lists of the slots
+    they reach (``ss``: the synapse state; :mod:`l5sim.kernels.events`; the loop sees only
+    arrays, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     deliver_loop(fired, f0, nf, slot, neuron_pop, sy.row_ptr, sy.post, sy.weight, sy.delay, sy.path_row0,
                  sy.path_pre0, sy.pop_path_ptr, sy.pop_paths, sy.path_delay, sy.path_dense, sy.path_rec_ptr,
-                 sy.path_rec_channel, sy.path_rec_scale, sy.blocks, path_gain, ring, dirty)
+                 sy.path_rec_channel, sy.path_rec_scale, sy.blocks, ss.path_gain, ss.events_off, ss.events_code,
+                 ss.events_value, ss.events_count, ss.spilled, ss.ring, ss.ring_dirty)
 
 
 # INTERNAL: only the delivery loops call it (its Python-callable wrapper was 71 kB of LLVM IR)
 @nb.njit(**NJIT, **INTERNAL)
 def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0,
                   pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale,
-                  path_gain, ring, dirty):
+                  path_gain, off, codes, values, count, spilled, ring, dirty):
     """The spikes ``fired[f0:nf]`` delivered to the targets jlo..jhi-1 (``split``: rows cut
-    to that range by binary search; else every target of a row). A function of its own,
-    not inlined: :func:`deliver_loop` calls it from its serial and its parallel path, which
-    then share one compiled copy (inlined twice, it cost ~0.9 s more of a cold start)."""
+    to that range by binary search; else every target of a row), each arrival appended to
+    the list of its slot and target tile (:func:`l5sim.kernels.events.push`) in the order
+    spike, pathway, receptor, synapse. A function of its own, not inlined:
+    :func:`deliver_loop` calls it from its serial and its parallel path, which then share
+    one compiled copy (inlined twice, it cost ~0.9 s more of a cold start)."""
     D = ring.shape[0]
+    direct = codes.shape[1] == 0    # no lists (every tile dense: events.capacities): into the ring as it is
     for f in range(f0, nf):
         i = fired[f]
         pq = neuron_pop[i]
@@ -106,32 +113,43 @@ def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, pos
                 chr_ = path_rec_ch[r]
                 scale = path_rec_scale[r] * gain
                 if dconst >= 0:
-                    # one delay for the whole pathway: a flat slice of the ring
+                    # one delay for the whole pathway: one list per tile
                     sl = slot + dconst
                     if sl >= D:
                         sl -= D
-                    rv = ring[sl, chr_]
-                    dv = dirty[sl, chr_]
-                    if path_dense[pw] and s1 > s0:
+                    if not direct:
+                        for s in range(s0, s1):
+                            push(sl, post[s], chr_, wsyn[s] * scale, off, codes, values, count, spilled, ring,
+                                 dirty)
+                    elif path_dense[pw] and s1 > s0:
                         # every row holds all targets in order: contiguous, vectorisable
+                        rv = ring[sl, chr_]
                         base = post[s0] - s0
                         for s in range(s0, s1):
                             rv[base + s] += wsyn[s] * scale
-                        for ln in range(post[s0] >> LINE_SHIFT, (post[s1 - 1] >> LINE_SHIFT) + 1):
-                            dv[ln] = 1
+                        mark_lines(dirty[sl, chr_], post[s0], post[s1 - 1] + 1)
                     else:
+                        rv = ring[sl, chr_]
+                        dv = dirty[sl, chr_]
                         for s in range(s0, s1):
                             j = post[s]
                             rv[j] += wsyn[s] * scale
                             dv[j >> LINE_SHIFT] = 1
-                else:
+                elif direct:
                     for s in range(s0, s1):
-                        sl = slot + dly[s]   # slot + delay < 2 D: no integer division
+                        sl = slot + dly[s]
                         if sl >= D:
                             sl -= D
                         j = post[s]
                         ring[sl, chr_, j] += wsyn[s] * scale
                         dirty[sl, chr_, j >> LINE_SHIFT] = 1
+                else:
+                    for s in range(s0, s1):
+                        sl = slot + dly[s]   # slot + delay < 2 D: no integer division
+                        if sl >= D:
+                            sl -= D
+                        push(sl, post[s], chr_, wsyn[s] * scale, off, codes, values, count, spilled, ring,
+                             dirty)
 
 
 #: Spikes in a step below which the parallel kernel delivers them on one thread: a parallel
@@ -141,23 +159,23 @@ PARALLEL_MIN_SPIKES = 32
 
 
 def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0, path_pre0, pop_path_ptr,
-                 pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale, blk, path_gain, ring,
-                 dirty):
-    """The loop of :func:`deliver`, by blocks of target neurons (whose edges are on whole
-    lines of ``dirty``: l5sim.simulation) when the step has :data:`PARALLEL_MIN_SPIKES`
-    spikes or more, else in one pass over all targets (every target receives its inputs in
-    spike order either way: the same results)."""
+                 pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch, path_rec_scale, blk, path_gain, off,
+                 codes, values, count, spilled, ring, dirty):
+    """The loop of :func:`deliver`, by blocks of target neurons (whole tiles of the event
+    lists: l5sim.simulation) when the step has :data:`PARALLEL_MIN_SPIKES` spikes or more,
+    else in one pass over all targets (every target receives its inputs in spike order
+    either way: the same results)."""
     n_blk = blk.shape[0] - 1
     split = not (n_blk == 1 or nf - f0 < PARALLEL_MIN_SPIKES)   # (a run-time bool: one compiled copy)
     if not split:
         deliver_range(blk[0], blk[n_blk], split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path_row0,
                       path_pre0, pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr, path_rec_ch,
-                      path_rec_scale, path_gain, ring, dirty)
+                      path_rec_scale, path_gain, off, codes, values, count, spilled, ring, dirty)
     else:
         for b in prange(n_blk):
             deliver_range(blk[b], blk[b + 1], split, fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly,
                           path_row0, path_pre0, pop_path_ptr, pop_paths, path_dly, path_dense, path_rec_ptr,
-                          path_rec_ch, path_rec_scale, path_gain, ring, dirty)
+                          path_rec_ch, path_rec_scale, path_gain, off, codes, values, count, spilled, ring, dirty)
 
 
 #: Terms of the Poisson CDF that the per-target draws compare a uniform with at once; a
@@ -229,10 +247,10 @@ def drawn_in_blocks(pin, k, kind, pop_of):
 
 
 @nb.njit(inline="always", **NJIT)
-def per_target_counts(k, lo, hi, slot, lam, emlam, pin, rng, ring, dirty, cnt_row, uu_row, w0_row, w1_row):
-    """Per-target input k's step into the ring entries of its targets lo..hi-1 (a range of
-    its targets), their lines marked: one Poisson(lam) count per target from the target's
-    own stream (``emlam`` = exp(-lam)), times its weight and each receptor's scale; the
+def per_target_counts(k, lo, hi, lam, emlam, pin, rng, now, now_dirty, cnt_row, uu_row, w0_row, w1_row):
+    """Per-target input k's step into the step's arrivals ``now`` of its targets lo..hi-1
+    (a range of its targets), their lines marked in ``now_dirty``: one Poisson(lam) count
+    per target from the target's own stream (``emlam`` = exp(-lam)), times its weight and each receptor's scale; the
     counts vectorised below :data:`~l5sim.kernels.rng.POISSON_INVERSION_MAX`, one target at
     a time above it. ``cnt_row``, ``uu_row``, ``w0_row``, ``w1_row``: free float64 scratch
     rows (N,) for the counts, the uniforms and (as uint64) the streams' words. Shared by
@@ -251,11 +269,11 @@ def per_target_counts(k, lo, hi, slot, lam, emlam, pin, rng, ring, dirty, cnt_ro
             if cnt[q] < 0.0:
                 cnt[q] = inversion_count(uu[q], lam, emlam)
         for r in range(r0, r1):
-            x = ring[slot, pin.rec_channel[r], lo:hi]
+            x = now[pin.rec_channel[r], lo:hi]
             sc = pin.rec_scale[r]
             for q in range(n):
                 x[q] += cnt[q] * w[q] * sc
-            mark_lines(dirty[slot, pin.rec_channel[r]], lo, hi)
+            mark_lines(now_dirty[pin.rec_channel[r]], lo, hi)
     else:
         for j in range(lo, hi):
             wj = pin.weight[w0 + j - lo]
@@ -264,15 +282,15 @@ def per_target_counts(k, lo, hi, slot, lam, emlam, pin, rng, ring, dirty, cnt_ro
             c = poisson_small(rng, j, lam, emlam)
             if c > 0:
                 for r in range(r0, r1):
-                    ring[slot, pin.rec_channel[r], j] += c * wj * pin.rec_scale[r]
-                    dirty[slot, pin.rec_channel[r], j >> LINE_SHIFT] = 1
+                    now[pin.rec_channel[r], j] += c * wj * pin.rec_scale[r]
+                    now_dirty[pin.rec_channel[r], j >> LINE_SHIFT] = 1
 
 
 @nb.njit(inline="always", **NJIT)
-def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch, kind, pop_of):
-    """External Poisson inputs' events of step t into ring slot t (its lines marked in
-    ``dirty``, every line of an input's targets where counts are drawn for each): one count
-    per target neuron from its own stream, or one shared count per input from the input's
+def poisson_inputs(t, dt, pin, neuron_rng, input_rng, now, now_dirty, scratch, kind, pop_of):
+    """External Poisson inputs' events of step t into the step's arrivals ``now`` (their
+    lines marked in ``now_dirty``, every line of an input's targets where counts are drawn
+    for each): one count per target neuron from its own stream, or one shared count per input from the input's
     stream. The per-target inputs of populations whose loops run in blocks are left to
     those loops (:func:`drawn_in_blocks`, :mod:`l5sim.kernels.drive`), which draw them the
     same way.
@@ -294,9 +312,9 @@ def poisson_inputs(t, slot, dt, pin, neuron_rng, input_rng, ring, dirty, scratch
                 for j in range(plo, phi):
                     wj = cnt * pin.weight[w0 + j - plo]
                     for r in range(r0, r1):
-                        ring[slot, pin.rec_channel[r], j] += wj * pin.rec_scale[r]
+                        now[pin.rec_channel[r], j] += wj * pin.rec_scale[r]
                 for r in range(r0, r1):
-                    mark_lines(dirty[slot, pin.rec_channel[r]], plo, phi)
+                    mark_lines(now_dirty[pin.rec_channel[r]], plo, phi)
         else:
-            per_target_counts(k, plo, phi, slot, lam, emlam, pin, neuron_rng, ring, dirty, scratch[0], scratch[1],
+            per_target_counts(k, plo, phi, lam, emlam, pin, neuron_rng, now, now_dirty, scratch[0], scratch[1],
                               scratch[2], scratch[3])

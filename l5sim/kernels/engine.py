@@ -8,20 +8,21 @@ everything the kernel mutates; ``Recorder``, recording buffers), built by
 
 Each neuron model is a unit of its own module (:mod:`.izh2003`, :mod:`.izh2007`,
 :mod:`.l5cell`, :mod:`.adex`; sources there): a parameter record, step functions per named
-scheme, an ``integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin)`` loop over one population and its
-``detect_next`` threshold test. :data:`MODELS` registers them by model kind; the chunk loop
+scheme, an ``integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin)`` loop over one
+population and its ``detect_next`` threshold test. :data:`MODELS` registers them by model kind; the chunk loop
 dispatches each population to its model's loop (one specialised loop per model, no model
-branch per neuron). Receptors (:mod:`.receptors`), delivery (:mod:`.delivery`) and STDP
-(:mod:`.stdp`) are units too.
+branch per neuron). Receptors (:mod:`.receptors`), delivery (:mod:`.delivery`), the pending
+arrivals (:mod:`.events`) and STDP (:mod:`.stdp`) are units too.
 
 Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_step``):
 
 1. neuromodulated parameters of this step; STDP traces decay; L5 spike histories shift;
 2. generators emit their scheduled spikes, populations with ``next_step`` detection check
    v >= vpeak (state left by the previous step), reset and emit, Poisson sources emit;
-   these spikes are delivered into the delay ring at slot t + delay;
-3. external Poisson inputs add their events into ring slot t;
-4. each neuron reads and clears ring slot t, integrates one step with its registered
+   these spikes are delivered: appended to the event lists of slot t + delay;
+3. slot t's pending arrivals are added into the step's arrivals ``now`` (in delivery
+   order), and the external Poisson inputs add their events of step t on top;
+4. each neuron reads and clears its arrivals, integrates one step with its registered
    scheme and (``same_step`` populations) detects, resets and emits; conductances decay;
    these spikes are delivered;
 5. deferred weight updates; traces are sampled.
@@ -47,6 +48,7 @@ import numpy as np
 from .._numba_config import INTERNAL, NJIT, NJIT_PARALLEL
 from . import adex, delivery, izh2003, izh2007, l5cell, stdp
 from .delivery import poisson_inputs
+from .events import replay as _replay
 from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET, M_RESET_U_OFFSET,
                       M_RESET_V_OFFSET, MOD_LEARNING_RATE, MOD_PATHWAY, MOD_POPULATION, T_BURST, T_G0, T_GAD, T_IBAP,
                       T_KAPPA, T_U, T_V, T_VD, T_WD)
@@ -234,18 +236,18 @@ def _sample_traces(t, pop_of, l5, ns, G, mod, out):
             out.trace_count[k] += 1
 
 
-def _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sy, mod, pin, diverged, fired, fired_b, nf):
+def _integrate(t, dt, nr, l5, i07, i03, ax, rc, zig, ns, G, now, now_dirty, mod, pin, diverged, fired, fired_b, nf):
     """Step 4 for every population, each by its model's loop; returns (nf, diverged)."""
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         if kind == K_L5:
-            _integrate_l5cell(p, t, slot, dt, nr, l5, rc, zig, ns, sy, mod, pin)
+            _integrate_l5cell(p, t, dt, nr, l5, rc, zig, ns, G, now, now_dirty, mod, pin)
         elif kind == K_IZH07:
-            _integrate_izh2007(p, t, slot, dt, nr, i07, rc, zig, ns, sy, mod, pin)
+            _integrate_izh2007(p, t, dt, nr, i07, rc, zig, ns, G, now, now_dirty, mod, pin)
         elif kind == K_IZH03:
-            _integrate_izh2003(p, t, slot, dt, nr, i03, rc, zig, ns, sy, mod, pin)
+            _integrate_izh2003(p, t, dt, nr, i03, rc, zig, ns, G, now, now_dirty, mod, pin)
         elif kind == K_ADEX:
-            _integrate_adex(p, t, slot, dt, nr, ax, rc, zig, ns, sy, mod, pin)
+            _integrate_adex(p, t, dt, nr, ax, rc, zig, ns, G, now, now_dirty, mod, pin)
         else:
             continue
         nf, bad = _collect(nr.pop_start[p], nr.pop_start[p + 1], t, ns.flag, ns.diverged_value, diverged, fired,
@@ -275,7 +277,11 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
     sy, pl, md, pin = net.synapses, net.plasticity, net.modulation, net.poisson_inputs
     ns, sys_, ps, gen_pos = st.neurons, st.synapses, st.plasticity, st.generator_pos
     mod, delta = st.modulation.value, st.modulation.delta
-    ring, ring_dirty, path_gain, input_rng = sys_.ring, sys_.ring_dirty, sys_.path_gain, sys_.input_rng
+    path_gain, input_rng, now, now_dirty = sys_.path_gain, sys_.input_rng, sys_.now, sys_.now_dirty
+    ev_off, ev_code, ev_value, ev_count = sys_.events_off, sys_.events_code, sys_.events_value, sys_.events_count
+    spilled, G = sys_.spilled, sys_.g
+    lists = ev_code.shape[1] > 0
+    ring, ring_dirty, used = sys_.ring, sys_.ring_dirty, rc.used
     rng, scratch, hist = ns.rng, ns.scratch, ns.spike_history
     if _PLASTIC:            # (a constant of the variant: numba drops the other branch)
         rule_lr, lr = pl.rules.learning_rate, ps.learning_rate
@@ -300,15 +306,26 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
         nf = _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, fired, fired_b)
         for phase in range(2):
             if phase == 1:
-                _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch, nr.kind, pop_of)
-                nf, bad = _integrate(slot, t, dt, nr, l5, i07, i03, ax, rc, zig, ns, sys_, mod, pin, diverged, fired,
-                                     fired_b, nf)
+                # slot t's pending arrivals into ``now`` (after phase 0's deliveries: a
+                # delay of 0 arrives in the step it is sent), then the step's drive on top;
+                # without lists (every tile dense: events.capacities), slot t of the ring
+                # is the step's arrivals as it is
+                if lists:
+                    _replay(slot, used, ev_off, ev_code, ev_value, ev_count, spilled, ring, ring_dirty, now,
+                            now_dirty)
+                    now_s, nd_s = now, now_dirty
+                else:
+                    now_s, nd_s = ring[slot], ring_dirty[slot]
+                _poisson_inputs(t, dt, pin, rng, input_rng, now_s, nd_s, scratch, nr.kind, pop_of)
+                nf, bad = _integrate(t, dt, nr, l5, i07, i03, ax, rc, zig, ns, G, now_s, nd_s, mod, pin, diverged,
+                                     fired, fired_b, nf)
                 if bad:
                     return 2, step
-                ring_dirty[slot] = 0     # every population has read this slot
+                for q in range(used.shape[0]):
+                    nd_s[used[q]] = 0     # every population has read its arrivals
             _record(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b)
             if nf > f0:          # (the units do nothing without spikes: spare the calls)
-                _deliver(fired, f0, nf, slot, pop_of, sy, path_gain, ring, ring_dirty)
+                _deliver(fired, f0, nf, slot, pop_of, sy, sys_)
                 if _PLASTIC:
                     _depress(fired, f0, nf, pop_of, sy, pl, ps)
                     pre_spikes(fired, f0, nf, pop_of, sy, pl, ps)
@@ -327,7 +344,7 @@ _STDP_UNITS = {"_depress": (stdp, "depress", "depress_loop"), "_potentiate": (st
 
 
 @nb.njit(inline="always", **NJIT)
-def _absent_integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
+def _absent_integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """Stands in for the population loop of a model the circuit does not have."""
     return None
 
@@ -528,17 +545,16 @@ def _precompile_jobs(g, key, net, st, fired):
     for kind in kinds:
         short = MODELS[kind].__name__.rsplit(".", 1)[-1]
         pr = net.l5 if kind == K_L5 else getattr(net, _MODEL_PARAMS[kind])
-        # _integrate: (p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin), p, t and slot int64
-        args = (i64, i64, i64, ty(net.dt), ty(net.neurons), ty(pr), ty(net.receptors), ty(net.ziggurat), ty(ns),
-                ty(sy_s), ty(st.modulation.value), ty(net.poisson_inputs))
+        # _integrate: (p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin), p and t int64
+        args = (i64, i64, ty(net.dt), ty(net.neurons), ty(pr), ty(net.receptors), ty(net.ziggurat), ty(ns),
+                ty(sy_s.g), ty(sy_s.now), ty(sy_s.now_dirty), ty(st.modulation.value), ty(net.poisson_inputs))
         jobs.append((_COMPILE_WEIGHTS[kind], short, partial(_type_only, g[f"_integrate_{short}"], args)))
-    # _deliver(fired, f0, nf, slot, pop_of, sy, path_gain, ring, ring_dirty)
-    args = (ty(fired), i64, i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(sy_s.path_gain), ty(sy_s.ring),
-            ty(sy_s.ring_dirty))
+    # _deliver(fired, f0, nf, slot, pop_of, sy, ss)
+    args = (ty(fired), i64, i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(sy_s))
     jobs.append((_COMPILE_WEIGHTS["deliver"], "deliver", partial(_type_only, g["_deliver"], args)))
-    # _poisson_inputs(t, slot, dt, pin, rng, input_rng, ring, ring_dirty, scratch, kind, pop_of): its own
-    args = (i64, i64, ty(net.dt), ty(net.poisson_inputs), ty(ns.rng), ty(sy_s.input_rng), ty(sy_s.ring),
-            ty(sy_s.ring_dirty), ty(ns.scratch), ty(net.neurons.kind), ty(net.neurons.pop_of))
+    # _poisson_inputs(t, dt, pin, rng, input_rng, now, now_dirty, scratch, kind, pop_of): its own
+    args = (i64, ty(net.dt), ty(net.poisson_inputs), ty(ns.rng), ty(sy_s.input_rng), ty(sy_s.now),
+            ty(sy_s.now_dirty), ty(ns.scratch), ty(net.neurons.kind), ty(net.neurons.pop_of))
     jobs.append((_COMPILE_WEIGHTS["poisson"], "poisson", partial(_poisson_inputs.compile, args)))
     if plastic:
         # _depress / _potentiate(fired, f0, nf, pop_of, sy, pl, ps)

@@ -85,7 +85,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
+def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """One step of population ``p``: read and clear its arrivals, integrate, and (same-step
     detection) reset the cells that fire; ``st.neurons.flag`` marks spikes (1) and
     divergence (3: v, 4: u), ``diverged_value`` holds the diverging value.
@@ -107,16 +107,15 @@ def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = zig
-    ring, G = sy.ring, sy.g
     used, cond_s, cond_d = rc.used, rc.soma_conductance, rc.dend_conductance
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
-    population_loop(nr.pop_start[p], nr.pop_start[p + 1], slot, dt, scheme, lag, vpeak, is_off, c_off, d_off,
-                    ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf, ring, G, used, cond_s,
+    population_loop(nr.pop_start[p], nr.pop_start[p + 1], dt, scheme, lag, vpeak, is_off, c_off, d_off,
+                    ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf, now, G, used, cond_s,
                     cond_d, rev, mg, decay)
 
 
-def population_loop(lo, hi, slot, dt, scheme, lag, vpeak, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
-                    bias, sig, rng, kap, zk, zw, zf, ring, G, used, cond_s, cond_d, rev, mg, decay):
+def population_loop(lo, hi, dt, scheme, lag, vpeak, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
+                    bias, sig, rng, kap, zk, zw, zf, now, G, used, cond_s, cond_d, rev, mg, decay):
     """The loop over neurons lo..hi-1 of :func:`integrate`."""
     n_ch = used.shape[0]
     if cond_s.shape[0] == 0 and cond_d.shape[0] == 0:
@@ -127,9 +126,9 @@ def population_loop(lo, hi, slot, dt, scheme, lag, vpeak, is_off, c_off, d_off, 
             I = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
             for q in range(n_ch):
                 ch = used[q]
-                x = ring[slot, ch, i]
+                x = now[ch, i]
                 if x != 0.0:
-                    ring[slot, ch, i] = 0.0
+                    now[ch, i] = 0.0
                     if ch == 2 * R_CURRENT:
                         I += x
             vn, u = step(scheme, V[i], U[i], I, ca[i], cb[i], dt)
@@ -145,7 +144,7 @@ def population_loop(lo, hi, slot, dt, scheme, lag, vpeak, is_off, c_off, d_off, 
         return
     for i in prange(lo, hi):
         I_s = soma_input(i, bias, sig, is_off, rng, zk, zw, zf)
-        I_s, I_d = take_arrivals(ring, slot, used, G, kap, i, I_s, 0.0)
+        I_s, I_d = take_arrivals(now, used, G, kap, i, I_s, 0.0)
         v = V[i]
         gt, gE = soma_conductance(G, rev, mg, i, v, np.inf)
         vn, u = step(scheme, v, U[i], I_s + gE - gt * v, ca[i], cb[i], dt)

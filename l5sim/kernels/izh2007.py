@@ -79,7 +79,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
+def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """One step of population ``p`` (arguments, flags, and why the loop is a function of its
     own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
     scheme = nr.scheme[p]
@@ -94,12 +94,11 @@ def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = zig
-    ring, dirty, G = sy.ring, sy.ring_dirty, sy.g
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
-    population_loop(nr.pop_start[p], nr.pop_start[p + 1], t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
+    population_loop(nr.pop_start[p], nr.pop_start[p + 1], t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
                     c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
-                    bias, sig, rng, kap, zk, zw, zf, ring, dirty, G, used, rev, mg, decay, ns.scratch, pin, nr.kind,
+                    bias, sig, rng, kap, zk, zw, zf, now, now_dirty, G, used, rev, mg, decay, ns.scratch, pin, nr.kind,
                     nr.pop_of)
 
 
@@ -107,14 +106,14 @@ def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
 BLOCK = 256
 
 
-def population_loop(lo, hi, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
+def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                     ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
-                    ring, dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
+                    now, now_dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
-    # blocks on whole ring lines (from lo rounded down to one), so that two blocks that
-    # run at once never mark the same dirty byte (receptors.block_arrivals, drive.block_drive)
+    # blocks on whole lines of ``now`` (from lo rounded down to one), so that two blocks
+    # that run at once never mark the same dirty byte (receptors.block_arrivals, drive.block_drive)
     base = lo - lo % RING_LINE
     n_blk = (hi - base + BLOCK - 1) // BLOCK
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
@@ -122,24 +121,24 @@ def population_loop(lo, hi, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpea
         for blk in range(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
-            block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
+            block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
-                       rng, kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
+                       rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
                        scratch[1], scratch[2], scratch[3])
     else:
         for blk in prange(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
-            block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
+            block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
-                       rng, kap, (zk, zw, zf), ring, dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
+                       rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
                        scratch[1], scratch[2], scratch[3])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
-def block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
-               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, ring, dirty,
-               GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):
+def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
+               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, now,
+               now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):
     """Neurons a..b-1 of :func:`integrate` in passes (as :func:`l5sim.kernels.l5cell.block_step`,
     compiled ``noalias`` for the same reason): the Poisson drive (``S2``, ``S3``: free
     scratch rows for it), the injected current, the arrivals, the
@@ -148,9 +147,9 @@ def block_step(a, b, t, slot, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_
     results are those of one loop over neurons. ``ID`` takes the dendritic currents a
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
-    block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, S2, S3, IS, ID)   # (before the noise draws)
+    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3, IS, ID)   # (before the noise draws)
     block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
-    block_arrivals(a, b, slot, ring, dirty, used, GR, kap, IS, ID)
+    block_arrivals(a, b, now, now_dirty, used, GR, kap, IS, ID)
     v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]

@@ -97,7 +97,7 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
     return nf
 
 
-def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
+def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """One step of population ``p`` (arguments and flags as
     :func:`l5sim.kernels.izh2003.integrate`, plus 2: fired in burst mode, 5: the dendrite
     diverged; the loop is a function of its own for the reason given there)."""
@@ -119,9 +119,9 @@ def integrate(p, t, slot, dt, nr, pr, rc, zig, ns, sy, mod, pin):
     scalars = (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA,
                c_b, d_b, dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off,
                d_off, gCa)
-    flags = (t, slot, scheme, mode, np.int64(lag), np.int64(kap_state))
+    flags = (t, scheme, mode, np.int64(lag), np.int64(kap_state))
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
-                    nr.d, ns, sy.ring, sy.ring_dirty, sy.g, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig,
+                    nr.d, ns, now, now_dirty, G, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig,
                     pin, nr.kind, nr.pop_of)
 
 
@@ -180,13 +180,13 @@ def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
             ID[i] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
 
 
-def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, G, used, rev, mg,
+def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, G, used, rev, mg,
                     decay, zig, pin, kind, pop_of):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
-    # blocks on whole ring lines (from lo rounded down to one), so that two blocks that
-    # run at once never mark the same dirty byte (receptors.block_arrivals, drive.block_drive)
+    # blocks on whole lines of ``now`` (from lo rounded down to one), so that two blocks
+    # that run at once never mark the same dirty byte (receptors.block_arrivals, drive.block_drive)
     base = lo - lo % RING_LINE
     n_blk = (hi - base + BLOCK - 1) // BLOCK
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
@@ -195,18 +195,18 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
         for blk in range(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
-            block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
+            block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
     else:
         for blk in prange(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
-            block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty,
+            block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
-def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ring, dirty, GR, used, rev, mg, decay,
+def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, GR, used, rev, mg, decay,
                zig, pin, kind, pop_of, IS, ID, FD, GX):
     """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive
     (:func:`l5sim.kernels.drive.block_drive`), injected currents, arrivals, the per-step
@@ -225,16 +225,16 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, ri
     18.5 ns per neuron-step on the 10k column, results bitwise the same."""
     (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
      dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
-    t, slot, scheme, mode, lag, kap_state = flags
+    t, scheme, mode, lag, kap_state = flags
     det = mode == G_DETERMINISTIC
     V, U, VD, WD, KAP, GAD, BURST = ns.v, ns.u, ns.vd, ns.wd, ns.kappa, ns.g_adapt, ns.burst
     HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
     vcheck = vpeak if lag == 0 else VMAX
-    # the step's Poisson drive into the block's ring entries (its draws come before the
+    # the step's Poisson drive into the block's arrivals (its draws come before the
     # noise draws of _inputs, as in the whole-population pass; the scratch rows are free here)
-    block_drive(a, b, t, slot, dt, pin, kind, pop_of, rng, ring, dirty, FD, GX, IS, ID)
+    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, FD, GX, IS, ID)
     _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
-    block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID)
+    block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)
     if mode == G_PER_STEP:
         # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
         for i in range(a, b):

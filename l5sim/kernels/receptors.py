@@ -95,11 +95,11 @@ def _add_arrivals(rec, x, tgt, lo, hi):
 
 
 @nb.njit(**dict(NJIT, **NOALIAS, **INTERNAL))
-def block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID):
-    """Neurons a..b-1's ring slot read and cleared, channel by channel (the order
+def block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID):
+    """Neurons a..b-1's arrivals of the step (``now``) read and cleared, channel by channel (the order
     :func:`take_arrivals` adds them in; an empty entry adds 0, which changes nothing):
     conductances into the rows ``GR`` (a tuple of the channels' rows), currents into
-    ``IS`` / ``ID``, gate increments into ``KAP``. Only the lines marked in ``dirty``
+    ``IS`` / ``ID``, gate increments into ``KAP``. Only the lines marked in ``now_dirty``
     (records.RING_LINE neurons each) can hold arrivals: a channel with few marked lines in
     the block is read line by line, one with many in one vectorised pass. A function of its
     own (the L5 and the PV/SOM loop share its compiled code), compiled ``noalias``: its
@@ -109,8 +109,8 @@ def block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID):
     for q in range(used.shape[0]):
         ch = used[q]
         rec = ch >> 1
-        x = ring[slot, ch]
-        dv = dirty[slot, ch]
+        x = now[ch]
+        dv = now_dirty[ch]
         if rec == R_CURRENT:
             tgt = ID if ch & 1 else IS
         elif rec == R_GATE:
@@ -131,14 +131,15 @@ def block_arrivals(a, b, slot, ring, dirty, used, GR, KAP, IS, ID):
 
 
 @nb.njit(inline="always", **NJIT)
-def take_arrivals(ring, slot, used, g, kappa, i, I_s, I_d):
-    """Read and clear neuron i's ring slot: conductance increments into ``g``, currents
-    into the somatic / dendritic input (returned), gate increments into ``kappa``."""
+def take_arrivals(now, used, g, kappa, i, I_s, I_d):
+    """Read and clear neuron i's arrivals of the step (``now``): conductance increments
+    into ``g``, currents into the somatic / dendritic input (returned), gate increments
+    into ``kappa``."""
     for q in range(used.shape[0]):
         ch = used[q]
-        x = ring[slot, ch, i]
+        x = now[ch, i]
         if x != 0.0:
-            ring[slot, ch, i] = 0.0
+            now[ch, i] = 0.0
             rec = ch >> 1
             if rec == R_CURRENT:
                 if ch & 1:

@@ -153,6 +153,16 @@ Net = namedtuple("Net", ["dt", "neurons", "izh2003", "izh2007", "l5", "adex", "s
 #: populations have read it.
 RING_LINE = 8
 
+#: Targets per tile of the event lists (``SynapseState.events_*``): delivery appends each
+#: arrival to the list of its slot and its target's tile (j >> EVENT_TILE_SHIFT); the parallel
+#: delivery's blocks of targets are whole tiles, so that one thread appends to a list.
+EVENT_TILE_SHIFT = 8
+EVENT_TILE = 1 << EVENT_TILE_SHIFT
+#: Bits of an event's code that hold its channel (code = target << EVENT_CH_BITS | channel).
+EVENT_CH_BITS = 4
+if NCH > 1 << EVENT_CH_BITS or EVENT_TILE % RING_LINE:
+    raise ImportError("event codes need NCH <= 2**EVENT_CH_BITS and tiles of whole ring lines")
+
 #: A population loop with fewer blocks than this runs its blocks serially even in the
 #: parallel kernel: a parallel region costs about 8 us here (numba's OpenMP layer with a
 #: passive wait policy, l5sim.threads), more than 8 blocks of PV cells take (6 us).
@@ -172,7 +182,14 @@ NeuronState = namedtuple("NeuronState", [
 ])
 SynapseState = namedtuple("SynapseState", [
     "g",                # (NCH, N) conductances (nS)
-    "ring",             # (max_delay + 1, NCH, N) arrivals by step
+    "now",              # (NCH, N) this step's arrivals, as the populations read them (l5sim.kernels.events)
+    "now_dirty",        # (NCH, ceil(N / 8)) uint8: 1 where a line of 8 neurons of ``now`` may hold arrivals
+    "events_off",       # (n_tiles + 1,) int64 where each tile's list starts in a slot's row (l5sim.kernels.events)
+    "events_code",      # (max_delay + 1, events_off[-1]) int64 pending arrivals: target << 4 | channel
+    "events_value",     # (max_delay + 1, events_off[-1]) their values (weight x receptor scale x gain)
+    "events_count",     # (max_delay + 1, n_tiles) int64 entries in each list
+    "spilled",          # (max_delay + 1, n_tiles) uint8: 1 where a list was spilled into the dense ring
+    "ring",             # (max_delay + 1, NCH, N) spilled arrivals by step (dense)
     "ring_dirty",       # (max_delay + 1, NCH, ceil(N / 8)) uint8: 1 where a line of 8 neurons may hold arrivals
     "path_gain",        # per pathway, modulated transmission gain
     "input_rng",        # (n_inputs, 2) streams of shared Poisson inputs
