@@ -72,10 +72,9 @@ def initial_state(built, seed: int) -> R.State:
         bap_current=np.zeros(N), soma_bias=np.zeros(N), dend_bias=np.zeros(N), soma_noise_sd=np.zeros(N),
         dend_noise_sd=np.zeros(N), rng=seed_streams(stream(seed, "dynamics", 0), N), flag=np.zeros(N, np.uint8),
         diverged_value=np.zeros(N), scratch=np.zeros((4, N)))
-    path_syn = [(p.syn_lo, p.syn_hi) for p in built.pathways.values()]
-    off = EV.offsets(net.synapses.post, path_syn, net.synapses.path_rec_ptr, N, built.dt_ms)
     synapses = R.SynapseState(
-        g=np.zeros((R.NCH, N)), **EV.buffers(built.max_delay + 1, N, off), path_gain=np.ones(max(len(path_syn), 1)),
+        g=np.zeros((R.NCH, N)), **EV.buffers(built.max_delay + 1, N, EV.circuit_offsets(built)),
+        path_gain=np.ones(max(len(built.pathways), 1)),
         input_rng=seed_streams(stream(seed, "dynamics", 1), max(n_pin, 1)))
     plasticity = R.PlasticityState(
         learning_rate=pl.rules.learning_rate.copy(), pre_trace=np.zeros(nx), pre_trace_slow=np.zeros(nx),
