@@ -536,7 +536,8 @@ def section_profile(L):
     L.append("The loop runs in passes over blocks of 512 neurons (a block's fixed costs, ~0.4 us, made blocks of "
              "256 cost 12.5 against 11.1 ns per neuron-step): the Poisson drive of the block's targets "
              "(`kernels.drive`: drawn where the block reads it, and in the parallel blocks), injected currents, "
-             "arrivals channel by channel (only the ring lines that deliveries marked: `SynapseState.ring_dirty`), "
+             "arrivals channel by channel (from the step's arrivals buffer `now`, only the lines marked in "
+             "`SynapseState.now_dirty`), "
              "the sigmoid, the dendrite's update, the soma's update (two loops: one spilled vector registers), the "
              "plateau's burst draw, then a scan for spikes and divergence in the blocks where the update found any. "
              "Every random draw and every sum keeps its order, so the results stay bitwise those of one loop over "
@@ -548,10 +549,41 @@ def section_profile(L):
              "the sigmoid's `exp` is l5sim's own (`kernels.vexp`: fused multiply-adds, within one ulp of libm's, "
              "the same on every platform); and a cell-step divides five times (the Mg block and the implicit step of "
              "each compartment, the sigmoid). The PV and SOM loop (`kernels.izh2007`) runs in the same passes. What "
-             "remains is the drive's draws (one uniform per target and step), the arithmetic of the updates, and "
-             "memory traffic: in a full run the arrivals pass reads ~1300 ring lines per step that deliveries wrote "
-             "`delay` steps earlier, most of them no longer in cache (a prefetch one block ahead moved the misses "
-             "into the block function rather than removing them).\n")
+             "remains is the drive's draws (one uniform per target and step) and the arithmetic of the updates.\n")
+    section_events(d, L)
+
+
+def section_events(prof, L):
+    """The event lists of pending arrivals, with their measured effect (profile_column and
+    the committed compare_trees run of the change)."""
+    c = prof["circuit"]
+    full, norec = c["full column"]["cpu_s_per_bio_s"], c["without recurrent synapses"]["cpu_s_per_bio_s"]
+    L.append("Pending arrivals are event lists (`kernels.events`): delivery appends each arrival (target, channel, "
+             "value) to the list of its slot and its target's tile of 256 neurons, and each step replays slot t's "
+             "lists, in the order they were appended, into `now`, which the drive and the loops then use. Before "
+             "(up to commit a96f72d), a delivery added into a dense ring of (slot, channel, target) entries: with "
+             "distance-dependent delays each arrival went to a line untouched for up to `max_delay` steps (the 10k "
+             "column's ring is ~10 MB) and was read again, cold, when its slot came due, ~30% of the run by perf. A "
+             "list's tail stays in cache from one append to the next (the 10k column's ~1200 tails are ~150 kB) and "
+             "`now` is read while it is hot. In the profile above, the full column takes "
+             f"{full:.2f} CPU s per biological second and the column without recurrent synapses {norec:.2f}. The "
+             "sums are bitwise those of the dense ring: a target's arrivals keep their order in its tile's list, a "
+             "full list spills exactly into the dense ring (kept for that), and tiles whose targets receive many "
+             "arrivals per step (the 2003 networks' 1000 inputs per cell) use the dense ring directly "
+             "(`tests/test_events.py`; `scripts/kernel_fingerprint.py --check` bitwise).\n")
+    cmp_ = _load(os.path.join(RES, "compare_session10", "results.json"))
+    if cmp_:
+        m = cmp_["meta"]
+        L.append(f"The change side by side with the tree before it (`python -m benchmarks.compare_trees`, "
+                 f"{m['date']}, {m['old']['commit']} against {m['new']['commit']}; serial, one thread, CPU time, "
+                 f"{m['repeats']} interleaved processes; `benchmarks/results/compare_session10`):\n")
+        L.append("| network | before, CPU s / bio s (min / median) | after | after / before (min / median) | spikes |")
+        L.append("|---|---|---|---|---|")
+        for net, r in cmp_["summary"].items():
+            L.append(f"| {net} | {r['old_min']:.3f} / {r['old_median']:.3f} | {r['new_min']:.3f} / "
+                     f"{r['new_median']:.3f} | {r['ratio_min']:.2f} / {r['ratio_median']:.2f} | "
+                     f"{'same' if r['spikes'][0] == r['spikes'][1] else 'differ'} |")
+        L.append("")
 
 
 def render(figure: bool = True) -> str:
