@@ -46,11 +46,15 @@ def column():
     return l5sim.build(l5sim.load_circuit(CIRCUITS / "l5_column.toml"), 3)
 
 
-@pytest.mark.parametrize("seed", [3, 5])
-def test_spilled_and_dense_tiles_give_the_same_bits(column, seed):
+@pytest.mark.parametrize("seed, shared", [(3, False), (5, False), (6, True)])
+def test_spilled_and_dense_tiles_give_the_same_bits(column, seed, shared):
     # lists of one entry (a spill at nearly every arrival), no lists at all (the dense ring,
     # delivered into directly), and tiles alternately dense and of one entry: all bitwise
-    # the states and spikes of the lists the circuit gets
+    # the states and spikes of the lists the circuit gets; also with a shared drive to the
+    # L5 cells (drawn by the whole-population pass, after the replay, before the blocks)
+    if shared:
+        column = l5sim.build(l5sim.load_circuit(CIRCUITS / "l5_column.toml",
+                                                overrides={"inputs.bg_soma.shared": True}), seed)
     ref_spikes, ref_v = _run(column, seed)
     assert ref_spikes.size > 100
     n_tiles = -(-column.n_neurons // EVENT_TILE)
