@@ -49,11 +49,12 @@ ABLATIONS = {
     "without reading the arrival ring": [("    block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)",
                                           "    pass")],
     "without the conductance sums": [
-        ("        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)\n",
+        ("        gt, gE = soma_sums(v, g0[k] if LIVE[0] else 0.0, g2[k] if LIVE[2] else 0.0, "
+         "g4[k] if LIVE[4] else 0.0,\n                           g6[k] if LIVE[6] else 0.0, m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)\n",
          "        gt, gE = 0.0, 0.0\n"),
         ("        gtd = 0.0 + c1 + c3 + c5 + c7\n", "        gtd = 0.0\n"),
         ("        gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7\n", "        gEd = 0.0\n")],
-    "without the conductance decay": [(f"        g{j}[k] *= d{j}\n", "") for j in range(8)],
+    "without the conductance decay": [(f"            g{j}[k] *= d{j}\n", "            pass\n") for j in range(8)],
     "without the scan (spikes, burst draws)": [
         ("    for i in range(a, b if n_att > 0 else a):", "    for i in range(0):"),
         ("    if per_spike and n_plat > 0:\n", "    if False:\n")],

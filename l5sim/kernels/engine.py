@@ -52,6 +52,7 @@ from .events import replay as _replay
 from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET, M_RESET_U_OFFSET,
                       M_RESET_V_OFFSET, MOD_LEARNING_RATE, MOD_PATHWAY, MOD_POPULATION, T_BURST, T_G0, T_GAD, T_IBAP,
                       T_KAPPA, T_U, T_V, T_VD, T_WD)
+from .receptors import population_channels
 from .rng import uniform
 from .stdp import decay_traces, deferred_updates, pre_spikes
 
@@ -384,36 +385,49 @@ def _renamed(fn, name, globals_=None):
     return g
 
 
-def _unit(mod, wrapper, loop, name, parallel):
+def _unit(mod, wrapper, loop, name, parallel, live=None):
     """``mod.wrapper`` (inlined into the chunk loop) calling ``mod.loop`` compiled as a
     function of its own: serially without reference counting, or with ``parallel=True``
     (numba turns a ``prange`` into a parallel loop only in a function compiled parallel,
-    not in one inlined into it; and it inlines no call of more than 30 arguments)."""
+    not in one inlined into it; and it inlines no call of more than 30 arguments).
+    ``live``: the bit mask of the conductance channels that can be nonzero in the model's
+    populations (:func:`live_channels`), for a model whose loop calls a ``block_step``:
+    that function is compiled with them as its constant ``LIVE``; the names of both carry
+    the mask (numba's on-disk cache tells functions apart by name, not by globals)."""
     short = mod.__name__.rsplit(".", 1)[-1]
     suffix = "_parallel" if parallel else ""
     # serial: without reference counting: the loops allocate nothing, and the increments and
     # decrements of ~70 array arguments cost ~5 us per population and step
     opts = dict(NJIT_PARALLEL if parallel else dict(NJIT, _nrt=False), **INTERNAL)
-    loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), f"{short}_{loop}{suffix}"))
+    g_loop, lsuf = None, ""
+    if live is not None and hasattr(mod, "block_step"):
+        lsuf = f"_c{live:02x}"
+        flags = tuple(bool(live >> c & 1) for c in range(8))
+        block = nb.njit(**mod.BLOCK_STEP_OPTS)(_renamed(mod.block_step, f"{short}_block_step{lsuf}",
+                                                        dict(vars(mod), LIVE=flags)))
+        g_loop = dict(vars(mod), block_step=block)
+    loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), f"{short}_{loop}{lsuf}{suffix}", g_loop))
     g = dict(vars(mod), **{loop: loop_fn})
     return nb.njit(inline="always", **NJIT)(_renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
 
 
-def _variant(kinds, plastic, parallel):
+def _variant(kinds, plastic, live, parallel):
     """``_run_chunk`` compiled for circuits whose models are ``kinds`` (a sorted tuple of
-    ``MODELS`` keys), with or without plasticity, serial or parallel. The loops of other
+    ``MODELS`` keys), with or without plasticity, serial or parallel; the block loops
+    compiled for their ``live`` channels (``((kind, mask), ...)``, :func:`live_channels`). The loops of other
     models and, without plasticity, the STDP units are replaced by stand-ins that compile
     to nothing: a circuit compiles only what it uses. Each variant has a name of its own
     (its entry in numba's on-disk cache), e.g. ``run_chunk_l5cell_izh2007_parallel``.
     Returns the loop and its globals (where :func:`_precompile_jobs` finds its units)."""
-    shorts = [MODELS[k].__name__.rsplit(".", 1)[-1] for k in kinds]
+    live = dict(live)
+    shorts = [MODELS[k].__name__.rsplit(".", 1)[-1] + (f"_c{live[k]:02x}" if k in live else "") for k in kinds]
     name = "_".join(["run_chunk"] + shorts + (["stdp"] if plastic else []) + (["parallel"] if parallel else []))
     g = dict(globals())
     for kind, mod in MODELS.items():
         short = mod.__name__.rsplit(".", 1)[-1]
         used = kind in kinds
-        g[f"_integrate_{short}"] = (_unit(mod, "integrate", "population_loop", name, parallel) if used
-                                    else _absent_integrate)
+        g[f"_integrate_{short}"] = (_unit(mod, "integrate", "population_loop", name, parallel, live.get(kind))
+                                    if used else _absent_integrate)
         g[f"_detect_{short}"] = mod.detect_next if used else _absent_detect
     units = dict(_SYNAPSE_UNITS, **(_STDP_UNITS if plastic else {}))
     for key, (mod, wrapper, loop) in units.items():
@@ -451,10 +465,21 @@ def _unused(kinds, plastic):
 
 
 def features(net):
-    """(models with a population loop, sorted; whether any pathway is plastic): what the
+    """(models with a population loop, sorted; whether any pathway is plastic; the live
+    channels of the models whose loops run in blocks, :func:`live_channels`): what the
     chunk loop is compiled for."""
     kinds = tuple(sorted({int(k) for k in net.neurons.kind} & set(MODELS)))
-    return kinds, bool(net.plasticity.rules.triplet.shape[0] > 0)
+    live = live_channels(net)
+    return kinds, bool(net.plasticity.rules.triplet.shape[0] > 0), tuple((k, live[k]) for k in kinds if k in live)
+
+
+def live_channels(net) -> dict:
+    """``{kind: mask}`` for the models whose loops run in blocks (``block_step``): the
+    union of :func:`l5sim.kernels.receptors.population_channels` over the populations of
+    that kind (bit ch: conductance channel ch can be nonzero there)."""
+    pop_mask = population_channels(net)
+    return {kind: int(np.bitwise_or.reduce(pop_mask[net.neurons.kind == kind], initial=0))
+            for kind, mod in MODELS.items() if hasattr(mod, "block_step")}
 
 
 def chunk_kernel(net, parallel=False):
@@ -538,7 +563,7 @@ def _precompile_jobs(g, key, net, st, fired):
     the records as the chunk loop receives them. For :func:`l5sim._compiling.compile_in_parallel`."""
     from functools import partial
 
-    kinds, plastic, _ = key
+    kinds, plastic = key[:2]
     ty, i64 = nb.typeof, nb.types.int64
     ns, sy_s = st.neurons, st.synapses
     jobs = []

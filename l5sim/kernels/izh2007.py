@@ -102,6 +102,12 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
                     nr.pop_of)
 
 
+#: The conductance channels that can be nonzero in this model's populations (as
+#: :data:`l5sim.kernels.l5cell.LIVE`); here, as compiled alone: all.
+LIVE = (True,) * 8
+#: numba options of :func:`block_step` (the variants compile it with the same).
+BLOCK_STEP_OPTS = dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL)
+
 #: Neurons per block of the population loop (as :data:`l5sim.kernels.l5cell.BLOCK`).
 BLOCK = 256
 
@@ -135,7 +141,7 @@ def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c
                        scratch[1], scratch[2], scratch[3])
 
 
-@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
+@nb.njit(**BLOCK_STEP_OPTS)
 def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
                ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, now,
                now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):
@@ -158,17 +164,26 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
     for k in range(b - a):
         v = v_[k]
         u = u_[k]
-        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
+        gt, gE = soma_sums(v, g0[k] if LIVE[0] else 0.0, g2[k] if LIVE[2] else 0.0, g4[k] if LIVE[4] else 0.0,
+                           g6[k] if LIVE[6] else 0.0, m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
         v_[k] = soma_v(scheme, v, u, is_[k], gt, gE, C, kk, vr, vt, dt)
         u_[k] = u + dt * ca_[k] * (recovery_target(umode, v, cb_[k], vr, vb) - u)
-        g0[k] *= decay[0]
-        g1[k] *= decay[1]
-        g2[k] *= decay[2]
-        g3[k] *= decay[3]
-        g4[k] *= decay[4]
-        g5[k] *= decay[5]
-        g6[k] *= decay[6]
-        g7[k] *= decay[7]
+        if LIVE[0]:
+            g0[k] *= decay[0]
+        if LIVE[1]:
+            g1[k] *= decay[1]
+        if LIVE[2]:
+            g2[k] *= decay[2]
+        if LIVE[3]:
+            g3[k] *= decay[3]
+        if LIVE[4]:
+            g4[k] *= decay[4]
+        if LIVE[5]:
+            g5[k] *= decay[5]
+        if LIVE[6]:
+            g6[k] *= decay[6]
+        if LIVE[7]:
+            g7[k] *= decay[7]
     for i in range(a, b):
         vn = V[i]
         u = U[i]

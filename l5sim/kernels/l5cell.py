@@ -129,6 +129,15 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
 if CONDUCTANCE_CHANNELS != tuple(range(8)):
     raise ImportError(f"l5cell's update pass expects conductance channels 0..7, not {CONDUCTANCE_CHANNELS}")
 
+#: The conductance channels 0..7 that can be nonzero in this model's populations (``LIVE[ch]``):
+#: a constant of the compiled block function, which leaves the others out of its sums and
+#: its decay (a channel no pathway or input reaches stays exactly 0, so the sums are the
+#: same). :func:`l5sim.kernels.engine.live_channels` finds them for a circuit and the chunk
+#: loop's variant compiles :func:`block_step` with them; here, as compiled alone: all.
+LIVE = (True,) * 8
+#: numba options of :func:`block_step` (the variants compile it with the same).
+BLOCK_STEP_OPTS = dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL)
+
 #: Neurons per block of the population loop: each block runs the passes below on its own
 #: (in parallel, one block per task); a block's ~30 arrays (120 kB) stay in L2 from pass to
 #: pass. Cycle counts of the passes on the real 10k column: 12.5 ns per neuron-step with
@@ -205,7 +214,7 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
-@nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
+@nb.njit(**BLOCK_STEP_OPTS)
 def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, GR, used, rev, mg, decay,
                zig, pin, kind, pop_of, IS, ID, FD, GX):
     """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive
@@ -270,10 +279,10 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         v = v_[k]
         vd = vd_[k]
         bd_ = mg_block(vd)
-        c1 = g1[k] * bd_ if m1 else g1[k]
-        c3 = g3[k] * bd_ if m3 else g3[k]
-        c5 = g5[k] * bd_ if m5 else g5[k]
-        c7 = g7[k] * bd_ if m7 else g7[k]
+        c1 = (g1[k] * bd_ if m1 else g1[k]) if LIVE[1] else 0.0
+        c3 = (g3[k] * bd_ if m3 else g3[k]) if LIVE[3] else 0.0
+        c5 = (g5[k] * bd_ if m5 else g5[k]) if LIVE[5] else 0.0
+        c7 = (g7[k] * bd_ if m7 else g7[k]) if LIVE[7] else 0.0
         gtd = 0.0 + c1 + c3 + c5 + c7
         gEd = 0.0 + c1 * e1 + c3 * e3 + c5 * e5 + c7 * e7
         kap = gate(kap_state, kap_[k], kap_fixed, kap_off)
@@ -295,15 +304,20 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
             burst_[k] = 1.0 if (plateau and per_step and gx >= 2.0) else 0.0
         gx_[k] = (kap if plateau else -1.0) if per_spike else gx
         kap_[k] = kap_rest + (kap_[k] - kap_rest) * kap_decay if kap_state else kap_[k]
-        g1[k] *= d1
-        g3[k] *= d3
-        g5[k] *= d5
-        g7[k] *= d7
+        if LIVE[1]:
+            g1[k] *= d1
+        if LIVE[3]:
+            g3[k] *= d3
+        if LIVE[5]:
+            g5[k] *= d5
+        if LIVE[7]:
+            g7[k] *= d7
     for k in range(n):
         v = v_[k]
         u = u_[k]
         Fd = fd_[k]
-        gt, gE = soma_sums(v, g0[k], g2[k], g4[k], g6[k], m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
+        gt, gE = soma_sums(v, g0[k] if LIVE[0] else 0.0, g2[k] if LIVE[2] else 0.0, g4[k] if LIVE[4] else 0.0,
+                           g6[k] if LIVE[6] else 0.0, m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
         gad = gad_[k]
         gt += gad
         gE += gad * e_ad
@@ -313,10 +327,14 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         un = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
         v_[k] = vn
         u_[k] = un
-        g0[k] *= d0
-        g2[k] *= d2
-        g4[k] *= d4
-        g6[k] *= d6
+        if LIVE[0]:
+            g0[k] *= d0
+        if LIVE[2]:
+            g2[k] *= d2
+        if LIVE[4]:
+            g4[k] *= d4
+        if LIVE[6]:
+            g6[k] *= d6
         # a spike or a state out of bounds: the scan below has work at this neuron
         vd = vd_[k]
         calm = vn < vcheck and vn > -VMAX and un > -UMAX and un < UMAX and vd > -VMAX and vd < VMAX

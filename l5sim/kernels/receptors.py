@@ -198,3 +198,32 @@ def decay_conductances(g, decay, i):
     """One step of exponential decay of neuron i's conductances (an unused channel stays 0)."""
     for ch in CONDUCTANCE_CHANNELS:
         g[ch, i] *= decay[ch]
+
+
+def population_channels(net):
+    """Per population, the bit mask of the conductance channels (0..7) that can be nonzero
+    in its neurons: those a pathway with synapses or an external input delivers into (the
+    others stay exactly 0 for a whole run: every state starts with zero conductances).
+    numpy, not compiled: the chunk loop's variants are chosen with it."""
+    import numpy as np
+
+    nr, sy, pin = net.neurons, net.synapses, net.poisson_inputs
+    N = nr.pop_of.shape[0]
+    pop_mask = np.zeros(nr.kind.shape[0], np.int64)
+
+    def bits(chans):
+        return int(sum(1 << int(c) for c in chans if c < len(CONDUCTANCE_CHANNELS)))
+
+    for pw in range(sy.path_row0.shape[0]):
+        if sy.path_pre0[pw] >= N:
+            continue
+        pp = nr.pop_of[sy.path_pre0[pw]]
+        r0 = sy.path_row0[pw]
+        s0, s1 = sy.row_ptr[r0], sy.row_ptr[r0 + nr.pop_start[pp + 1] - nr.pop_start[pp]]
+        if s1 > s0:   # (a pathway's synapses all end in one population)
+            pop_mask[nr.pop_of[sy.post[s0]]] |= bits(sy.path_rec_channel[sy.path_rec_ptr[pw]:sy.path_rec_ptr[pw + 1]])
+    for k in range(pin.lo.shape[0]):
+        if pin.hi[k] > pin.lo[k]:
+            pop_mask[nr.pop_of[pin.lo[k]]:nr.pop_of[pin.hi[k] - 1] + 1] |= bits(
+                pin.rec_channel[pin.rec_ptr[k]:pin.rec_ptr[k + 1]])
+    return pop_mask
