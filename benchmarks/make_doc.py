@@ -571,10 +571,16 @@ def section_events(prof, L):
              "full list spills exactly into the dense ring (kept for that), and tiles whose targets receive many "
              "arrivals per step (the 2003 networks' 1000 inputs per cell) use the dense ring directly "
              "(`tests/test_events.py`; `scripts/kernel_fingerprint.py --check` bitwise).\n")
+    L.append("The L5 and PV/SOM block functions are also compiled for the conductance channels that the circuit "
+             "can fill in their populations (`engine.live_channels`: those a pathway or an input delivers into; "
+             "the column's L5 cells use 6 of the 8, its PV and SOM cells 3): the others stay exactly 0, so leaving "
+             "them out of the sums and the decay changes no bit, and saves their rows' memory traffic, which is "
+             "what bounds the 100k column (`tests/test_live_channels.py`).\n")
     cmp_ = _load(os.path.join(RES, "compare_session10", "results.json"))
     if cmp_:
         m = cmp_["meta"]
-        L.append(f"The change side by side with the tree before it (`python -m benchmarks.compare_trees`, "
+        L.append(f"The event lists and the live channels side by side with the tree before them "
+                 f"(`python -m benchmarks.compare_trees`, "
                  f"{m['date']}, {m['old']['commit']} against {m['new']['commit']}; serial, one thread, CPU time, "
                  f"{m['repeats']} interleaved processes; `benchmarks/results/compare_session10`):\n")
         L.append("| network | before, CPU s / bio s (min / median) | after | after / before (min / median) | spikes |")
