@@ -19,15 +19,9 @@ from numba import prange
 from .._numba_config import INTERNAL, NJIT
 from .events import push
 from .memory import prefetch
-from .records import BLOCK_DRIVE_KINDS, RING_LINE
+from .records import BLOCK_DRIVE_KINDS, LINE_SHIFT
 from .rng import (POISSON_INVERSION_MAX, inversion_count, join_streams, poisson_small, split_streams, to_unit,
                   xoroshiro_step)
-
-
-#: log2 of :data:`l5sim.kernels.records.RING_LINE`: target j's line is j >> LINE_SHIFT
-LINE_SHIFT = RING_LINE.bit_length() - 1
-if 1 << LINE_SHIFT != RING_LINE:
-    raise ImportError(f"RING_LINE must be a power of two, not {RING_LINE}")
 
 
 @nb.njit(inline="always", **NJIT)

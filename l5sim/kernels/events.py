@@ -30,10 +30,8 @@ import numba as nb
 import numpy as np
 
 from .._numba_config import INTERNAL, NJIT
-from .records import EVENT_CH_BITS, EVENT_TILE, EVENT_TILE_SHIFT, NCH, RING_LINE
+from .records import EVENT_CH_BITS, EVENT_TILE, EVENT_TILE_SHIFT, LINE_SHIFT, NCH, RING_LINE
 
-#: log2 of :data:`~l5sim.kernels.records.RING_LINE`
-LINE_SHIFT = RING_LINE.bit_length() - 1
 CH_MASK = (1 << EVENT_CH_BITS) - 1
 #: Ring lines per tile.
 TILE_LINES = (1 << EVENT_TILE_SHIFT) >> LINE_SHIFT

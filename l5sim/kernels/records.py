@@ -152,6 +152,10 @@ Net = namedtuple("Net", ["dt", "neurons", "izh2003", "izh2007", "l5", "adex", "s
 #: of the 10k column's entries per step), and the chunk loop clears a slot's marks once all
 #: populations have read it.
 RING_LINE = 8
+#: log2 of RING_LINE: target j's line is j >> LINE_SHIFT.
+LINE_SHIFT = RING_LINE.bit_length() - 1
+if 1 << LINE_SHIFT != RING_LINE:
+    raise ImportError(f"RING_LINE must be a power of two, not {RING_LINE}")
 
 #: Targets per tile of the event lists (``SynapseState.events_*``): delivery appends each
 #: arrival to the list of its slot and its target's tile (j >> EVENT_TILE_SHIFT); the parallel
