@@ -572,7 +572,7 @@ def section_events(prof, L):
              "arrivals per step (the 2003 networks' 1000 inputs per cell) use the dense ring directly "
              "(`tests/test_events.py`; `scripts/kernel_fingerprint.py --check` bitwise).\n")
     L.append("The L5 and PV/SOM block functions are also compiled for the conductance channels that the circuit "
-             "can fill in their populations (`engine.live_channels`: those a pathway or an input delivers into; "
+             "can fill in their populations (`variants.live_channels`: those a pathway or an input delivers into; "
              "the column's L5 cells use 6 of the 8, its PV and SOM cells 3): the others stay exactly 0, so leaving "
              "them out of the sums and the decay changes no bit, and saves their rows' memory traffic, which is "
              "what bounds the 100k column (`tests/test_live_channels.py`).\n")

@@ -177,7 +177,7 @@ def passes_level(scale: float, repeats: int) -> dict:
     from numba.extending import intrinsic
 
     import l5sim
-    from l5sim.kernels import engine, l5cell
+    from l5sim.kernels import l5cell, variants
     from l5sim.kernels.events import replay
     from l5sim.session import Session
 
@@ -223,7 +223,7 @@ def passes_level(scale: float, repeats: int) -> dict:
     sess = Session(built, seed=1)
     sess.run(200.0)
     net, st = sess.net, sess.st
-    unit = engine._unit(mod, "integrate", "population_loop", "profile", False)
+    unit = variants._unit(mod, "integrate", "population_loop", "profile", False, late=False)
 
     @nb.njit
     def steps(n, t0, net, st):

@@ -82,7 +82,7 @@ def _can_fork_compile() -> bool:
     process that runs no other thread), two CPUs or more for this process, and only the main
     thread (no progress bar's monitor, no thread pool of numba's parallel kernels yet). The
     caller gives jobs only where numba's on-disk cache is on (the child hands over what it
-    compiled through the cache: ``l5sim.kernels.engine._on_disk``)."""
+    compiled through the cache: ``l5sim.kernels.variants._on_disk``)."""
     import os
     import sys
     import threading
@@ -136,18 +136,45 @@ class _LockedCacheSaves:
         self._cls.save = self._original
 
 
+def split_jobs(jobs):
+    """``(child, parent)``: the jobs of ``[(weight, name, job), ...]`` split in two, the
+    heaviest on the child's side, so that the heavier side's total weight is least (every
+    split tried, up to 12 jobs; beyond, the heaviest go to the child up to half the total).
+    Each side heaviest first."""
+    jobs = sorted(jobs, key=lambda j: -j[0])
+    weights = [w for w, _, _ in jobs]
+    total = sum(weights)
+
+    def heavier_side(mask):
+        w_child = sum(w for k, w in enumerate(weights) if mask >> k & 1)
+        return max(w_child, total - w_child)
+
+    if len(jobs) <= 12:
+        mask = min(range(1, 1 << len(jobs), 2), key=heavier_side)    # (odd masks: the heaviest in)
+    else:
+        mask, w_child = 0, 0.0
+        for k, w in enumerate(weights):
+            if not mask or w_child + w <= total / 2:
+                mask |= 1 << k
+                w_child += w
+    return ([j for k, (_, _, j) in enumerate(jobs) if mask >> k & 1],
+            [j for k, (_, _, j) in enumerate(jobs) if not mask >> k & 1])
+
+
 def compile_in_parallel(jobs) -> bool:
     """Run compile ``jobs`` (``[(weight, name, job), ...]``) on two processes at once: a
-    forked child takes the heaviest jobs up to about half of the total weight, this process
-    the others; then this process waits for the child. The child's compiled functions reach
+    forked child takes the heaviest job and the others that balance the two sides' total
+    weights best (:func:`split_jobs`), this process the rest; then this process waits for
+    the child. The child's compiled functions reach
     this process through numba's on-disk cache (each job's function is cached), so that the
     compile that follows here loads them instead of compiling them. Returns whether a child
     ran (False: not possible here, see :func:`_can_fork_compile`; nothing was done).
 
     Why (cold start, issue 18 item 5): numba compiles one function at a time under a global
-    lock, and the chunk loop's separately compiled functions are independent of each other;
-    on the README's column the L5 cell's loop (~5 s) and the others (PV/SOM loop, delivery,
-    Poisson inputs, ~4.7 s together) now compile side by side on a 2-core machine. A job
+    lock, and the chunk loop and the functions it calls late-bound
+    (:mod:`l5sim.kernels.binding`) are independent of each other: on the README's column the
+    L5 cell's loop with the Poisson inputs (~8.2 s) and the chunk loop with the PV/SOM loop,
+    delivery and the replay (~8.5 s) compile side by side on a 2-core machine. A job
     whose result does not reach this process (the child failed, was too slow, or typed a
     function differently) is compiled here later as before: the results never depend on it.
     """
@@ -155,14 +182,7 @@ def compile_in_parallel(jobs) -> bool:
 
     if len(jobs) < 2 or not _can_fork_compile():
         return False
-    total = sum(w for w, _, _ in jobs)
-    child, parent, w_child = [], [], 0.0
-    for w, name, job in sorted(jobs, key=lambda j: -j[0]):
-        if not child or w_child + w <= total / 2:
-            child.append(job)
-            w_child += w
-        else:
-            parent.append(job)
+    child, parent = split_jobs(jobs)
     if not parent:
         return False
     with _LockedCacheSaves():

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .errors import DivergenceError, SpecError
-from .kernels import engine as E
+from .kernels import variants as V
 from .kernels import records as R
 from .simulation import SPIKE_BUFFER_MIN, VARIABLE_NAMES, initial_state, set_inputs
 
@@ -67,7 +67,7 @@ class Session:
                                np.zeros(cap, np.uint8), np.zeros(1, np.int64), e, e, e, e, e, e.copy(), np.zeros(1),
                                np.full(4, -1.0))
         self._chunk = max(1, round(chunk_ms / self.dt_ms))
-        self._kernel = E.chunk_kernel(self.net, parallel=False)
+        self._kernel = V.chunk_kernel(self.net, parallel=False)
         self.step = 0
         set_inputs(built, self.st, 0)
 

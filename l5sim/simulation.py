@@ -21,7 +21,7 @@ from ._compiling import run as _compiling_run
 from .divergence import check_arrays, guard_for
 from .errors import DivergenceError, SpecError
 from .sizing import check_run
-from .kernels import engine as E
+from .kernels import variants as V
 from .kernels import events as EV
 from .kernels import point as P
 from .kernels import records as R
@@ -376,7 +376,7 @@ def _choose_kernel(built, net, kernel, parallel):
         def run_kernel(net_, st_, out_, t_, n_):
             return point_kernel(pnet if net_ is net else P.point_net(net_), P.point_state(st_), out_, t_, n_, wk)
     else:
-        run_kernel = E.chunk_kernel(net, parallel)
+        run_kernel = V.chunk_kernel(net, parallel)
         if parallel:
             # block edges on whole tiles of the event lists: a list (a spill's marks) has one writer
             blocks = np.linspace(0, N, DELIVERY_BLOCKS + 1).astype(np.int64) // R.EVENT_TILE * R.EVENT_TILE
@@ -402,10 +402,10 @@ def _first_call_compiling(kernel):
     return run
 
 
-def _compile_and_call(kernel, net, st, *args):
+def _compile_and_call(kernel, net, st, out, *args):
     jobs = getattr(kernel, "precompile_jobs", None)
     try:
-        jobs = jobs(net, st) if jobs is not None else []
+        jobs = jobs(net, st, out) if jobs is not None else []
     except Exception:       # (numba internals moved: compile as before; the call reports real errors)
         jobs = []
     # two processes only where two CPUs are free now (l5sim.threads: not in a sweep's
@@ -413,7 +413,7 @@ def _compile_and_call(kernel, net, st, *args):
     # extra work of the split, ~1 s of CPU, would make the start slower)
     if len(jobs) > 1 and _threads_mod.default_threads() >= 2:
         _compile_in_parallel(jobs)
-    return kernel(net, st, *args)
+    return kernel(net, st, out, *args)
 
 
 class _WeightLog:

@@ -9,7 +9,7 @@ import pytest
 
 import l5sim
 from l5sim import _compiling
-from l5sim.kernels import engine as E
+from l5sim.kernels import variants as E
 
 CIRCUITS = Path(__file__).resolve().parents[1] / "circuits"
 
@@ -39,47 +39,52 @@ def column_args():
     return seen["args"]
 
 
-def _loops(g):
-    """The separately compiled loops of a variant's units (by unit name)."""
-    out = {}
-    for name, unit in g.items():
-        if name.startswith("_integrate_") and hasattr(unit, "py_func"):
-            loop = unit.py_func.__globals__.get("population_loop")
-            if loop is not None and hasattr(loop, "signatures"):
-                out[name] = loop
-    out["_deliver"] = g["_deliver"].py_func.__globals__["deliver_loop"]
-    return out
-
-
-def test_precompile_jobs_type_each_loop_as_the_chunk_loop_does(column_args):
-    # a type mirrored wrongly in _precompile_jobs would compile a loop twice (once for the
-    # job, once for the chunk loop): each loop must hold exactly one signature afterwards
-    net, st, out = column_args
+def _loop_args(net, st, out):
     key = E.features(net) + (False,)
     fn, g = E._variant(*key)
+    net_none, st_none = E._unused(*key[:2])
+    net, st = net._replace(**net_none), st._replace(**st_none)
     fired = np.empty(net.neurons.pop_of.shape[0], np.int64)
-    jobs = E._precompile_jobs(g, key, net, st, fired)
-    assert {name for _, name, _ in jobs} == {"l5cell", "izh2007", "deliver", "poisson"}
+    return key, fn, g, net, st, fired, np.empty_like(fired, dtype=np.uint8)
+
+
+def test_precompile_jobs_compile_each_late_call_for_the_loops_types(column_args):
+    # each job compiles one function the chunk loop calls late-bound, for the types the loop
+    # passes it (a type mirrored wrongly would leave a second signature after the loop's own
+    # binding), plus the loop itself
+    net, st, out = column_args
+    key, fn, g, net, st, fired, fired_b = _loop_args(net, st, out)
+    jobs = E._precompile_jobs(fn, g, key, net, st, out, fired, fired_b)
+    assert {name for _, name, _ in jobs} == {"l5cell", "izh2007", "deliver", "poisson", "replay", "chunk"}
     assert [w for w, _, _ in jobs] == sorted((w for w, _, _ in jobs), reverse=True)
     for _, _, job in jobs:
         job()
-    loops = _loops(g)
-    assert set(loops) == {"_integrate_l5cell", "_integrate_izh2007", "_deliver"}
-    assert all(len(loop.signatures) == 1 for loop in loops.values()), {k: v.signatures for k, v in loops.items()}
-    n_poisson = len(E._poisson_inputs.signatures)
-    net_none, st_none = E._unused(*key[:2])
-    fired_b = np.empty_like(fired, dtype=np.uint8)
-    status = fn(net._replace(**net_none), st._replace(**st_none), out, 0, 0, fired, fired_b)
-    assert tuple(status) == (0, 0)
-    assert all(len(loop.signatures) == 1 for loop in loops.values()), {k: v.signatures for k, v in loops.items()}
-    assert len(E._poisson_inputs.signatures) == n_poisson
+    targets = {sl.name.rsplit(".", 1)[1]: sl.target for sl in g["_LATE"]}
+    assert set(targets) == {"l5cell_population_loop_c3f", "izh2007_population_loop_c15", "delivery_deliver_loop",
+                            "poisson_inputs_step", "replay"}
+    before = {name: set(t.signatures) for name, t in targets.items()}
+    assert all(before.values())
+    E._bind(fn, g, (net, st, out, 0, 0, fired, fired_b))       # as chunk_kernel's run() does
+    assert tuple(fn(net, st, out, 0, 0, fired, fired_b)) == (0, 0)
+    assert {name: set(t.signatures) for name, t in targets.items()} == before
 
 
 def test_no_jobs_once_the_loop_is_compiled(column_args):
     net, st, out = column_args
     run = E.chunk_kernel(net, False)
     run(net, st, out, 0, 0)
-    assert run.precompile_jobs(net, st) == []
+    assert run.precompile_jobs(net, st, out) == []
+
+
+def test_split_jobs_balances_the_two_sides():
+    jobs = [(6.8, "l5", "a"), (4.7, "chunk", "b"), (2.2, "izh", "c"), (1.4, "poisson", "d"), (1.3, "deliver", "e"),
+            (0.25, "replay", "f")]
+    child, parent = _compiling.split_jobs(jobs)
+    assert child[0] == "a" and sorted(child + parent) == list("abcdef")
+    w = dict((j, w) for w, _, j in jobs)
+    heavier = max(sum(w[j] for j in child), sum(w[j] for j in parent))
+    assert heavier == pytest.approx(8.35)         # the best of the 32 splits, worked by hand: a+e+f
+    assert _compiling.split_jobs(jobs[:1]) == (["a"], [])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-based compile only on Linux")

@@ -30,29 +30,29 @@ Order of one step t (science.md section 3; Izhikevich 2003 listing for ``next_st
 Status codes returned: 0 finished, 1 spike buffer full (Python drains it and calls again),
 2 numerical divergence (``Recorder.diverged`` holds neuron, step, variable code and value).
 
-:func:`chunk_kernel` gives the loop compiled for a circuit: only for the models it has, with
+:func:`l5sim.kernels.variants.chunk_kernel` gives the loop compiled for a circuit: only for the models it has, with
 the STDP units only when a pathway is plastic (a circuit compiles only what it uses), and
 serial or parallel. In the parallel variant the population loops, delivery, STDP depression
 and STDP potentiation are parallel functions (``prange`` over neurons, and over blocks of
 postsynaptic neurons, ``Synapses.blocks``). Every synapse, trace and target belongs to one
 block and each receives its updates in spike order, so the two give bitwise the same
 results for any thread count (tests/test_parallel.py).
+
+The loop calls those functions, the replay and the Poisson inputs late-bound
+(:mod:`.binding`, :mod:`.variants`): through a slot per function and variant, bound before the first call,
+instead of linking their code into its own. Each is then compiled once, and the loop's own
+compile does not wait for theirs (cold start, issue 18 item 5).
 """
 from __future__ import annotations
-
-import types
 
 import numba as nb
 import numpy as np
 
-from .._numba_config import INTERNAL, NJIT, NJIT_PARALLEL
-from . import adex, delivery, izh2003, izh2007, l5cell, stdp
-from .delivery import poisson_inputs
-from .events import replay as _replay
+from .._numba_config import NJIT
+from . import adex, izh2003, izh2007, l5cell
 from .records import (G_PER_SPIKE, K_ADEX, K_IZH03, K_IZH07, K_L5, K_POISSON, M_KAPPA_OFFSET, M_RESET_U_OFFSET,
                       M_RESET_V_OFFSET, MOD_LEARNING_RATE, MOD_PATHWAY, MOD_POPULATION, T_BURST, T_G0, T_GAD, T_IBAP,
                       T_KAPPA, T_U, T_V, T_VD, T_WD)
-from .receptors import population_channels
 from .rng import uniform
 from .stdp import decay_traces, deferred_updates, pre_spikes
 
@@ -335,256 +335,3 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
         deferred_updates(t, step, pl, ps, wsyn, md, delta)
         _sample_traces(t, pop_of, l5, ns, sys_.g, mod, out)
     return 0, n_steps
-
-
-#: The units with a ``prange`` loop besides the models' (name ``_run_chunk`` calls them by
-#: -> module, the function that unpacks the records, the loop it calls with arrays and
-#: scalars); only plastic circuits use the STDP ones.
-_SYNAPSE_UNITS = {"_deliver": (delivery, "deliver", "deliver_loop")}
-_STDP_UNITS = {"_depress": (stdp, "depress", "depress_loop"), "_potentiate": (stdp, "potentiate", "potentiate_loop")}
-
-
-@nb.njit(inline="always", **NJIT)
-def _absent_integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
-    """Stands in for the population loop of a model the circuit does not have."""
-    return None
-
-
-@nb.njit(inline="always", **NJIT)
-def _absent_detect(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
-    """Stands in for the ``next_step`` detection of a model the circuit does not have."""
-    return nf
-
-
-@nb.njit(inline="always", **NJIT)
-def _absent_spike_unit(fired, f0, nf, neuron_pop, sy, pl, ps):
-    """Stands in for an STDP spike unit in a circuit without plastic pathways."""
-    return None
-
-
-@nb.njit(inline="always", **NJIT)
-def _absent_decay(pl, ps):
-    """Stands in for the trace decay in a circuit without plastic pathways."""
-    return None
-
-
-@nb.njit(inline="always", **NJIT)
-def _absent_deferred(t, step, pl, ps, wsyn, modulation, delta):
-    """Stands in for the deferred weight updates in a circuit without plastic pathways."""
-    return None
-
-
-def _renamed(fn, name, globals_=None):
-    """A copy of ``fn`` under another name (and optionally other globals), so that its
-    variants have distinct entries in numba's on-disk cache."""
-    fn = getattr(fn, "py_func", fn)      # the Python function of a jitted one
-    g = types.FunctionType(fn.__code__, fn.__globals__ if globals_ is None else globals_, name, fn.__defaults__,
-                           fn.__closure__)
-    g.__qualname__ = name
-    g.__doc__ = fn.__doc__
-    return g
-
-
-def _unit(mod, wrapper, loop, name, parallel, live=None):
-    """``mod.wrapper`` (inlined into the chunk loop) calling ``mod.loop`` compiled as a
-    function of its own: serially without reference counting, or with ``parallel=True``
-    (numba turns a ``prange`` into a parallel loop only in a function compiled parallel,
-    not in one inlined into it; and it inlines no call of more than 30 arguments).
-    ``live``: the bit mask of the conductance channels that can be nonzero in the model's
-    populations (:func:`live_channels`), for a model whose loop calls a ``block_step``:
-    that function is compiled with them as its constant ``LIVE``; the names of both carry
-    the mask (numba's on-disk cache tells functions apart by name, not by globals)."""
-    short = mod.__name__.rsplit(".", 1)[-1]
-    suffix = "_parallel" if parallel else ""
-    # serial: without reference counting: the loops allocate nothing, and the increments and
-    # decrements of ~70 array arguments cost ~5 us per population and step
-    opts = dict(NJIT_PARALLEL if parallel else dict(NJIT, _nrt=False), **INTERNAL)
-    g_loop, lsuf = None, ""
-    if live is not None and hasattr(mod, "block_step"):
-        lsuf = f"_c{live:02x}"
-        flags = tuple(bool(live >> c & 1) for c in range(8))
-        block = nb.njit(**mod.BLOCK_STEP_OPTS)(_renamed(mod.block_step, f"{short}_block_step{lsuf}",
-                                                        dict(vars(mod), LIVE=flags)))
-        g_loop = dict(vars(mod), block_step=block)
-    loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), f"{short}_{loop}{lsuf}{suffix}", g_loop))
-    g = dict(vars(mod), **{loop: loop_fn})
-    return nb.njit(inline="always", **NJIT)(_renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
-
-
-def _variant(kinds, plastic, live, parallel):
-    """``_run_chunk`` compiled for circuits whose models are ``kinds`` (a sorted tuple of
-    ``MODELS`` keys), with or without plasticity, serial or parallel; the block loops
-    compiled for their ``live`` channels (``((kind, mask), ...)``, :func:`live_channels`). The loops of other
-    models and, without plasticity, the STDP units are replaced by stand-ins that compile
-    to nothing: a circuit compiles only what it uses. Each variant has a name of its own
-    (its entry in numba's on-disk cache), e.g. ``run_chunk_l5cell_izh2007_parallel``.
-    Returns the loop and its globals (where :func:`_precompile_jobs` finds its units)."""
-    live = dict(live)
-    shorts = [MODELS[k].__name__.rsplit(".", 1)[-1] + (f"_c{live[k]:02x}" if k in live else "") for k in kinds]
-    name = "_".join(["run_chunk"] + shorts + (["stdp"] if plastic else []) + (["parallel"] if parallel else []))
-    g = dict(globals())
-    for kind, mod in MODELS.items():
-        short = mod.__name__.rsplit(".", 1)[-1]
-        used = kind in kinds
-        g[f"_integrate_{short}"] = (_unit(mod, "integrate", "population_loop", name, parallel, live.get(kind))
-                                    if used else _absent_integrate)
-        g[f"_detect_{short}"] = mod.detect_next if used else _absent_detect
-    units = dict(_SYNAPSE_UNITS, **(_STDP_UNITS if plastic else {}))
-    for key, (mod, wrapper, loop) in units.items():
-        g[key] = _unit(mod, wrapper, loop, name, parallel)
-    if not plastic:
-        g.update(_depress=_absent_spike_unit, _potentiate=_absent_spike_unit, pre_spikes=_absent_spike_unit,
-                 decay_traces=_absent_decay, deferred_updates=_absent_deferred)
-    g["_PLASTIC"] = plastic
-    g["_integrate"] = nb.njit(inline="always", **NJIT)(_renamed(_integrate, f"_integrate_{name}", g))
-    g["_start_of_step"] = nb.njit(inline="always", **NJIT)(_renamed(_start_of_step, f"_start_of_step_{name}", g))
-    return nb.njit(_nrt=False, **NJIT)(_renamed(_run_chunk, name, g)), g
-
-
-#: The external Poisson inputs, a function of its own (called once per step, not inlined):
-#: inlined, they cost about 1.9 s of the chunk loop's compile, compiled alone a fraction of it.
-_poisson_inputs = nb.njit(_nrt=False, **NJIT, **INTERNAL)(_renamed(poisson_inputs, "poisson_inputs_step"))
-
-_VARIANTS = {}
-
-#: ``Net`` fields of the parameter records of models other than the L5 cell (whose gate the
-#: spike record and the traces read for any circuit), by model kind.
-_MODEL_PARAMS = {K_IZH07: "izh2007", K_IZH03: "izh2003", K_ADEX: "adex"}
-
-
-def _unused(kinds, plastic):
-    """The ``Net`` and ``State`` fields a variant does not read, each to be passed as None:
-    the parameter records of models the circuit does not have and, without plasticity,
-    the plasticity records. numba's Python-callable wrapper unboxes every array of its
-    arguments (~10 ms of compile each; 181 arrays in all); these are 53 of them on the
-    README's column."""
-    net = {f: None for k, f in _MODEL_PARAMS.items() if k not in kinds}
-    if not plastic:
-        net["plasticity"] = None
-    return net, ({} if plastic else {"plasticity": None})
-
-
-def features(net):
-    """(models with a population loop, sorted; whether any pathway is plastic; the live
-    channels of the models whose loops run in blocks, :func:`live_channels`): what the
-    chunk loop is compiled for."""
-    kinds = tuple(sorted({int(k) for k in net.neurons.kind} & set(MODELS)))
-    live = live_channels(net)
-    return kinds, bool(net.plasticity.rules.triplet.shape[0] > 0), tuple((k, live[k]) for k in kinds if k in live)
-
-
-def live_channels(net) -> dict:
-    """``{kind: mask}`` for the models whose loops run in blocks (``block_step``): the
-    union of :func:`l5sim.kernels.receptors.population_channels` over the populations of
-    that kind (bit ch: conductance channel ch can be nonzero there)."""
-    pop_mask = population_channels(net)
-    return {kind: int(np.bitwise_or.reduce(pop_mask[net.neurons.kind == kind], initial=0))
-            for kind, mod in MODELS.items() if hasattr(mod, "block_step")}
-
-
-def chunk_kernel(net, parallel=False):
-    """The chunk loop for ``net`` (compiled on first use for its models and plasticity, see
-    :func:`_variant`): ``run(net, st, out, t0, n_steps) -> (status, steps_done)``, with
-    scratch arrays for one step's spikes sized for ``net``. The parallel variant runs
-    neurons of a population and blocks of delivery targets in parallel; every neuron owns
-    its random stream and every target receives its inputs in spike order, so both
-    variants give identical results whatever the thread count.
-
-    ``run.precompile_jobs(net, st)`` lists the loop's separately compiled functions as
-    compile jobs (empty once it is compiled or cached): the simulation runs them two at a
-    time before the first call where two CPUs are free (cold start, issue 18 item 5)."""
-    key = features(net) + (bool(parallel),)
-    if key not in _VARIANTS:
-        _VARIANTS[key] = _variant(*key)
-    fn, g = _VARIANTS[key]
-    n = net.neurons.pop_of.shape[0]
-    fired = np.empty(n, np.int64)
-    fired_b = np.empty(n, np.uint8)
-    net_none, st_none = _unused(*key[:2])
-
-    def run(net_, st_, out_, t0, n_steps):
-        return fn(net_._replace(**net_none), st_._replace(**st_none), out_, t0, n_steps, fired, fired_b)
-
-    def precompile_jobs(net_, st_):
-        """The separately compiled functions of the loop, as jobs that compile them for the
-        argument types ``run(net_, st_, ...)`` gives them (:func:`_precompile_jobs`); none
-        once the loop is compiled in this process."""
-        return [] if fn.signatures or _on_disk(fn) else _precompile_jobs(g, key, net_, st_, fired)
-
-    run.precompile_jobs = precompile_jobs
-    return run
-
-
-def _on_disk(fn) -> bool:
-    """Whether numba's cache has an index for jitted ``fn`` (then it is most likely cached:
-    loaded, not compiled), or has no cache for it at all (``L5SIM_NUMBA_CACHE=0``): in both
-    cases no function is compiled ahead (:func:`l5sim._compiling.compile_in_parallel` hands
-    the child's work over through the cache)."""
-    import os
-
-    try:
-        return os.path.exists(fn._cache._cache_file._index_path)
-    except AttributeError:          # no on-disk cache (numba's NullCache) or numba internals moved
-        return True
-
-
-#: Rough compile times (s) of the separately compiled functions of the chunk loop, each with
-#: the functions it calls (README column, empty cache, this project's 2-core machine; the
-#: point models' loops estimated): :func:`_precompile_jobs` orders its jobs by them.
-_COMPILE_WEIGHTS = {K_L5: 5.0, K_IZH07: 2.0, K_IZH03: 1.0, K_ADEX: 1.0, "poisson": 1.7, "deliver": 1.1,
-                    "stdp": 1.0}
-
-
-def _type_only(unit, argtypes):
-    """Type ``unit`` (a unit wrapper, which the chunk loop inlines) for ``argtypes`` as the
-    chunk loop would, without generating its code: typing its call of the unit's loop
-    compiles that loop (and caches it), which is all that is wanted. (Compiling the wrapper
-    instead would also optimise and emit a second copy of the loop, linked in: ~0.5 s for
-    the L5 cell's.)"""
-    from numba.core import compiler
-    from numba.core.compiler_lock import global_compiler_lock
-
-    comp = nb.njit(**dict(NJIT, cache=False, **INTERNAL))(unit.py_func)._compiler
-    flags = compiler.Flags()
-    comp.targetdescr.options.parse_as_flags(flags, comp.targetoptions)
-    flags.no_compile = True
-    with global_compiler_lock:
-        compiler.compile_extra(comp.targetdescr.typing_context, comp.targetdescr.target_context, unit.py_func,
-                               args=argtypes, return_type=None, flags=flags, locals={},
-                               pipeline_class=comp.pipeline_class)
-
-
-def _precompile_jobs(g, key, net, st, fired):
-    """``[(weight, name, job), ...]``, heaviest first: a job per function of the variant
-    (globals ``g``) that is compiled on its own (the models' population loops, delivery,
-    the Poisson inputs, the STDP loops) and that compiles it, with the functions it calls,
-    for the argument types :func:`_run_chunk` passes (mirrored here: a type that differs
-    only costs a second compile of that loop, never a wrong result). ``net`` and ``st`` are
-    the records as the chunk loop receives them. For :func:`l5sim._compiling.compile_in_parallel`."""
-    from functools import partial
-
-    kinds, plastic = key[:2]
-    ty, i64 = nb.typeof, nb.types.int64
-    ns, sy_s = st.neurons, st.synapses
-    jobs = []
-    for kind in kinds:
-        short = MODELS[kind].__name__.rsplit(".", 1)[-1]
-        pr = net.l5 if kind == K_L5 else getattr(net, _MODEL_PARAMS[kind])
-        # _integrate: (p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin), p and t int64
-        args = (i64, i64, ty(net.dt), ty(net.neurons), ty(pr), ty(net.receptors), ty(net.ziggurat), ty(ns),
-                ty(sy_s.g), ty(sy_s.now), ty(sy_s.now_dirty), ty(st.modulation.value), ty(net.poisson_inputs))
-        jobs.append((_COMPILE_WEIGHTS[kind], short, partial(_type_only, g[f"_integrate_{short}"], args)))
-    # _deliver(fired, f0, nf, slot, pop_of, sy, ss)
-    args = (ty(fired), i64, i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(sy_s))
-    jobs.append((_COMPILE_WEIGHTS["deliver"], "deliver", partial(_type_only, g["_deliver"], args)))
-    # _poisson_inputs(t, dt, pin, rng, input_rng, now, now_dirty, scratch, kind, pop_of): its own
-    args = (i64, ty(net.dt), ty(net.poisson_inputs), ty(ns.rng), ty(sy_s.input_rng), ty(sy_s.now),
-            ty(sy_s.now_dirty), ty(ns.scratch), ty(net.neurons.kind), ty(net.neurons.pop_of))
-    jobs.append((_COMPILE_WEIGHTS["poisson"], "poisson", partial(_poisson_inputs.compile, args)))
-    if plastic:
-        # _depress / _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
-        args = (ty(fired), i64, i64, ty(net.neurons.pop_of), ty(net.synapses), ty(net.plasticity),
-                ty(st.plasticity))
-        for unit in ("_depress", "_potentiate"):
-            jobs.append((_COMPILE_WEIGHTS["stdp"], unit[1:], partial(_type_only, g[unit], args)))
-    return sorted(jobs, key=lambda j: -j[0])

@@ -132,7 +132,7 @@ if CONDUCTANCE_CHANNELS != tuple(range(8)):
 #: The conductance channels 0..7 that can be nonzero in this model's populations (``LIVE[ch]``):
 #: a constant of the compiled block function, which leaves the others out of its sums and
 #: its decay (a channel no pathway or input reaches stays exactly 0, so the sums are the
-#: same). :func:`l5sim.kernels.engine.live_channels` finds them for a circuit and the chunk
+#: same). :func:`l5sim.kernels.variants.live_channels` finds them for a circuit and the chunk
 #: loop's variant compiles :func:`block_step` with them; here, as compiled alone: all.
 LIVE = (True,) * 8
 #: numba options of :func:`block_step` (the variants compile it with the same).
