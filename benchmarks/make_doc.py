@@ -383,6 +383,43 @@ def section_cold(suite, L):
     L.append("")
 
 
+def section_binding(L):
+    """The late-bound calls of the chunk loop, with their measured effect on the cold start
+    (the suites' command-line runs before and after) and on the run (compare_trees)."""
+    before = _load(os.path.join(RES, "suite_p", "results.json"))
+    after = _load(os.path.join(RES, "suite_q", "results.json"))
+    cold = [((r or {}).get("cli") or {}).get("readme_cold", {}).get("wall_s") for r in (before, after)]
+    L.append("The chunk loop calls its population loops, delivery, the STDP loops, the replay and the Poisson "
+             "inputs late-bound (`kernels.binding`, `kernels.variants`): it loads each one's address from a table "
+             "that is filled, before its first call, with the function compiled (or loaded from numba's cache) for "
+             "the argument types the loop passes, and calls it there. numba otherwise links the code of every "
+             "function a jitted function calls into the caller and optimises and compiles it all again, and can "
+             "compile a caller only after its callees: the loop re-compiled the L5 cell's block function a second "
+             "time, and waited for every loop it calls. Now each function is compiled once, and the loop itself is "
+             "one more job beside them, so that on two free CPUs the cold start's compiles split into two sides of "
+             "about 8.3 s each (`l5sim._compiling.split_jobs`). A call site finds its entry by a hash of its "
+             "argument types and raises instead of calling code compiled for other types "
+             "(`tests/test_binding.py`, which also loads a loop from the cache in a new process).")
+    if all(cold):
+        L.append(f"The README's first command from an empty cache took {cold[0]:.2f} s before (`suite_p`) and "
+                 f"{cold[1]:.2f} s after (`suite_q`; same command, same machine).")
+    L.append("")
+    cmp_ = _load(os.path.join(RES, "compare_session11", "results.json"))
+    if cmp_:
+        m = cmp_["meta"]
+        L.append(f"The run itself, side by side with the tree before the late-bound calls "
+                 f"(`python -m benchmarks.compare_trees`, {m['date']}, {m['old']['commit']} against "
+                 f"{m['new']['commit']}; serial, one thread, CPU time, {m['repeats']} interleaved processes; "
+                 f"`benchmarks/results/compare_session11`):\n")
+        L.append("| network | before, CPU s / bio s (min / median) | after | after / before (min / median) | spikes |")
+        L.append("|---|---|---|---|---|")
+        for net, r in cmp_["summary"].items():
+            L.append(f"| {net} | {r['old_min']:.3f} / {r['old_median']:.3f} | {r['new_min']:.3f} / "
+                     f"{r['new_median']:.3f} | {r['ratio_min']:.2f} / {r['ratio_median']:.2f} | "
+                     f"{'same' if r['spikes'][0] == r['spikes'][1] else 'differ'} |")
+        L.append("")
+
+
 def section_memory(L):
     L.append("## Memory per synapse\n")
     d = _load(os.path.join(RES, "memory", "memory.json"))
@@ -607,6 +644,7 @@ def render(figure: bool = True) -> str:
     section_column_check(L)
     section_threads(L, (suite or {}).get("machine", {}).get("nproc", os.cpu_count() or 1))
     section_cold(suite, L)
+    section_binding(L)
     section_memory(L)
     section_profile(L)
     L.append(STATIC_NEST)

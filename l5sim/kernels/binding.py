@@ -135,11 +135,24 @@ def _caller(sl: Slot):
             except KeyError:
                 table = lir.GlobalVariable(mod, lir.ArrayType(i64, 2 * ENTRIES), name=sl.name)
                 table.linkage = "external"
-            addr = i64(0)
-            for k in range(ENTRIES):
+            def entry(k):
                 hk = builder.load(builder.gep(table, [i32(0), i32(2 * k)]))
-                ak = builder.load(builder.gep(table, [i32(0), i32(2 * k + 1)]))
-                addr = builder.select(builder.icmp_unsigned("==", hk, i64(h)), ak, addr)
+                return builder.icmp_unsigned("==", hk, i64(h)), builder.load(builder.gep(table, [i32(0),
+                                                                                                i32(2 * k + 1)]))
+
+            # the first entry is the usual one (one signature per callee): test it alone first
+            slot_addr = cgutils.alloca_once_value(builder, i64(0))
+            hit, a0 = entry(0)
+            with builder.if_else(hit, likely=True) as (first, others):
+                with first:
+                    builder.store(a0, slot_addr)
+                with others:
+                    addr = i64(0)
+                    for k in range(1, ENTRIES):
+                        hit_k, ak = entry(k)
+                        addr = builder.select(hit_k, ak, addr)
+                    builder.store(addr, slot_addr)
+            addr = builder.load(slot_addr)
             with cgutils.if_unlikely(builder, builder.icmp_unsigned("==", addr, i64(0))):
                 context.call_conv.return_user_exc(
                     builder, RuntimeError, (f"{sl.name}: not bound to code compiled for these arguments",))
