@@ -369,7 +369,7 @@ def targets(rows_by_net: dict, cli: dict) -> list:
                     detail=f"l5sim {_fmt_s(l5_whole)} / Brian2 {_fmt_s(b2_whole)}"))
     for key, label, need in (("readme_cold", "README's first command (l5_column, 1 s) from an empty cache < 15 s",
                               15.0),
-                             ("first_parallel", "first parallel run (column at 10k, 2 threads, serial kernels cached)"
+                             ("first_parallel", "first parallel run (column at 30k, 2 threads, serial kernels cached)"
                               " < 30 s", 30.0),
                              ("run_cold", "cold compile of `l5sim run` < 15 s", 15.0),
                              ("run_warm", "cached start of `l5sim run` < 2 s", 2.0),
@@ -419,10 +419,15 @@ def cli_commands(core_python: str, duration_ms: float, seed: int) -> dict:
     base = ["run", circuit, "--duration", f"{duration_ms:g}", "--seed", str(seed), "--out", "{OUT}", "--no-plot",
             "--quiet"]
     # the README's first command, as a user types it (with its raster plot), and the first
-    # parallel run after it: the column at 10k on two threads (the parallel kernel compiles)
+    # parallel run after it: the column two threads run by default (the general kernel's
+    # parallel variant compiles; from l5sim.simulation.PARALLEL_MIN_NEURONS cells, with 2% to
+    # spare for the populations' rounding)
+    from l5sim.simulation import PARALLEL_MIN_NEURONS
+
     readme = ["run", "circuits/l5_column.toml", "--duration", "1000", "--seed", str(seed), "--out", "{OUT}"]
     first_parallel = ["run", "circuits/l5_column.toml", "--duration", "100", "--seed", str(seed), "--out", "{OUT}",
-                      "--no-plot", "--quiet", "--set", f"circuit.scale={C.column_scale('column_10k'):.6g}"]
+                      "--no-plot", "--quiet", "--set",
+                      f"circuit.scale={math.ceil(PARALLEL_MIN_NEURONS * 1.02 / C.COLUMN_BASE_CELLS)}"]
     return {
         "help": l5 + ["--help"],
         "readme_cold": l5 + readme,
