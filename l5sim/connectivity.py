@@ -242,18 +242,60 @@ def _connect_sparse(conn, n_pre, n_post, pre_pl, post_pl, same_population, delay
     avail[:k_self] -= 1
     indptr, post = _bernoulli_rows(rng, avail, q, k_self)
     need_d = (conn.rule == "gaussian_prob" or delay_per_distance > 0) and post.size > 0
-    d = None
+    dv = delay_steps
     if need_d:
-        pre_i = np.repeat(np.arange(n_pre), np.diff(indptr))
-        d = _pair_distance(pre_pl, post_pl, pre_i, post)
+        indptr, post, dv = _thin_and_delay(conn, indptr, post, pre_pl, post_pl, delay_steps, delay_per_distance,
+                                           rng, path)
+    w = _weights(conn, post.shape[0], rng)
+    return _csr(indptr, post, w, dv, path)
+
+
+#: Candidates whose distances :func:`_thin_and_delay` evaluates at once (its temporaries, ~45
+#: bytes a candidate, ~12 MB, stay this size whatever the pathway's).
+THIN_CHUNK = 1 << 18
+
+
+def _thin_and_delay(conn, indptr, post, pre_pl, post_pl, delay_steps, delay_per_distance, rng, path):
+    """The candidates (CSR ``indptr``, ``post``) of :func:`_connect_sparse` thinned by the
+    Gaussian of their distance (``gaussian_prob``) and given their distance-dependent delays
+    (uint16 steps; ``delay_steps`` itself without ``delay_per_distance``): ``(indptr, post,
+    delays)``. In blocks of whole rows of about :data:`THIN_CHUNK` candidates, so that the
+    distances, draws and masks never exist for a whole pathway at once (they made the 100k
+    column's build peak ~300 MB above its resident memory); the thinning draws are one
+    ``rng.random`` call per block, together the same stream as one call for all candidates,
+    so the circuit does not depend on the block size."""
+    n_pre = indptr.shape[0] - 1
+    bounds = np.unique(np.searchsorted(indptr, np.arange(0, int(indptr[-1]), THIN_CHUNK), side="right") - 1)
+    bounds = np.concatenate([bounds, [n_pre]])
+    counts = np.diff(indptr)
+    posts, delays, worst = [], [], 0.0
+    for r0, r1 in zip(bounds[:-1], bounds[1:]):
+        c0, c1 = indptr[r0], indptr[r1]
+        pre_i = np.repeat(np.arange(r0, r1), counts[r0:r1])
+        blk = post[c0:c1]
+        d = _pair_distance(pre_pl, post_pl, pre_i, blk)
         if conn.rule == "gaussian_prob":
             with np.errstate(over="ignore", under="ignore"):
-                keep = rng.random(post.size) < np.exp(-0.5 * (d / conn.sigma) ** 2)
-            post, d, pre_i = post[keep], d[keep], pre_i[keep]
-            np.cumsum(np.bincount(pre_i, minlength=n_pre), out=indptr[1:])
-    w = _weights(conn, post.shape[0], rng)
-    dv = _delays(delay_steps, delay_per_distance, d, post.shape[0], path) if delay_per_distance else delay_steps
-    return _csr(indptr, post, w, dv, path)
+                keep = rng.random(blk.size) < np.exp(-0.5 * (d / conn.sigma) ** 2)
+            blk, d, pre_i = blk[keep], d[keep], pre_i[keep]
+            counts[r0:r1] = np.bincount(pre_i - r0, minlength=r1 - r0)
+        posts.append(blk)
+        if delay_per_distance:
+            with np.errstate(over="ignore"):
+                steps = delay_steps + np.rint(d * delay_per_distance)   # float: checked before the cast
+            if steps.size:
+                worst = max(worst, float(steps.max()))
+            if worst <= MAX_DELAY:
+                delays.append(steps.astype(np.uint16))
+    if not worst <= MAX_DELAY:
+        raise SpecError(f"{path}.delay_per_distance", delay_per_distance,
+                        f"delays of at most {MAX_DELAY} steps (the largest distance gives {worst:g})")
+    out_ptr = np.zeros(n_pre + 1, np.int64)
+    np.cumsum(counts, out=out_ptr[1:])
+    post = np.concatenate(posts) if len(posts) != 1 else posts[0]
+    if not delay_per_distance:
+        return out_ptr, post, delay_steps
+    return out_ptr, post, np.concatenate(delays) if len(delays) != 1 else delays[0]
 
 
 def _weights(conn, n, rng):

@@ -197,8 +197,8 @@ def estimate_run(built, duration_ms: float, recording) -> Estimate:
              # the ring (8 bytes per neuron and channel) and its dirty marks (1 byte per 8 neurons):
              # an upper bound, its pages are written only where the event lists spill
              "delay ring": (built.max_delay + 1) * N_CHANNELS * (n * 8.0 + -(-n // 8)),
-             # the event lists (16 bytes per entry) and the step's arrivals (l5sim.kernels.events)
-             "event lists": (built.max_delay + 1) * 16.0 * _event_capacity(built) + N_CHANNELS * n * 8.125,
+             # the event lists (10 bytes per entry) and the step's arrivals (l5sim.kernels.events)
+             "event lists": (built.max_delay + 1) * 10.0 * _event_capacity(built) + N_CHANNELS * n * 8.125,
              "spike buffer": max(3 * n, 200_000) * 13.0}
     traces = 0.0
     for tr in recording.traces.values():

@@ -6,6 +6,8 @@ did: benchmarks/memory_bench.py measures that)."""
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
+
 import l5sim
 
 CIRCUIT = Path(__file__).resolve().parents[1] / "circuits" / "izhikevich2003.toml"
@@ -39,3 +41,32 @@ def test_build_never_holds_the_synapse_arrays_twice():
     # resident peak (benchmarks/memory_bench.py) is near 10 B per synapse plus one pathway's
     # targets.
     assert peak <= arrays + s.post.nbytes + 2 ** 20, (peak, arrays)
+
+
+def _column(scale):
+    return l5sim.load_circuit(CIRCUIT.parent / "l5_column.toml", overrides={"circuit.scale": scale})
+
+
+def test_the_distance_pass_runs_in_blocks_and_draws_the_same_circuit(monkeypatch):
+    # gaussian_prob's thinning and distance-dependent delays (connectivity._thin_and_delay)
+    # go through the candidates in blocks: the circuit is the same for any block size (the
+    # thinning draws are one stream), and the build's peak no longer holds a whole pathway's
+    # distances, draws and masks (~45 bytes a candidate; 300 MB over the resident memory at
+    # the 100k column, benchmarks/memory_bench.py --circuit column)
+    from l5sim import connectivity
+
+    spec = _column(6.0)                             # ~3000 cells: ee has ~290k candidates
+    l5sim.build(_column(1.0), seed=1)               # imports and compiled kernels out of the count
+    built, peaks = {}, {}
+    for chunk in (1 << 40, 1 << 12):
+        monkeypatch.setattr(connectivity, "THIN_CHUNK", chunk)
+        tracemalloc.start()
+        try:
+            built[chunk] = l5sim.build(spec, seed=3)
+            peaks[chunk] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    a, b = (built[c].net.synapses for c in (1 << 40, 1 << 12))
+    for f in ("row_ptr", "post", "weight", "delay"):
+        assert np.array_equal(getattr(a, f), getattr(b, f)), f
+    assert peaks[1 << 12] < 0.5 * peaks[1 << 40], peaks

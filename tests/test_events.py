@@ -23,7 +23,7 @@ def _with_capacities(s: Session, cap) -> None:
     D, n_tiles = sy.events_count.shape
     cap = np.broadcast_to(np.asarray(cap, np.int64), (n_tiles,))
     off = np.concatenate([[0], np.cumsum(cap)]).astype(np.int64)
-    s.st = s.st._replace(synapses=sy._replace(events_off=off, events_code=np.zeros((D, off[-1]), np.int64),
+    s.st = s.st._replace(synapses=sy._replace(events_off=off, events_code=np.zeros((D, off[-1]), EV.CODE_DTYPE),
                                               events_value=np.zeros((D, off[-1]))))
 
 
@@ -68,6 +68,7 @@ def test_pending_arrivals_are_kept_and_marked(column):
     s = Session(column, seed=1, chunk_ms=1.0)
     _with_capacities(s, np.arange(-(-column.n_neurons // EVENT_TILE)) % 3)   # dense, 1, 2 entries per tile
     listed = spilled = 0
+    used = column.net.receptors.used
     for _ in range(30):                       # 30 ms, checked after every 1 ms call
         s.run(1.0)
         sy = s.st.synapses
@@ -82,7 +83,8 @@ def test_pending_arrivals_are_kept_and_marked(column):
                 n = sy.events_count[sl, tile]
                 assert n <= sy.events_off[tile + 1] - sy.events_off[tile]
                 c = sy.events_code[sl, sy.events_off[tile]:sy.events_off[tile] + n]
-                assert np.all(c >> EVENT_CH_BITS >> EVENT_TILE_SHIFT == tile), "an arrival in another tile's list"
+                assert np.all(c >> EVENT_CH_BITS < EVENT_TILE), "a code beyond its tile"
+                assert np.all(np.isin(c & EV.CH_MASK, used)), "an arrival on a channel no pathway uses"
                 listed += n
     assert listed > 0 and spilled > 0
     total = EV.pending(sy.events_off, sy.events_code, sy.events_value, sy.events_count, sy.ring)

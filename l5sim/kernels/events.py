@@ -33,6 +33,13 @@ from .._numba_config import INTERNAL, NJIT
 from .records import EVENT_CH_BITS, EVENT_TILE, EVENT_TILE_SHIFT, LINE_SHIFT, NCH, RING_LINE
 
 CH_MASK = (1 << EVENT_CH_BITS) - 1
+#: An entry's code: its target's index within the tile and its channel, (j mod EVENT_TILE)
+#: << EVENT_CH_BITS | ch, in 16 bits (the tile is the list's own): with its float64 value,
+#: 10 bytes an entry, where the whole target index took 16.
+TILE_MASK = EVENT_TILE - 1
+if EVENT_TILE_SHIFT + EVENT_CH_BITS > 16:
+    raise ImportError("an event code (target within its tile, channel) must fit 16 bits")
+CODE_DTYPE = np.uint16
 #: Ring lines per tile.
 TILE_LINES = (1 << EVENT_TILE_SHIFT) >> LINE_SHIFT
 
@@ -54,7 +61,7 @@ def push(sl, j, ch, x, off, codes, values, count, spilled, ring, dirty):
             return
         spill(sl, tile, off, codes, values, count, spilled, ring, dirty)
         n = 0
-    codes[sl, base + n] = (np.int64(j) << EVENT_CH_BITS) | ch
+    codes[sl, base + n] = np.uint16(((j & TILE_MASK) << EVENT_CH_BITS) | ch)
     values[sl, base + n] = x
     count[sl, tile] = n + 1
 
@@ -64,9 +71,10 @@ def spill(sl, tile, off, codes, values, count, spilled, ring, dirty):
     """Add slot sl's list of ``tile`` into the dense ring in its order (lines marked) and
     empty it (a function of its own: rare, kept out of delivery's loop)."""
     base = off[tile]
+    t0 = np.int64(tile) << EVENT_TILE_SHIFT
     for e in range(base, base + count[sl, tile]):
-        c = codes[sl, e]
-        j = c >> EVENT_CH_BITS
+        c = np.int64(codes[sl, e])
+        j = t0 | (c >> EVENT_CH_BITS)
         ch = c & CH_MASK
         ring[sl, ch, j] += values[sl, e]
         dirty[sl, ch, j >> LINE_SHIFT] = 1
@@ -105,9 +113,10 @@ def replay(slot, used, off, codes, values, count, spilled, ring, dirty, now, now
             continue
         count[slot, tile] = 0
         base = off[tile]
+        t0 = np.int64(tile) << EVENT_TILE_SHIFT
         for e in range(base, base + n):
-            c = codes[slot, e]
-            j = c >> EVENT_CH_BITS
+            c = np.int64(codes[slot, e])
+            j = t0 | (c >> EVENT_CH_BITS)
             ch = c & CH_MASK
             now[ch, j] += values[slot, e]
             now_dirty[ch, j >> LINE_SHIFT] = 1
@@ -121,7 +130,7 @@ EVENT_RATE_HZ = 100.0
 #: its arrivals into the dense ring directly: each ring line then collects many of them, and
 #: the dense ring is the better store (the Izhikevich 2003 networks' 1000 inputs per cell).
 DENSE_PER_TARGET = 4.0
-#: Smallest capacity of a tile's list (a multiple of 8: whole 64-byte lines of codes).
+#: Smallest capacity of a tile's list (a multiple of 8: whole 64-byte lines of values).
 EVENT_CAP_MIN = 32
 
 
@@ -178,7 +187,7 @@ def buffers(D, N, off):
     n_lines = -(-N // RING_LINE)
     n_tiles = off.shape[0] - 1
     return dict(now=np.zeros((NCH, N)), now_dirty=np.zeros((NCH, n_lines), np.uint8), events_off=off,
-                events_code=np.zeros((D, off[-1]), np.int64), events_value=np.zeros((D, off[-1])),
+                events_code=np.zeros((D, off[-1]), CODE_DTYPE), events_value=np.zeros((D, off[-1])),
                 events_count=np.zeros((D, n_tiles), np.int64), spilled=np.zeros((D, n_tiles), np.uint8),
                 ring=np.zeros((D, NCH, N)), ring_dirty=np.zeros((D, NCH, n_lines), np.uint8))
 
@@ -189,6 +198,7 @@ def pending(off, codes, values, count, ring):
     out = ring.copy()
     for sl in range(codes.shape[0]):
         for tile in range(count.shape[1]):
-            c = codes[sl, off[tile]:off[tile] + count[sl, tile]]
-            np.add.at(out[sl], (c & CH_MASK, c >> EVENT_CH_BITS), values[sl, off[tile]:off[tile] + count[sl, tile]])
+            c = codes[sl, off[tile]:off[tile] + count[sl, tile]].astype(np.int64)
+            j = (tile << EVENT_TILE_SHIFT) | (c >> EVENT_CH_BITS)
+            np.add.at(out[sl], (c & CH_MASK, j), values[sl, off[tile]:off[tile] + count[sl, tile]])
     return out

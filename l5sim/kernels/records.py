@@ -162,7 +162,8 @@ if 1 << LINE_SHIFT != RING_LINE:
 #: delivery's blocks of targets are whole tiles, so that one thread appends to a list.
 EVENT_TILE_SHIFT = 8
 EVENT_TILE = 1 << EVENT_TILE_SHIFT
-#: Bits of an event's code that hold its channel (code = target << EVENT_CH_BITS | channel).
+#: Bits of an event's code that hold its channel (code = target within its tile << EVENT_CH_BITS
+#: | channel, l5sim.kernels.events).
 EVENT_CH_BITS = 4
 if NCH > 1 << EVENT_CH_BITS or EVENT_TILE % RING_LINE:
     raise ImportError("event codes need NCH <= 2**EVENT_CH_BITS and tiles of whole ring lines")
@@ -189,7 +190,7 @@ SynapseState = namedtuple("SynapseState", [
     "now",              # (NCH, N) this step's arrivals, as the populations read them (l5sim.kernels.events)
     "now_dirty",        # (NCH, ceil(N / 8)) uint8: 1 where a line of 8 neurons of ``now`` may hold arrivals
     "events_off",       # (n_tiles + 1,) int64 where each tile's list starts in a slot's row (l5sim.kernels.events)
-    "events_code",      # (max_delay + 1, events_off[-1]) int64 pending arrivals: target << 4 | channel
+    "events_code",      # (max_delay + 1, events_off[-1]) uint16 pending arrivals: target within tile << 4 | channel
     "events_value",     # (max_delay + 1, events_off[-1]) their values (weight x receptor scale x gain)
     "events_count",     # (max_delay + 1, n_tiles) int64 entries in each list
     "spilled",          # (max_delay + 1, n_tiles) uint8: 1 where a list was spilled into the dense ring
