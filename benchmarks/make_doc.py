@@ -461,6 +461,44 @@ def section_memory(L):
              "so that at most one pathway's targets exist twice." + _growth_caveat(d) + "\n")
 
 
+def section_memory_column(L):
+    """The L5 column's memory (benchmarks/memory_bench.py --circuit column): its synapses,
+    the event lists a run allocates beside them, and the build's peak."""
+    d = _load(os.path.join(RES, "memory_column", "memory.json"))
+    if not d:
+        return
+    L.append(f"The L5 column (`{d['command']}`, {d['date']}): `circuits/l5_column.toml` at `circuit.scale` = "
+             "N / 510, built and simulated for `max_delay` + 10 steps (every delay slot's event lists written once; "
+             "serial kernel). Its pending arrivals are event lists (`kernels.events`), allocated per run with "
+             "room for one step's arrivals at 100 Hz per slot (10 bytes an entry: a 16-bit code and a float64 "
+             "value); `synapse_bytes()` counts the circuit's arrays, not a run's, and `l5sim.sizing`'s estimate "
+             "of a run counts the lists apart (\"event lists\"). Per synapse:\n")
+    L.append("| neurons | synapses | `synapse_bytes()` / synapse | event lists / synapse | max delay | "
+             "resident after build | after simulate | peak (end) |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for p in d["points"]:
+        n = max(p["n_synapses"], 1)
+        L.append(f"| {p['n_neurons']:,} | {p['n_synapses']:,} | {p['synapse_bytes_after_simulate'] / n:.2f} B | "
+                 f"{p.get('events_bytes', 0) / n:.2f} B | {p.get('max_delay_steps', 0)} steps | "
+                 f"{p['rss_build_mib']:.0f} MiB | {p['rss_simulate_mib']:.0f} MiB | {p['peak_end_mib']:.0f} MiB |")
+    L.append("")
+    L.append("| synapses | peak RSS growth / added synapse | resident growth after build | after simulate | "
+             "`synapse_bytes()` growth | event lists' growth |")
+    L.append("|---|---|---|---|---|---|")
+    for g in d["growth"]:
+        L.append(f"| {g['from_synapses']:,} -> {g['to_synapses']:,} | {g['peak_end_bytes_per_synapse']:.1f} B | "
+                 f"{g['rss_build_bytes_per_synapse']:.1f} B | {g['rss_simulate_bytes_per_synapse']:.1f} B | "
+                 f"{g['synapse_bytes_after_simulate_per_synapse']:.1f} B | "
+                 f"{g.get('events_bytes_per_synapse', 0.0):.1f} B |")
+    L.append("")
+    L.append("The column has ~57 synapses a cell against the 2003 network's 1000, so its neurons' own arrays "
+             "(state, parameters, positions, the step's arrivals: several hundred bytes a cell) weigh in every "
+             "growth figure above, which divides by the synapses alone. The build's peak over the resident "
+             "memory comes from the distance pass of its `gaussian_prob` pathways (thinning and "
+             "distance-dependent delays), which works in blocks of candidates (`connectivity.THIN_CHUNK`) so that "
+             "its temporaries stay ~12 MB whatever the pathway (`tests/test_build_memory.py`).\n")
+
+
 def _growth_caveat(d) -> str:
     """How far the last growth figure leans on the previous point's own peak (its draw's
     temporaries), and the growth from that point's resident memory instead."""
@@ -647,6 +685,7 @@ def render(figure: bool = True) -> str:
     section_cold(suite, L)
     section_binding(L)
     section_memory(L)
+    section_memory_column(L)
     section_profile(L)
     L.append(STATIC_NEST)
     if suite:

@@ -11,7 +11,7 @@ import pytest
 
 import l5sim
 from l5sim.kernels import events as EV
-from l5sim.kernels.records import EVENT_CH_BITS, EVENT_TILE, EVENT_TILE_SHIFT, RING_LINE
+from l5sim.kernels.records import EVENT_CH_BITS, EVENT_TILE, RING_LINE
 from l5sim.session import Session
 
 CIRCUITS = Path(__file__).resolve().parents[1] / "circuits"
