@@ -491,12 +491,17 @@ def section_memory_column(L):
                  f"{g['synapse_bytes_after_simulate_per_synapse']:.1f} B | "
                  f"{g.get('events_bytes_per_synapse', 0.0):.1f} B |")
     L.append("")
+    last = d["points"][-1]
     L.append("The column has ~57 synapses a cell against the 2003 network's 1000, so its neurons' own arrays "
              "(state, parameters, positions, the step's arrivals: several hundred bytes a cell) weigh in every "
-             "growth figure above, which divides by the synapses alone. The build's peak over the resident "
-             "memory comes from the distance pass of its `gaussian_prob` pathways (thinning and "
-             "distance-dependent delays), which works in blocks of candidates (`connectivity.THIN_CHUNK`) so that "
-             "its temporaries stay ~12 MB whatever the pathway (`tests/test_build_memory.py`).\n")
+             "growth figure above, which divides by the synapses alone. At the largest size the build's peak is "
+             f"{last['peak_build_mib'] - last['rss_build_mib']:.0f} MiB over the resident memory after it: the "
+             "distance pass of the `gaussian_prob` pathways (thinning and distance-dependent delays) works in "
+             "blocks of candidates (`connectivity.THIN_CHUNK`), so that its temporaries (~45 bytes a candidate) "
+             "stay ~12 MB whatever the pathway; drawn for a whole pathway at once they put the 100k column's "
+             "build peak ~300 MB over its resident memory (`tests/test_build_memory.py`). The run's peak is "
+             f"{last['peak_end_mib'] - last['rss_simulate_mib']:.0f} MiB over the resident memory after it "
+             "(not attributed here).\n")
 
 
 def _growth_caveat(d) -> str:
