@@ -155,3 +155,37 @@ json.dump(dict(spikes=[res.spike_i.tolist(), res.spike_t_ms.tolist()], compiled=
     assert any(name.startswith("run_chunk_l5cell") for name in runs[0]["compiled"]), runs[0]["compiled"]
     assert runs[1]["compiled"] == [], runs[1]["compiled"]
     assert runs[1]["spikes"] == runs[0]["spikes"] and runs[0]["spikes"][0]
+
+
+def test_binding_from_several_threads_at_once_keeps_every_signature():
+    # simulations may be bound from several threads of one process (a threaded Dask
+    # scheduler): each signature gets its own entry, none is overwritten
+    import threading
+
+    sl = binding.slot("l5sim.test.threads", _axpy)
+    call = sl.call
+    dtypes = [np.float64, np.float32, np.int64, np.int32]
+    errors = []
+
+    def bind(dt):
+        try:
+            a = np.zeros(2, dt)
+            sl.bind((nb.typeof(a), nb.typeof(a), nb.typeof(dt(1))))
+        except Exception as e:          # (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=bind, args=(dt,)) for dt in dtypes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+    @nb.njit(cache=False)
+    def caller(x, y, a):
+        call(x, y, a)
+
+    for dt in dtypes:
+        x, y = np.arange(3).astype(dt), np.zeros(3, dt)
+        caller(x, y, dt(2))
+        assert np.array_equal(y, 2 * x), dt

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import threading
 
 import llvmlite.binding as llb
 import llvmlite.ir as lir
@@ -55,6 +56,7 @@ class Slot:
         self.name, self.target = name, target
         self.table = (ctypes.c_int64 * (2 * ENTRIES))()
         self.typed = set()
+        self._lock = threading.Lock()     # (simulations bound from several threads at once)
         llb.add_symbol(name, ctypes.addressof(self.table))
         self.call = _caller(self)
 
@@ -70,22 +72,23 @@ class Slot:
         address for the call sites of those types; returns the address."""
         argtypes = tuple(types.unliteral(t) for t in argtypes)
         h = signature_hash(argtypes)
-        for k in range(ENTRIES):
-            if self.table[2 * k] == h:
-                return self.table[2 * k + 1]
-        free = [k for k in range(ENTRIES) if self.table[2 * k] == 0]
-        if not free:
-            raise RuntimeError(f"{self.name}: more than {ENTRIES} signatures of {self.target.__name__} in one "
-                               "process")
-        self.target.compile(argtypes)
-        cres = self.target.overloads[argtypes]
-        addr = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
-        if not addr:
-            raise RuntimeError(f"{self.name}: no address for {cres.fndesc.llvm_func_name}")
-        k = free[0]
-        self.table[2 * k + 1] = addr       # (the address before the hash that selects it)
-        self.table[2 * k] = h
-        return addr
+        with self._lock:
+            for k in range(ENTRIES):
+                if self.table[2 * k] == h:
+                    return self.table[2 * k + 1]
+            free = [k for k in range(ENTRIES) if self.table[2 * k] == 0]
+            if not free:
+                raise RuntimeError(f"{self.name}: more than {ENTRIES} signatures of {self.target.__name__} in one "
+                                   "process")
+            self.target.compile(argtypes)
+            cres = self.target.overloads[argtypes]
+            addr = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+            if not addr:
+                raise RuntimeError(f"{self.name}: no address for {cres.fndesc.llvm_func_name}")
+            k = free[0]
+            self.table[2 * k + 1] = addr       # (the address before the hash that selects it)
+            self.table[2 * k] = h
+            return addr
 
 
 def cached_signatures(target) -> list:
