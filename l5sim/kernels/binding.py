@@ -63,9 +63,19 @@ class Slot:
     def bind_known(self) -> None:
         """Bind every signature known for the callee: those its call sites were typed for in
         this process and those numba's on-disk cache holds compiled (a caller loaded from
-        the cache was compiled with its callees, which the cache then holds too)."""
-        for argtypes in self.typed | set(cached_signatures(self.target)):
+        the cache was compiled with its callees, which the cache then holds too). The typed
+        ones first, then the cache's while the table has room (past :data:`ENTRIES`, a call
+        site whose types were left out raises RuntimeError, never calls other code)."""
+        for argtypes in self.typed:
             self.bind(argtypes)
+        for argtypes in cached_signatures(self.target):
+            if self.free_entries() == 0:
+                break
+            self.bind(argtypes)
+
+    def free_entries(self) -> int:
+        """Entries of the table not bound yet."""
+        return sum(1 for k in range(ENTRIES) if self.table[2 * k] == 0)
 
     def bind(self, argtypes) -> int:
         """Compile (or load from numba's cache) the callee for ``argtypes`` and enter its
