@@ -405,20 +405,26 @@ def section_binding(L):
         L.append(f"The README's first command from an empty cache took {cold[0]:.2f} s before (`suite_p`) and "
                  f"{cold[1]:.2f} s after (`suite_q`; same command, same machine).")
     L.append("")
-    cmp_ = _load(os.path.join(RES, "compare_session11", "results.json"))
-    if cmp_:
-        m = cmp_["meta"]
-        L.append(f"The run itself, side by side with the tree before the late-bound calls "
-                 f"(`python -m benchmarks.compare_trees`, {m['date']}, {m['old']['commit']} against "
-                 f"{m['new']['commit']}; serial, one thread, CPU time, {m['repeats']} interleaved processes; "
-                 f"`benchmarks/results/compare_session11`):\n")
-        L.append("| network | before, CPU s / bio s (min / median) | after | after / before (min / median) | spikes |")
-        L.append("|---|---|---|---|---|")
-        for net, r in cmp_["summary"].items():
-            L.append(f"| {net} | {r['old_min']:.3f} / {r['old_median']:.3f} | {r['new_min']:.3f} / "
-                     f"{r['new_median']:.3f} | {r['ratio_min']:.2f} / {r['ratio_median']:.2f} | "
-                     f"{'same' if r['spikes'][0] == r['spikes'][1] else 'differ'} |")
-        L.append("")
+    _compare_table(L, "compare_session11", "The run itself, side by side with the tree before the late-bound calls")
+
+
+def _compare_table(L, name: str, lead: str) -> None:
+    """A committed compare_trees run (``benchmarks/results/<name>``) as a table after
+    ``lead`` (nothing when it is not there)."""
+    cmp_ = _load(os.path.join(RES, name, "results.json"))
+    if not cmp_:
+        return
+    m = cmp_["meta"]
+    L.append(f"{lead} (`python -m benchmarks.compare_trees`, {m['date']}, {m['old']['commit']} against "
+             f"{m['new']['commit']}; serial, one thread, CPU time, {m['repeats']} interleaved processes; "
+             f"`benchmarks/results/{name}`):\n")
+    L.append("| network | before, CPU s / bio s (min / median) | after | after / before (min / median) | spikes |")
+    L.append("|---|---|---|---|---|")
+    for net, r in cmp_["summary"].items():
+        L.append(f"| {net} | {r['old_min']:.3f} / {r['old_median']:.3f} | {r['new_min']:.3f} / "
+                 f"{r['new_median']:.3f} | {r['ratio_min']:.2f} / {r['ratio_median']:.2f} | "
+                 f"{'same' if r['spikes'][0] == r['spikes'][1] else 'differ'} |")
+    L.append("")
 
 
 def section_memory(L):
@@ -657,20 +663,8 @@ def section_events(prof, L):
              "the column's L5 cells use 6 of the 8, its PV and SOM cells 3): the others stay exactly 0, so leaving "
              "them out of the sums and the decay changes no bit, and saves their rows' memory traffic, which is "
              "what bounds the 100k column (`tests/test_live_channels.py`).\n")
-    cmp_ = _load(os.path.join(RES, "compare_session10", "results.json"))
-    if cmp_:
-        m = cmp_["meta"]
-        L.append(f"The event lists and the live channels side by side with the tree before them "
-                 f"(`python -m benchmarks.compare_trees`, "
-                 f"{m['date']}, {m['old']['commit']} against {m['new']['commit']}; serial, one thread, CPU time, "
-                 f"{m['repeats']} interleaved processes; `benchmarks/results/compare_session10`):\n")
-        L.append("| network | before, CPU s / bio s (min / median) | after | after / before (min / median) | spikes |")
-        L.append("|---|---|---|---|---|")
-        for net, r in cmp_["summary"].items():
-            L.append(f"| {net} | {r['old_min']:.3f} / {r['old_median']:.3f} | {r['new_min']:.3f} / "
-                     f"{r['new_median']:.3f} | {r['ratio_min']:.2f} / {r['ratio_median']:.2f} | "
-                     f"{'same' if r['spikes'][0] == r['spikes'][1] else 'differ'} |")
-        L.append("")
+    _compare_table(L, "compare_session10", "The event lists and the live channels side by side with the tree "
+                                           "before them")
 
 
 def render(figure: bool = True) -> str:

@@ -11,32 +11,18 @@ import l5sim
 from l5sim import _compiling
 from l5sim.kernels import variants as E
 
+try:
+    from loop_records import loop_records
+except ImportError:     # (run from the repository's root as a package)
+    from tests.loop_records import loop_records
+
 CIRCUITS = Path(__file__).resolve().parents[1] / "circuits"
 
 
 @pytest.fixture(scope="module")
 def column_args():
     """The README column and the records its chunk loop receives."""
-    spec = l5sim.load_circuit(CIRCUITS / "l5_column.toml")
-    built = l5sim.build(spec, seed=1)
-    seen = {}
-    original = E.chunk_kernel
-
-    def capture(net, parallel=False):
-        run = original(net, parallel)
-
-        def wrapped(net_, st_, out_, t0, n):
-            seen.setdefault("args", (net_, st_, out_))
-            return run(net_, st_, out_, t0, n)
-
-        return wrapped
-
-    E.chunk_kernel = capture
-    try:
-        l5sim.simulate(built, 1.0, seed=1, parallel=False)
-    finally:
-        E.chunk_kernel = original
-    return seen["args"]
+    return loop_records(l5sim.build(l5sim.load_circuit(CIRCUITS / "l5_column.toml"), seed=1))
 
 
 def _loop_args(net, st, out):
