@@ -107,7 +107,9 @@ def _loop_records(circuit, parallel, overrides=None):
     return key, fn, g, net, st, fired, sig
 
 
-@pytest.mark.parametrize("circuit,parallel", [("l5_column.toml", False), ("l5_column.toml", True),
+# (the column's parallel kernel is the fused loop, which calls nothing late-bound: the plastic
+# circuit keeps the region-per-loop parallel variant)
+@pytest.mark.parametrize("circuit,parallel", [("l5_column.toml", False), ("l5_stdp.toml", True),
                                               ("l5_stdp.toml", False), ("whyte_ring.toml", False)])
 def test_the_compile_jobs_mirror_the_loops_own_typing(circuit, parallel):
     # the cold start's jobs compile each callee for mirrored types; the chunk loop's own

@@ -90,7 +90,7 @@ def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, pos
     for f in range(f0, nf):
         i = fired[f]
         pq = neuron_pop[i]
-        if f + 1 < nf:
+        if f + 1 < nf and not split:      # (a block of targets reads a part of each row)
             prefetch_row(fired[f + 1], neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0,
                          path_dense, path_dly, row_ptr, post, wsyn, dly)
         for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
@@ -99,6 +99,8 @@ def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, pos
             s0 = row_ptr[row]
             s1 = row_ptr[row + 1]
             if split:
+                if s1 == s0 or post[s0] >= jhi or post[s1 - 1] < jlo:
+                    continue                # no target in the block
                 s0 = lower_bound(post, s0, s1, jlo)
                 s1 = lower_bound(post, s0, s1, jhi)
             gain = path_gain[pw]

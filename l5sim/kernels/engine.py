@@ -65,7 +65,7 @@ MODELS = {K_L5: l5cell, K_IZH07: izh2007, K_IZH03: izh2003, K_ADEX: adex}
 
 
 @nb.njit(inline="always", **NJIT)
-def _modulate(step, md, value, delta, gain, lr, rule_lr):
+def modulate(step, md, value, delta, gain, lr, rule_lr):
     """This step's parameters: baseline, then each neuromodulator target's change."""
     for k in range(md.kind.shape[0]):
         if md.kind[k] == MOD_POPULATION:
@@ -85,7 +85,7 @@ def _modulate(step, md, value, delta, gain, lr, rule_lr):
 
 
 @nb.njit(inline="always", **NJIT)
-def _shift_histories(nr, hist):
+def shift_histories(nr, hist):
     """Only L5 cells read their spike history (the bAP window)."""
     one = np.uint64(1)
     for p in range(nr.kind.shape[0]):
@@ -138,13 +138,13 @@ def _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, 
     return nf
 
 
-#: Neurons whose flags :func:`_collect` tests at once (a vectorised OR) before it looks at
+#: Neurons whose flags :func:`collect_flags` tests at once (a vectorised OR) before it looks at
 #: them one by one: a step's few spikes leave most such groups empty.
 COLLECT_GROUP = 64
 
 
 @nb.njit(inline="always", **NJIT)
-def _collect(lo, hi, t, flag, dval, diverged, fired, fired_b, nf):
+def collect_flags(lo, hi, t, flag, dval, diverged, fired, fired_b, nf):
     """Move a population's flags into the spike list in index order (deterministic);
     returns (nf, diverged). Groups of :data:`COLLECT_GROUP` flags without any set are
     skipped after one vectorised test (the 10k column's 11 spikes per step left a byte-by-
@@ -172,7 +172,7 @@ def _collect(lo, hi, t, flag, dval, diverged, fired, fired_b, nf):
 
 
 @nb.njit(inline="always", **NJIT)
-def _record(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b):
+def record_spikes(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b):
     """Spike histories (with the per-spike bAP gate of L5 cells) and the spike record."""
     one = np.uint64(1)
     for f in range(f0, nf):
@@ -224,11 +224,11 @@ def _trace_value(pop_of, l5, ns, G, mod, i, var):
 @nb.njit(inline="always", **NJIT)
 def sample_traces(t, net, st, out):
     """Sample every trace due at the end of step t."""
-    _sample_traces(t, net.neurons.pop_of, net.l5, st.neurons, st.synapses.g, st.modulation.value, out)
+    sample_traces_of(t, net.neurons.pop_of, net.l5, st.neurons, st.synapses.g, st.modulation.value, out)
 
 
 @nb.njit(inline="always", **NJIT)
-def _sample_traces(t, pop_of, l5, ns, G, mod, out):
+def sample_traces_of(t, pop_of, l5, ns, G, mod, out):
     """:func:`sample_traces` on the sub-records it reads."""
     for k in range(out.trace_neuron.shape[0]):
         if (t + 1) % out.trace_every[k] == 0 and out.trace_count[k] < out.trace_cap[k]:
@@ -251,7 +251,7 @@ def _integrate(t, dt, nr, l5, i07, i03, ax, rc, zig, ns, G, now, now_dirty, mod,
             _integrate_adex(p, t, dt, nr, ax, rc, zig, ns, G, now, now_dirty, mod, pin)
         else:
             continue
-        nf, bad = _collect(nr.pop_start[p], nr.pop_start[p + 1], t, ns.flag, ns.diverged_value, diverged, fired,
+        nf, bad = collect_flags(nr.pop_start[p], nr.pop_start[p + 1], t, ns.flag, ns.diverged_value, diverged, fired,
                            fired_b, nf)
         if bad:
             return nf, True
@@ -300,9 +300,9 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
             return 1, step
         slot = t % D
         if modulated:
-            _modulate(step, md, mod, delta, path_gain, lr, rule_lr)
+            modulate(step, md, mod, delta, path_gain, lr, rule_lr)
         decay_traces(pl, ps)
-        _shift_histories(nr, hist)
+        shift_histories(nr, hist)
         f0 = np.int64(0)    # not a literal 0, which would compile every unit loop a second time
         nf = _start_of_step(t, dt, nr, ns, mod, gen, gen_pos, rate_hz, l5, i07, i03, ax, fired, fired_b)
         for phase in range(2):
@@ -324,7 +324,7 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
                     return 2, step
                 for q in range(used.shape[0]):
                     nd_s[used[q]] = 0     # every population has read its arrivals
-            _record(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b)
+            record_spikes(f0, nf, t, nr, l5, ns, mod, out, fired, fired_b)
             if nf > f0:          # (the units do nothing without spikes: spare the calls)
                 _deliver(fired, f0, nf, slot, pop_of, sy, sys_)
                 if _PLASTIC:
@@ -333,5 +333,5 @@ def _run_chunk(net, st, out, t0, n_steps, fired, fired_b):
                     _potentiate(fired, f0, nf, pop_of, sy, pl, ps)
             f0 = nf
         deferred_updates(t, step, pl, ps, wsyn, md, delta)
-        _sample_traces(t, pop_of, l5, ns, sys_.g, mod, out)
+        sample_traces_of(t, pop_of, l5, ns, sys_.g, mod, out)
     return 0, n_steps

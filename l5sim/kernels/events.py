@@ -88,9 +88,15 @@ def replay(slot, used, off, codes, values, count, spilled, ring, dirty, now, now
     and their lines marked in ``now_dirty``: per tile, the spilled part from the dense ring
     (cleared, with its marks), then the list (emptied). Runs once per step, before the
     step's Poisson drive and the populations' loops."""
+    replay_tiles(slot, 0, count.shape[1], used, off, codes, values, count, spilled, ring, dirty, now, now_dirty)
+
+
+@nb.njit(inline="always", **NJIT)
+def replay_tiles(slot, tile0, tile1, used, off, codes, values, count, spilled, ring, dirty, now, now_dirty):
+    """:func:`replay` of tiles tile0..tile1-1 (the fused kernel's items replay their own)."""
     n_lines = now_dirty.shape[1]
     N = now.shape[1]
-    for tile in range(count.shape[1]):
+    for tile in range(tile0, tile1):
         if spilled[slot, tile]:
             spilled[slot, tile] = 0
             l0 = tile * TILE_LINES

@@ -82,14 +82,8 @@ def detect_next(p, lo, hi, c_off, d_off, nr, pr, ns, fired, fired_b, nf):
 def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """One step of population ``p`` (arguments, flags, and why the loop is a function of its
     own, as in :func:`l5sim.kernels.izh2003.integrate`)."""
-    scheme = nr.scheme[p]
-    lag = nr.detect_next_step[p] > 0
-    C, kk, vr, vt = pr.C_pF[p], pr.k_nS_per_mV[p], pr.vr_mV[p], pr.vt_mV[p]
-    vpeak, vpeak_u, c_u, u_max = pr.vpeak_mV[p], pr.vpeak_u_mV_per_pA[p], pr.c_u_mV_per_pA[p], pr.u_max_pA[p]
-    umode, vb, cap_nmda, ceiling = pr.u_mode[p], pr.vb_mV[p], pr.nmda_cap_nS[p], pr.reset_ceiling_mV[p]
-    is_off = mod[p, M_SOMA_DRIVE_PA]
-    c_off = mod[p, M_RESET_V_OFFSET]
-    d_off = mod[p, M_RESET_U_OFFSET]
+    (scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off,
+     d_off) = step_params(p, nr, pr, mod)
     ca, cb, cc, cd = nr.a, nr.b, nr.c, nr.d
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
     bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
@@ -100,6 +94,17 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
                     c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
                     bias, sig, rng, kap, zk, zw, zf, now, now_dirty, G, used, rev, mg, decay, ns.scratch, pin, nr.kind,
                     nr.pop_of)
+
+
+@nb.njit(inline="always", **NJIT)
+def step_params(p, nr, pr, mod):
+    """Population ``p``'s scalar arguments of :func:`block_step` in this step, from
+    ``scheme`` to ``d_off``."""
+    lag = nr.detect_next_step[p] > 0
+    return (nr.scheme[p], lag, pr.C_pF[p], pr.k_nS_per_mV[p], pr.vr_mV[p], pr.vt_mV[p], pr.vpeak_mV[p],
+            pr.vpeak_u_mV_per_pA[p], pr.c_u_mV_per_pA[p], pr.u_max_pA[p], pr.u_mode[p], pr.vb_mV[p],
+            pr.nmda_cap_nS[p], pr.reset_ceiling_mV[p], mod[p, M_SOMA_DRIVE_PA], mod[p, M_RESET_V_OFFSET],
+            mod[p, M_RESET_U_OFFSET])
 
 
 #: The conductance channels that can be nonzero in this model's populations (as

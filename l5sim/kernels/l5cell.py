@@ -101,6 +101,16 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
     """One step of population ``p`` (arguments and flags as
     :func:`l5sim.kernels.izh2003.integrate`, plus 2: fired in burst mode, 5: the dendrite
     diverged; the loop is a function of its own for the reason given there)."""
+    flags, scalars, bap_shift, bap_mask = step_params(p, t, dt, nr, pr, mod)
+    population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
+                    nr.d, ns, now, now_dirty, G, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig,
+                    pin, nr.kind, nr.pop_of)
+
+
+@nb.njit(inline="always", **NJIT)
+def step_params(p, t, dt, nr, pr, mod):
+    """Population ``p``'s arguments of :func:`block_step` in step t: ``(flags, scalars,
+    bap_shift, bap_mask)``."""
     scheme = nr.scheme[p]
     lag = nr.detect_next_step[p] > 0
     C, kk, vr, vt, vpeak = pr.C_pF[p], pr.k_nS_per_mV[p], pr.vr_mV[p], pr.vt_mV[p], pr.vpeak_mV[p]
@@ -120,9 +130,7 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
                c_b, d_b, dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off,
                d_off, gCa)
     flags = (t, scheme, mode, np.int64(lag), np.int64(kap_state))
-    population_loop(nr.pop_start[p], nr.pop_start[p + 1], flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
-                    nr.d, ns, now, now_dirty, G, rc.used, rc.reversal_mV, rc.mg_block, rc.decay, zig,
-                    pin, nr.kind, nr.pop_of)
+    return flags, scalars, bap_shift, bap_mask
 
 
 # the update pass names the conductance rows 0..7 one by one (soma: even, dendrite: odd)

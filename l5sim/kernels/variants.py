@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 
 from .._numba_config import INTERNAL, NJIT, NJIT_PARALLEL
-from . import binding, delivery, engine, stdp
+from . import binding, delivery, engine, fused, stdp
 from .delivery import poisson_inputs
 from .engine import MODELS
 from .events import replay
@@ -62,7 +62,7 @@ def _absent_deferred(t, step, pl, ps, wsyn, modulation, delta):
     return None
 
 
-def _renamed(fn, name, globals_=None):
+def renamed(fn, name, globals_=None):
     """A copy of ``fn`` under another name (and optionally other globals), so that its
     variants have distinct entries in numba's on-disk cache."""
     fn = getattr(fn, "py_func", fn)      # the Python function of a jitted one
@@ -92,17 +92,29 @@ def _unit(mod, wrapper, loop, name, parallel, live=None, late=True):
     g_loop, lsuf = None, ""
     if live is not None and hasattr(mod, "block_step"):
         lsuf = f"_c{live:02x}"
-        flags = tuple(bool(live >> c & 1) for c in range(8))
-        block = nb.njit(**mod.BLOCK_STEP_OPTS)(_renamed(mod.block_step, f"{short}_block_step{lsuf}",
-                                                        dict(vars(mod), LIVE=flags)))
-        g_loop = dict(vars(mod), block_step=block)
+        g_loop = dict(vars(mod), block_step=block_function(mod, live))
     loop_name = f"{short}_{loop}{lsuf}{suffix}"
-    loop_fn = nb.njit(**opts)(_renamed(getattr(mod, loop), loop_name, g_loop))
+    loop_fn = nb.njit(**opts)(renamed(getattr(mod, loop), loop_name, g_loop))
     sl = binding.slot(f"l5sim.slot.{name}.{loop_name}", loop_fn) if late else None
     g = dict(vars(mod), **{loop: sl.call if late else loop_fn})
-    unit = nb.njit(inline="always", **NJIT)(_renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
+    unit = nb.njit(inline="always", **NJIT)(renamed(getattr(mod, wrapper), f"{short}_{wrapper}_{name}", g))
     unit._slot = sl
     return unit
+
+
+_BLOCK_FUNCTIONS = {}
+
+
+def block_function(mod, live):
+    """``mod.block_step`` compiled for the conductance channels of bit mask ``live`` (its
+    constant ``LIVE``), named for them (numba's on-disk cache tells functions apart by name)."""
+    key = (mod.__name__, live)
+    if key not in _BLOCK_FUNCTIONS:
+        short = mod.__name__.rsplit(".", 1)[-1]
+        flags = tuple(bool(live >> c & 1) for c in range(8))
+        fn = renamed(mod.block_step, f"{short}_block_step_c{live:02x}", dict(vars(mod), LIVE=flags))
+        _BLOCK_FUNCTIONS[key] = nb.njit(**mod.BLOCK_STEP_OPTS)(fn)
+    return _BLOCK_FUNCTIONS[key]
 
 
 def _variant(kinds, plastic, live, parallel):
@@ -134,14 +146,35 @@ def _variant(kinds, plastic, live, parallel):
     g["_replay"] = binding.slot(f"l5sim.slot.{name}.replay", replay).call
     g["_poisson_inputs"] = binding.slot(f"l5sim.slot.{name}.poisson_inputs_step", _poisson_inputs).call
     g["_LATE"] = [s for s in binding._SLOTS.values() if s.name.startswith(f"l5sim.slot.{name}.")]
-    g["_integrate"] = nb.njit(inline="always", **NJIT)(_renamed(engine._integrate, f"_integrate_{name}", g))
-    g["_start_of_step"] = nb.njit(inline="always", **NJIT)(_renamed(engine._start_of_step, f"_start_of_step_{name}", g))
-    return nb.njit(_nrt=False, **NJIT)(_renamed(engine._run_chunk, name, g)), g
+    g["_integrate"] = nb.njit(inline="always", **NJIT)(renamed(engine._integrate, f"_integrate_{name}", g))
+    g["_start_of_step"] = nb.njit(inline="always", **NJIT)(renamed(engine._start_of_step, f"_start_of_step_{name}", g))
+    return nb.njit(_nrt=False, **NJIT)(renamed(engine._run_chunk, name, g)), g
+
+
+def _fused_variant(kinds, live):
+    """The fused parallel loop (:mod:`.fused`) for circuits whose models are ``kinds`` (L5
+    and/or Izhikevich 2007 cells), without plasticity, their block functions compiled for
+    the ``live`` channels; named as :func:`_variant`'s, e.g. ``run_chunk_l5cell_c3f_fused``."""
+    live = dict(live)
+    shorts = [MODELS[k].__name__.rsplit(".", 1)[-1] + (f"_c{live[k]:02x}" if k in live else "") for k in kinds]
+    name = "_".join(["run_chunk"] + shorts + ["fused"])
+    g = dict(vars(fused))
+    for kind, mod in MODELS.items():
+        g[f"_detect_{mod.__name__.rsplit('.', 1)[-1]}"] = mod.detect_next if kind in kinds else _absent_detect
+    g["_start_of_step"] = nb.njit(inline="always", **NJIT)(renamed(engine._start_of_step, f"_start_of_step_{name}",
+                                                                    dict(vars(engine), **g)))
+    g["_HAS_L5"], g["_HAS_I07"] = K_L5 in kinds, K_IZH07 in kinds
+    if K_L5 in kinds:
+        g["_block_l5"] = block_function(MODELS[K_L5], live[K_L5])
+    if K_IZH07 in kinds:
+        g["_block_i07"] = block_function(MODELS[K_IZH07], live[K_IZH07])
+    g["_LATE"] = []
+    return fused.compile_variant(name, g), g
 
 
 #: The external Poisson inputs, a function of its own (called once per step, not inlined):
 #: inlined, they cost about 1.9 s of the chunk loop's compile, compiled alone a fraction of it.
-_poisson_inputs = nb.njit(_nrt=False, **NJIT, **INTERNAL)(_renamed(poisson_inputs, "poisson_inputs_step"))
+_poisson_inputs = nb.njit(_nrt=False, **NJIT, **INTERNAL)(renamed(poisson_inputs, "poisson_inputs_step"))
 
 _VARIANTS = {}
 
@@ -195,6 +228,8 @@ def chunk_kernel(net, parallel=False):
     once the loop is compiled or cached): the simulation runs them two at a time before the
     first call where two CPUs are free (cold start, issue 18 item 5)."""
     key = features(net) + (bool(parallel),)
+    if parallel and fused.eligible(*key[:2]):
+        return _fused_kernel(net, key)
     if key not in _VARIANTS:
         _VARIANTS[key] = _variant(*key)
     fn, g = _VARIANTS[key]
@@ -218,6 +253,45 @@ def chunk_kernel(net, parallel=False):
             return []
         net_, st_ = net_._replace(**net_none), st_._replace(**st_none)
         return _precompile_jobs(fn, g, key, net_, st_, out_, fired, fired_b)
+
+    run.precompile_jobs = precompile_jobs
+    return run
+
+
+def _fused_kernel(net, key):
+    """:func:`chunk_kernel`'s ``run`` for the fused parallel loop (:mod:`.fused`), on
+    numba's current thread count at each call."""
+    vkey = ("fused",) + key[:3]
+    if vkey not in _VARIANTS:
+        _VARIANTS[vkey] = _fused_variant(key[0], key[2])
+    fn, g = _VARIANTS[vkey]
+    n = net.neurons.pop_of.shape[0]
+    fired = np.empty(2 * n, np.int64)       # a step's spikes, then the next step's first ones
+    fired_b = np.empty(2 * n, np.uint8)
+    gain_prev = np.empty(net.synapses.path_delay.shape[0])
+    shared_cnt = np.zeros(net.poisson_inputs.lo.shape[0], np.int64)
+    net_none, st_none = _unused(*key[:2])
+
+    items = {}
+
+    def run(net_, st_, out_, t0, n_steps):
+        T = fused.thread_count()
+        if T not in items:
+            items[T] = fused.items(n, fused.ITEMS_PER_THREAD * T)
+        net_ = net_._replace(synapses=net_.synapses._replace(blocks=items[T]), **net_none)
+        st_ = st_._replace(**st_none)
+        return fused.run(fn, T, net_, st_, out_, t0, n_steps, fired, fired_b, gain_prev, shared_cnt)
+
+    def precompile_jobs(net_, st_, out_):
+        """The fused loop's compile as one job (it links the functions it calls)."""
+        if fn.signatures or _on_disk(fn):
+            return []
+        net_, st_ = net_._replace(**net_none), st_._replace(**st_none)
+        ty, i64 = nb.typeof, nb.types.int64
+        sig = (i64, i64, ty(net_), ty(st_), ty(out_), i64, i64, ty(fired), ty(fired_b), ty(fused.control(0, 1)),
+               ty(gain_prev), ty(shared_cnt))
+        from functools import partial
+        return [(_COMPILE_WEIGHTS["chunk"], "chunk", partial(fn.compile, sig))]
 
     run.precompile_jobs = precompile_jobs
     return run

@@ -1,0 +1,132 @@
+"""The fused parallel loop (l5sim.kernels.fused): the serial loop's results for any thread
+count, through its early stops, modulated pathway gains and a thread that starts late; and
+the atomic counters it meets on."""
+import threading
+
+import numba
+import numpy as np
+import pytest
+
+import l5sim
+import l5sim.simulation as S
+from l5sim.errors import DivergenceError
+from l5sim.kernels import fused, records, sync, variants
+
+COLUMN = "circuits/l5_column.toml"
+# ACh pulses that scale two pathways' output (pathway_gain) and drive the PV cells, so that a
+# step's spikes must be delivered with the gains of their own step (fused: gain_prev)
+PULSED = {"modulators.ACh": {"tonic": 0.0,
+                             "pulses": [{"onset_ms": 40.0, "amplitude": 1.0, "shape": "square", "duration_ms": 30.0},
+                                        {"onset_ms": 120.0, "amplitude": 0.7, "shape": "exponential",
+                                         "duration_ms": 60.0, "tau_ms": 15.0}],
+                             "targets": {"pathway_gain": {"ee": 0.9, "pv_pyr": -0.6}, "pv": {"soma_drive_pA": 40.0}}}}
+
+
+def _simulate(built, duration, parallel, threads=None, **kw):
+    """(the fused loop's threads are its own: more than numba's pool is fine)"""
+    old = fused.thread_count
+    try:
+        if threads is not None:
+            fused.thread_count = lambda: threads
+        return l5sim.simulate(built, duration, parallel=parallel, progress=False, **kw)
+    finally:
+        fused.thread_count = old
+
+
+def _same(a, b):
+    for f in ("spike_i", "spike_t_ms", "spike_burst"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+    for pop in a.traces:
+        for var in a.traces[pop]:
+            np.testing.assert_array_equal(a.traces[pop][var], b.traces[pop][var], err_msg=f"{pop}.{var}")
+
+
+def test_the_column_runs_the_fused_loop_in_parallel():
+    built = l5sim.build(l5sim.load_circuit(COLUMN), seed=1)
+    kinds, plastic, _ = variants.features(built.net)
+    assert fused.eligible(kinds, plastic)
+    run = variants.chunk_kernel(built.net, parallel=True)
+    assert run.__qualname__.startswith("_fused_kernel")
+    # plasticity keeps the region-per-loop variant
+    stdp = l5sim.build(l5sim.load_circuit("circuits/l5_stdp.toml"), seed=1)
+    assert not fused.eligible(*variants.features(stdp.net)[:2])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_modulated_pathway_gains_give_the_serial_results(threads):
+    built = l5sim.build(l5sim.load_circuit(COLUMN, overrides=PULSED), seed=4)
+    a = _simulate(built, 220.0, parallel=False)
+    b = _simulate(built, 220.0, parallel=True, threads=threads)
+    assert a.spike_i.size > 500, "the column must be active to test anything"
+    _same(a, b)
+
+
+def test_a_spike_record_that_fills_up_stops_and_resumes_the_chunk_exactly(monkeypatch):
+    # a record of 3 N spikes is full (room for a step's N no more) after 2 N: each call stops
+    # with status 1 after delivering its last step's spikes, the next goes on from there
+    monkeypatch.setattr(S, "SPIKE_BUFFER_MIN", 0)
+    built = l5sim.build(l5sim.load_circuit(COLUMN, overrides={"circuit.scale": 2.0}), seed=2)
+    a = _simulate(built, 500.0, parallel=False)
+    b = _simulate(built, 500.0, parallel=True, threads=2)
+    assert a.spike_i.size > 4 * built.n_neurons, "the record must fill up at least twice"
+    _same(a, b)
+
+
+def test_divergence_stops_with_the_serial_loops_neuron_variable_and_time():
+    spec = l5sim.load_circuit("circuits/l5_cell.toml", overrides={"inputs.dend_step.amplitude_pA": 1e9})
+    built = l5sim.build(spec, 0)
+    errs = []
+    for parallel, threads in ((False, None), (True, 2)):
+        with pytest.raises(DivergenceError) as e:
+            _simulate(built, 400.0, parallel=parallel, threads=threads)
+        errs.append((e.value.population, e.value.neuron, e.value.variable, e.value.time_ms, e.value.value))
+    assert errs[0] == errs[1]
+
+
+class _LatePool:
+    """A pool whose threads start only when their result is asked for: after this thread
+    has done the whole chunk (a threading layer that runs a region's parts one by one)."""
+
+    def submit(self, fn, *args):
+        class Late:
+            def result(self_):
+                return fn(*args)
+        return Late()
+
+
+def test_a_thread_that_starts_late_finds_the_work_done_and_leaves(monkeypatch):
+    built = l5sim.build(l5sim.load_circuit(COLUMN), seed=5)
+    a = _simulate(built, 100.0, parallel=False)
+    monkeypatch.setattr(fused, "_pool", lambda n: _LatePool())
+    b = _simulate(built, 100.0, parallel=True, threads=3)
+    _same(a, b)
+
+
+def test_items_are_whole_tiles_covering_every_target():
+    for N, n in ((510, 4), (10200, 4), (10200, 16), (100, 8), (257, 2)):
+        e = fused.items(N, n)
+        assert e[0] == 0 and e[-1] == N and np.all(np.diff(e) > 0), (N, n, e)
+        assert np.all(e[:-1] % records.EVENT_TILE == 0), (N, n, e)
+        assert len(e) - 1 <= n
+
+
+@numba.njit(nogil=True)
+def _count(ctl, n):
+    for _ in range(n):
+        sync.atomic_add(ctl, 0, 1)
+        while True:         # an increment by compare-exchange, retried until it wins
+            old = sync.load_acquire(ctl, 8)
+            if sync.compare_exchange(ctl, 8, old, old + 2):
+                break
+    sync.store_release(ctl, 16, 1)
+
+
+def test_atomic_counters_lose_no_update_between_threads():
+    ctl = np.zeros(24, np.int64)
+    n = 200_000
+    ts = [threading.Thread(target=_count, args=(ctl, n)) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert ctl[0] == 3 * n and ctl[8] == 6 * n and ctl[16] == 1, ctl[[0, 8, 16]]
