@@ -371,9 +371,10 @@ def section_cold(suite, L):
     L.append("Whole processes as a user runs them, from the suite (`benchmarks/run.py`, `measure_cli`): "
              "*readme_cold* is the README's first command (`l5sim run circuits/l5_column.toml --duration 1000 "
              "--seed 1`, raster plot included) with an empty numba cache; *readme_warm* the same again; "
-             "*first_parallel* the column at 30k cells (the size from which two threads run it by default) for "
+             "*first_parallel* the column at the size from which two threads run it by default "
+             "(`l5sim.simulation.FUSED_PARALLEL_MIN_NEURONS`, the `circuit.scale` in its command) for "
              "100 ms on two threads right after, when the serial "
-             "kernels are cached and the parallel variant is not. Targets: < 15 s and < 30 s on a quiet "
+             "kernels are cached and the parallel one (the fused loop) is not. Targets: < 15 s and < 30 s on a quiet "
              "2-core machine.\n")
     L.append("| what | wall | peak RSS | timing | command |")
     L.append("|---|---|---|---|---|")

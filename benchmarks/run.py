@@ -419,15 +419,15 @@ def cli_commands(core_python: str, duration_ms: float, seed: int) -> dict:
     base = ["run", circuit, "--duration", f"{duration_ms:g}", "--seed", str(seed), "--out", "{OUT}", "--no-plot",
             "--quiet"]
     # the README's first command, as a user types it (with its raster plot), and the first
-    # parallel run after it: the column two threads run by default (the general kernel's
-    # parallel variant compiles; from l5sim.simulation.PARALLEL_MIN_NEURONS cells, with 2% to
-    # spare for the populations' rounding)
-    from l5sim.simulation import PARALLEL_MIN_NEURONS
+    # parallel run after it: the column two threads run by default (the fused parallel loop
+    # compiles; from l5sim.simulation.FUSED_PARALLEL_MIN_NEURONS cells, with 2% to spare for
+    # the populations' rounding)
+    from l5sim.simulation import FUSED_PARALLEL_MIN_NEURONS
 
     readme = ["run", "circuits/l5_column.toml", "--duration", "1000", "--seed", str(seed), "--out", "{OUT}"]
     first_parallel = ["run", "circuits/l5_column.toml", "--duration", "100", "--seed", str(seed), "--out", "{OUT}",
                       "--no-plot", "--quiet", "--set",
-                      f"circuit.scale={math.ceil(PARALLEL_MIN_NEURONS * 1.02 / C.COLUMN_BASE_CELLS)}"]
+                      f"circuit.scale={math.ceil(FUSED_PARALLEL_MIN_NEURONS * 1.02 / C.COLUMN_BASE_CELLS)}"]
     return {
         "help": l5 + ["--help"],
         "readme_cold": l5 + readme,

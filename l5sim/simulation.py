@@ -140,6 +140,12 @@ def _weight_summary(w, wmin, wmax):
 #: per biological second, at 20k 1.45 and 1.47 s per 300 ms, at 41k 1.45 and 1.28 s per
 #: 150 ms (wall time, quiet 2-core machine).
 PARALLEL_MIN_NEURONS = 30000
+#: Circuits the fused parallel loop runs (L5 and Izhikevich 2007 cells without plasticity:
+#: l5sim.kernels.fused) use it by default from this size on: its threads meet once a step,
+#: spinning briefly, instead of waking for every parallel region. Two threads against
+#: serial on the column, 300 ms, min of 3 (quiet 2-core machine): 0.88x at 510 cells, 0.84x
+#: at 765, 1.16x at 1020, 1.11x at 1275, 1.34x at 1530, 1.49x at 2040, 1.67x at 10200.
+FUSED_PARALLEL_MIN_NEURONS = 2000
 #: Networks the point kernel runs use its parallel variant by default from this size on
 #: (below it a step is too short to share: 1000 neurons took 6.3 ms serial, 6.1 ms on two
 #: threads for 1 s of the 2003 network).
@@ -227,6 +233,10 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
         when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons, two CPUs or
         more are free and numba's threading layer is fast (:func:`fast_threads`); serial and
         parallel point kernels give bitwise the same results whatever the thread count.
+        For circuits of L5 and Izhikevich 2007 cells without plasticity, the fused parallel
+        loop (:mod:`l5sim.kernels.fused`: one parallel region per chunk, on threads of its
+        own) from ``FUSED_PARALLEL_MIN_NEURONS`` neurons on, when two CPUs or more are free
+        (bitwise the serial results for any thread count).
         For other circuits the general kernel's parallel variant when the network has at
         least ``PARALLEL_MIN_NEURONS`` neurons, numba's threading layer is fast
         (:func:`fast_layer`) and two CPUs or more are free (results are bitwise the same
@@ -354,11 +364,17 @@ def _choose_kernel(built, net, kernel, parallel):
         # share, and only as many as there are CPUs free to this process now (affinity,
         # cgroup quota, other processes' load, one per sweep worker; l5sim.threads).
         env = os.environ.get("L5SIM_PARALLEL", "")
-        big = N >= (POINT_PARALLEL_MIN_NEURONS if use_point else PARALLEL_MIN_NEURONS)
+        fused = not use_point and V.fused_eligible(net)
+        big = N >= (POINT_PARALLEL_MIN_NEURONS if use_point else
+                    FUSED_PARALLEL_MIN_NEURONS if fused else PARALLEL_MIN_NEURONS)
         n_free = _threads_mod.default_threads() if (env != "0" and big) else 1
         if use_point:
             # bitwise the same either way: chosen for speed
             parallel = big and env != "0" and n_free >= 2 and fast_layer()
+        elif fused:
+            # bitwise the same as serial (the same block functions; threads of its own, no
+            # threading layer)
+            parallel = big and env != "0" and (env == "1" or n_free >= 2)
         else:
             # bitwise the same as serial unless numba uses SVML; with SVML the parallel variant
             # is kept on one thread too, so that results never depend on the machine's load

@@ -102,12 +102,14 @@ def test_a_thread_that_starts_late_finds_the_work_done_and_leaves(monkeypatch):
     _same(a, b)
 
 
-def test_items_are_whole_tiles_covering_every_target():
-    for N, n in ((510, 4), (10200, 4), (10200, 16), (100, 8), (257, 2)):
-        e = fused.items(N, n)
-        assert e[0] == 0 and e[-1] == N and np.all(np.diff(e) > 0), (N, n, e)
-        assert np.all(e[:-1] % records.EVENT_TILE == 0), (N, n, e)
-        assert len(e) - 1 <= n
+def test_items_are_whole_tiles_covering_every_target_in_equal_shares():
+    for N, T, m in ((510, 2, 2), (10200, 2, 2), (10200, 4, 4), (100, 8, 1), (1530, 2, 2), (100_000, 3, 2)):
+        e = fused.items(N, T, m)
+        assert len(e) == T * m + 1 and e[0] == 0 and e[-1] == N and np.all(np.diff(e) >= 0), (N, T, m, e)
+        assert np.all(e[:-1] % records.EVENT_TILE == 0), (N, T, m, e)
+        shares = e[m::m] - e[:-1:m]
+        # a thread's share: N / T rounded to whole tiles
+        assert np.all(np.abs(shares - N / T) <= records.EVENT_TILE), (N, T, m, shares)
 
 
 @numba.njit(nogil=True)

@@ -81,16 +81,17 @@ def test_results_do_not_depend_on_thread_count():
 
 
 def test_default_variant_follows_the_network_and_the_free_cpus(monkeypatch):
-    """General-kernel circuits from PARALLEL_MIN_NEURONS on run the parallel variant when the
-    threading layer is fast and two CPUs or more are free (l5sim.threads.default_threads,
-    here replaced by a fixed answer), on as many threads as are free; with one free CPU (and
-    no SVML) the serial variant; L5SIM_PARALLEL=0 keeps them serial. Every choice gives the
+    """Circuits of the fused loop from FUSED_PARALLEL_MIN_NEURONS on run it in parallel when
+    two CPUs or more are free (l5sim.threads.default_threads,
+    here replaced by a fixed answer), on as many threads as are free; with one free CPU the
+    serial variant; L5SIM_PARALLEL=0 keeps them serial. Every choice gives the
     same spikes."""
     from l5sim import simulation, threads
 
     path, over = CIRCUITS["column"]
     net = l5sim.build(l5sim.load_circuit(path, overrides=over), seed=7)
-    monkeypatch.setattr(simulation, "PARALLEL_MIN_NEURONS", net.n_neurons)
+    # (the column's parallel kernel is the fused loop, with a threshold of its own)
+    monkeypatch.setattr(simulation, "FUSED_PARALLEL_MIN_NEURONS", net.n_neurons)
     monkeypatch.delenv("L5SIM_PARALLEL", raising=False)
     old = numba.get_num_threads()
     runs = []
@@ -98,7 +99,7 @@ def test_default_variant_follows_the_network_and_the_free_cpus(monkeypatch):
         for free in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
             monkeypatch.setattr(threads, "default_threads", lambda pool_size=None, n=free: n)
             rec = l5sim.simulate(net, 50.0)
-            par = simulation.fast_layer() and (free >= 2 or simulation._svml())
+            par = free >= 2
             assert rec.metadata["kernel"] == {"name": "general", "parallel": par, "threads": free if par else 1}
             runs.append(rec)
     finally:
@@ -109,6 +110,6 @@ def test_default_variant_follows_the_network_and_the_free_cpus(monkeypatch):
     for rec in runs:
         np.testing.assert_array_equal(rec.spike_i, serial.spike_i)
         np.testing.assert_array_equal(rec.spike_t_ms, serial.spike_t_ms)
-    monkeypatch.setattr(simulation, "PARALLEL_MIN_NEURONS", net.n_neurons + 1)
+    monkeypatch.setattr(simulation, "FUSED_PARALLEL_MIN_NEURONS", net.n_neurons + 1)
     monkeypatch.delenv("L5SIM_PARALLEL")
     assert l5sim.simulate(net, 10.0).metadata["kernel"]["parallel"] is False

@@ -204,6 +204,11 @@ def features(net):
     return kinds, bool(net.plasticity.rules.triplet.shape[0] > 0), tuple((k, live[k]) for k in kinds if k in live)
 
 
+def fused_eligible(net) -> bool:
+    """Whether the parallel kernel of ``net`` is the fused loop (:func:`l5sim.kernels.fused.eligible`)."""
+    return fused.eligible(*features(net)[:2])
+
+
 def live_channels(net) -> dict:
     """``{kind: mask}`` for the models whose loops run in blocks (``block_step``): the
     union of :func:`l5sim.kernels.receptors.population_channels` over the populations of
@@ -277,7 +282,7 @@ def _fused_kernel(net, key):
     def run(net_, st_, out_, t0, n_steps):
         T = fused.thread_count()
         if T not in items:
-            items[T] = fused.items(n, fused.ITEMS_PER_THREAD * T)
+            items[T] = fused.items(n, T, fused.ITEMS_PER_THREAD)
         net_ = net_._replace(synapses=net_.synapses._replace(blocks=items[T]), **net_none)
         st_ = st_._replace(**st_none)
         return fused.run(fn, T, net_, st_, out_, t0, n_steps, fired, fired_b, gain_prev, shared_cnt)
