@@ -102,11 +102,14 @@ def section_equal_threads(suite, L):
     L.append(f"From `{suite['command']}` ({suite['date']}; `benchmarks/results/suite*/results.md`). Each "
              "implementation runs as its own process, the warm repeats interleaved; ratio = peer's simulate "
              "time / l5sim's (above 1: l5sim faster), from the fastest (min) and from the median repeat. "
-             "l5sim on 1 thread runs its serial kernels, on 2 its parallel kernels (`NUMBA_NUM_THREADS=2`); "
+             "l5sim on 1 thread runs its serial kernels, on 2 its parallel kernels (`NUMBA_NUM_THREADS=2`): on "
+             "the column the fused loop (its own two threads, meeting once a step, spinning up to ~0.1 ms before "
+             "they yield; see below), on the other networks numba's parallel regions; "
              "Brian2 `cpp_standalone` on 2 threads uses OpenMP (`devices.cpp_standalone.openmp_threads`); "
              "NEST `local_num_threads`. The peers run in the environment a user has: their OpenMP threads "
              "spin for up to libgomp's default 300,000 iterations when idle (`OMP_WAIT_POLICY` unset), "
-             "l5sim's sleep at once (`l5sim.threads`; a bounded spin is opt-in); on a loaded machine spinning "
+             "l5sim's OpenMP threads sleep at once (`l5sim.threads`; a bounded spin is opt-in); on a loaded machine "
+             "spinning "
              "costs far more than the "
              "work (the *omp_active* mode of the thread benchmark below shows the same on l5sim's own "
              "kernels), so 2-thread ratios measured under load say more about the wait policy than about the "
@@ -320,7 +323,11 @@ def section_threads(L, nproc):
              "`L5SIM_THREADS`; it sets `OMP_WAIT_POLICY=PASSIVE` and `KMP_BLOCKTIME=0` before numba loads "
              "OpenMP, so idle threads sleep instead of spinning. The *omp_spin* mode below is the opt-in "
              "bounded spin (`GOMP_SPINCOUNT=30000`, ~0.3 ms): faster with both CPUs free (waking a sleeping "
-             "thread cost ~50 us per parallel region here), ruinous with one taken by another process.\n")
+             "thread cost ~50 us per parallel region here), ruinous with one taken by another process. On the "
+             "column every mode that forces two threads runs the fused loop (`l5sim.kernels.fused`), whose threads "
+             "are its own: the OpenMP settings and numba's threading layer do not apply to it, and its *busy* rows "
+             "show what its bounded spin costs when another process holds one of the two CPUs (the default then "
+             "runs serially).\n")
     if not d:
         L.append("Not measured yet: `python -m benchmarks.threads_bench`.\n")
         return
@@ -359,6 +366,46 @@ def section_threads(L, nproc):
                     for k in ks))
     if chosen:
         L.append("What the default chose in each repeat: " + "; ".join(chosen) + ".\n")
+
+
+def section_fused(L):
+    """The fused parallel loop and where two threads pay off on the column (fused_bench)."""
+    L.append("## Two threads on the column: the fused parallel loop
+")
+    L.append("The column's parallel kernel is the fused loop (`l5sim.kernels.fused`). The general kernel's "
+             "parallel variant ran every population loop and every delivery as a numba parallel region of its own, "
+             "five or more a step; with the passive wait policy a shared machine needs, each region started by "
+             "waking the sleeping threads (~50 us here), about a whole thread's share of a 10k column's step, so "
+             "two threads ran slower than one. The fused loop enters one parallel region per chunk (threads of its "
+             "own, started once per 100 ms); its threads meet once a step on atomic counters (`kernels.sync`), "
+             "spinning up to ~0.1 ms before they yield the CPU. A step's work is cut into items, blocks of target "
+             "neurons: each delivers the previous step's spikes to its targets, replays its tiles' event lists, "
+             "draws its targets' Poisson inputs and advances its neurons; each thread takes the items of its own "
+             "share first (their state stays in its core's caches) and then those of others' no thread has "
+             "started, and the thread that completes a step's last item collects, records and opens the next "
+             "step. Every target's inputs are summed in the serial loop's order, so the results are the serial "
+             "loop's, bitwise, for any thread count (`tests/test_fused.py`, `tests/test_parallel.py`). Plastic "
+             "circuits and circuits of other models keep the region-per-loop variant.\n")
+    d = _load(os.path.join(RES, "fused", "fused.json"))
+    if not d:
+        L.append("Not measured yet: `python -m benchmarks.fused_bench`.\n")
+        return
+    L.append(f"`{d['command']}` ({d['date']}; `benchmarks/results/fused/fused.json`): the column at each size in one "
+             f"process, serial and fused on one and two threads interleaved, {d['repeats']} repeats, wall time of "
+             f"`simulate` per biological second, every run's spikes checked equal to the serial run's. "
+             f"`simulate(parallel=None)` runs the fused loop from {d['threshold']} cells on "
+             f"(`l5sim.simulation.FUSED_PARALLEL_MIN_NEURONS`) when two CPUs are free.\n")
+    L.append("| cells | serial s / bio s (min / median) | fused, 1 thread | fused, 2 threads | 2 threads / serial, "
+             "speed-up (min / median) | timing |")
+    L.append("|---|---|---|---|---|---|")
+    for row in d["sizes"]:
+        m = row["modes"]
+        cell = {k: f"{v['min_s']:.3f} / {v['median_s']:.3f}" for k, v in m.items()}
+        f2 = m["fused_2"]
+        L.append(f"| {row['neurons']} | {cell['serial']} | {cell['fused_1']} | {cell['fused_2']} | "
+                 f"{f2['speedup_min']:.2f} / {f2['speedup_median']:.2f} | "
+                 f"{_prov(_max_load([row['loadavg_at_start'], row['loadavg_at_end']]), d['machine']['nproc'])} |")
+    L.append("")
 
 
 def section_cold(suite, L):
@@ -682,6 +729,7 @@ def render(figure: bool = True) -> str:
     section_scaling(suite, L, figure)
     section_column_check(L)
     section_threads(L, (suite or {}).get("machine", {}).get("nproc", os.cpu_count() or 1))
+    section_fused(L)
     section_cold(suite, L)
     section_binding(L)
     section_memory(L)

@@ -61,7 +61,7 @@ import numpy as np
 
 from .._numba_config import INTERNAL, NJIT
 from . import izh2007, l5cell
-from .delivery import deliver_range, drawn_in_blocks, input_lam, mark_lines, per_target_counts
+from .delivery import drawn_in_blocks, input_lam, mark_lines, per_target_counts
 from .engine import collect_flags, modulate, record_spikes, sample_traces_of, shift_histories
 from .events import replay_tiles
 from .records import EVENT_TILE, EVENT_TILE_SHIFT, K_IZH07, K_L5, LINE_SHIFT
@@ -83,10 +83,12 @@ C_STEPS = 29    # steps done
 C_STAMP = 32    # item k's stamp: ctl[C_STAMP + 8 k]
 
 #: Globals each variant sets (:func:`compile_variant`): the start of a step with the
-#: variant's ``next_step`` detections, the models' block functions compiled for their live
-#: channels, and which of the two models the circuit has (numba drops the other's branch).
+#: variant's ``next_step`` detections, the late-bound calls (:mod:`.binding`) of the models'
+#: block functions compiled for their live channels and of the delivery
+#: (:func:`~.delivery.deliver_range`), and which of the two models the circuit has (numba
+#: drops the other's branch).
 _start_of_step = None
-_block_l5 = _block_i07 = None
+_block_l5 = _block_i07 = _deliver_range = None
 _HAS_L5 = _HAS_I07 = False
 
 #: Kinds of the models whose loops run in blocks the items can call.
@@ -143,7 +145,8 @@ def _worker(w, n_threads, net, st, out, t0, n_steps, fired, fired_b, ctl, gain_p
     ``ctl``: :func:`control`; ``gain_prev`` (float64, one per pathway) and ``shared_cnt``
     (int64, one per Poisson input): scratch; ``fired``, ``fired_b``: two entries per neuron."""
     if atomic_add(ctl, C_FIRST, 1) == 0:
-        _open_step(0, net, st, out, t0, n_steps, fired, fired_b, ctl, gain_prev, shared_cnt, 0)
+        # (int64 zeros, not literals: a literal 0 would compile the callee once more for it)
+        _open_step(np.int64(0), net, st, out, t0, n_steps, fired, fired_b, ctl, gain_prev, shared_cnt, np.int64(0))
     ph = 0
     while True:
         n = 0
@@ -176,6 +179,7 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
     off, codes, values, count, spilled = ss.events_off, ss.events_code, ss.events_value, ss.events_count, ss.spilled
     G, S, path_gain = ss.g, ns.scratch, ss.path_gain
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
+    zig3 = (zig.k, zig.w, zig.f)    # (the PV/SOM loop's type of the tables: its compiled block function)
     dt = net.dt
     n_items = blk.shape[0] - 1
     t = t0 + ph
@@ -205,7 +209,7 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
         for part in range(2):
             f0, f1, sl, gain = (0, nf1, prev, gain_prev) if part == 0 else (nf1, nf, slot, path_gain)
             if f1 > f0:
-                deliver_range(a, b, True, fired, f0, f1, sl, pop_of, sy.row_ptr, sy.post, sy.weight, sy.delay,
+                _deliver_range(a, b, True, fired, f0, f1, sl, pop_of, sy.row_ptr, sy.post, sy.weight, sy.delay,
                               sy.path_row0, sy.path_pre0, sy.pop_path_ptr, sy.pop_paths, sy.path_delay,
                               sy.path_dense, sy.path_rec_ptr, sy.path_rec_channel, sy.path_rec_scale, gain, off,
                               codes, values, count, spilled, ring, ring_dirty)
@@ -237,7 +241,7 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
                         _block_i07(x, min(x + I07_BLOCK, hi), t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
                                    c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, nr.a, nr.b, nr.c,
                                    nr.d, ns.v, ns.u, ns.flag, ns.diverged_value, ns.soma_bias, ns.soma_noise_sd,
-                                   ns.rng, ns.kappa, zig, now, now_dirty, GR, used, rc.reversal_mV, rc.mg_block,
+                                   ns.rng, ns.kappa, zig3, now, now_dirty, GR, used, rc.reversal_mV, rc.mg_block,
                                    rc.decay, pin, kind, pop_of, S[0], S[1], S[2], S[3])
             l0 = a >> LINE_SHIFT
             l1 = ((b - 1) >> LINE_SHIFT) + 1
@@ -299,7 +303,7 @@ def _end_step(ph, net, st, out, t0, n_steps, fired, fired_b, ctl, gain_prev, sha
         return
     nr, ns = net.neurons, st.neurons
     t = t0 + ph
-    nf = 0
+    nf = np.int64(0)
     for p in range(nr.kind.shape[0]):
         kind = nr.kind[p]
         if kind != K_L5 and kind != K_IZH07:

@@ -164,11 +164,16 @@ def _fused_variant(kinds, live):
     g["_start_of_step"] = nb.njit(inline="always", **NJIT)(renamed(engine._start_of_step, f"_start_of_step_{name}",
                                                                     dict(vars(engine), **g)))
     g["_HAS_L5"], g["_HAS_I07"] = K_L5 in kinds, K_IZH07 in kinds
+    # the block functions and delivery late-bound (binding), as the serial loop calls them:
+    # compiled once, and loaded from the cache where the serial loop already compiled them
+    late = {"_deliver_range": delivery.deliver_range}
     if K_L5 in kinds:
-        g["_block_l5"] = block_function(MODELS[K_L5], live[K_L5])
+        late["_block_l5"] = block_function(MODELS[K_L5], live[K_L5])
     if K_IZH07 in kinds:
-        g["_block_i07"] = block_function(MODELS[K_IZH07], live[K_IZH07])
-    g["_LATE"] = []
+        late["_block_i07"] = block_function(MODELS[K_IZH07], live[K_IZH07])
+    for key, target in late.items():
+        g[key] = binding.slot(f"l5sim.slot.{name}.{target.py_func.__name__}", target).call
+    g["_LATE"] = [s for s in binding._SLOTS.values() if s.name.startswith(f"l5sim.slot.{name}.")]
     return fused.compile_variant(name, g), g
 
 
@@ -278,6 +283,7 @@ def _fused_kernel(net, key):
     net_none, st_none = _unused(*key[:2])
 
     items = {}
+    bound = []
 
     def run(net_, st_, out_, t0, n_steps):
         T = fused.thread_count()
@@ -285,6 +291,10 @@ def _fused_kernel(net, key):
             items[T] = fused.items(n, T, fused.ITEMS_PER_THREAD)
         net_ = net_._replace(synapses=net_.synapses._replace(blocks=items[T]), **net_none)
         st_ = st_._replace(**st_none)
+        if not bound:
+            _bind(fn, g, (0, T, net_, st_, out_, t0, n_steps, fired, fired_b, fused.control(0, 1), gain_prev,
+                          shared_cnt))
+            bound.append(True)
         return fused.run(fn, T, net_, st_, out_, t0, n_steps, fired, fired_b, gain_prev, shared_cnt)
 
     def precompile_jobs(net_, st_, out_):
