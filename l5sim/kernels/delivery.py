@@ -90,7 +90,7 @@ def deliver_range(jlo, jhi, split, fired, f0, nf, slot, neuron_pop, row_ptr, pos
     for f in range(f0, nf):
         i = fired[f]
         pq = neuron_pop[i]
-        if f + 1 < nf and not split:      # (a block of targets reads a part of each row)
+        if f + 1 < nf:
             prefetch_row(fired[f + 1], neuron_pop, pop_path_ptr, pop_paths, path_row0, path_pre0,
                          path_dense, path_dly, row_ptr, post, wsyn, dly)
         for q in range(pop_path_ptr[pq], pop_path_ptr[pq + 1]):
