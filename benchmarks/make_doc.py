@@ -370,8 +370,7 @@ def section_threads(L, nproc):
 
 def section_fused(L):
     """The fused parallel loop and where two threads pay off on the column (fused_bench)."""
-    L.append("## Two threads on the column: the fused parallel loop
-")
+    L.append("## Two threads on the column: the fused parallel loop\n")
     L.append("The column's parallel kernel is the fused loop (`l5sim.kernels.fused`). The general kernel's "
              "parallel variant ran every population loop and every delivery as a numba parallel region of its own, "
              "five or more a step; with the passive wait policy a shared machine needs, each region started by "
