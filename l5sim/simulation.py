@@ -143,8 +143,9 @@ PARALLEL_MIN_NEURONS = 30000
 #: Circuits the fused parallel loop runs (L5 and Izhikevich 2007 cells without plasticity:
 #: l5sim.kernels.fused) use it by default from this size on: its threads meet once a step,
 #: spinning briefly, instead of waking for every parallel region. Two threads against
-#: serial on the column, 300 ms, min of 3 (quiet 2-core machine): 0.88x at 510 cells, 0.84x
-#: at 765, 1.16x at 1020, 1.11x at 1275, 1.34x at 1530, 1.49x at 2040, 1.67x at 10200.
+#: serial on the column (``python -m benchmarks.fused_bench``, benchmarks/results/fused, min
+#: of 5): 0.82x at 510 cells, 0.85x at 765, 1.13x at 1020, 1.27x at 1530, 1.36x at 2040,
+#: 1.56x at 10200, 1.65x at 30600.
 FUSED_PARALLEL_MIN_NEURONS = 2000
 #: Networks the point kernel runs use its parallel variant by default from this size on
 #: (below it a step is too short to share: 1000 neurons took 6.3 ms serial, 6.1 ms on two
