@@ -16,8 +16,7 @@ import time
 import numpy as np
 
 from . import threads as _threads_mod  # first: sets the OpenMP wait policy before numba loads it
-from ._compiling import compile_in_parallel as _compile_in_parallel
-from ._compiling import run as _compiling_run
+from ._compiling import compile_in_parallel as _compile_in_parallel, run as _compiling_run
 from .divergence import check_arrays, guard_for
 from .errors import DivergenceError, SpecError
 from .sizing import check_run
@@ -132,20 +131,14 @@ def _weight_summary(w, wmin, wmax):
             "frac_at_max": float(np.mean(w >= wmax - 1e-3 * span)) if w.size else float("nan")}
 
 
-#: Networks the general kernel runs use its parallel variant from this size on, when numba
-#: has a fast threading layer (:func:`fast_layer`). With the vectorised serial loops (issue
-#: 18, session 8) two threads with a passive wait (l5sim.threads) pay off only on larger
-#: columns, since waking the sleeping thread costs ~50 us per parallel region on this
-#: machine: the column at 10k cells ran 2.03-2.17 s serially and 2.35-2.56 s on two threads
-#: per biological second, at 20k 1.45 and 1.47 s per 300 ms, at 41k 1.45 and 1.28 s per
-#: 150 ms (wall time, quiet 2-core machine).
+#: Other general-kernel circuits use its region-per-loop parallel variant from this size on
+#: (fast threading layer, :func:`fast_layer`): waking the sleeping threads costs ~50 us a
+#: region here; the 10k column ran 2.03-2.17 s serially and 2.35-2.56 s on two threads per
+#: biological second, the 41k column 1.45 and 1.28 s per 150 ms (issue 18, session 8).
 PARALLEL_MIN_NEURONS = 30000
-#: Circuits the fused parallel loop runs (L5 and Izhikevich 2007 cells without plasticity:
-#: l5sim.kernels.fused) use it by default from this size on: its threads meet once a step,
-#: spinning briefly, instead of waking for every parallel region. Two threads against
-#: serial on the column (``python -m benchmarks.fused_bench``, benchmarks/results/fused, min
-#: of 5): 0.82x at 510 cells, 0.85x at 765, 1.13x at 1020, 1.27x at 1530, 1.36x at 2040,
-#: 1.56x at 10200, 1.65x at 30600.
+#: Circuits of the fused parallel loop (:mod:`l5sim.kernels.fused`) use it by default from
+#: this size on: two threads / serial on the column 0.82x at 510 cells, 1.13x at 1020, 1.36x
+#: at 2040, 1.56x at 10200 (``python -m benchmarks.fused_bench``, benchmarks/results/fused).
 FUSED_PARALLEL_MIN_NEURONS = 2000
 #: Networks the point kernel runs use its parallel variant by default from this size on
 #: (below it a step is too short to share: 1000 neurons took 6.3 ms serial, 6.1 ms on two
@@ -154,12 +147,6 @@ POINT_PARALLEL_MIN_NEURONS = 2000
 #: The spike buffer of one kernel call holds at least this many spikes (it is drained
 #: whenever it fills up, so its size changes no result).
 SPIKE_BUFFER_MIN = 200_000
-
-
-def fast_threads() -> bool:
-    """Whether two or more CPUs are free to this process now (:func:`l5sim.threads.default_threads`)
-    and numba's threading layer is fast (:func:`fast_layer`)."""
-    return _threads_mod.default_threads() >= 2 and fast_layer()
 
 
 def _svml() -> bool:
@@ -232,12 +219,10 @@ def simulate(built, duration_ms: float, seed: int | None = None, recording=None,
     parallel : use the multi-threaded kernel (numba threads; ``NUMBA_NUM_THREADS`` sets
         their number). Default: for circuits the point kernel runs, its parallel variant
         when the network has at least ``POINT_PARALLEL_MIN_NEURONS`` neurons, two CPUs or
-        more are free and numba's threading layer is fast (:func:`fast_threads`); serial and
+        more are free and numba's threading layer is fast (:func:`fast_layer`); serial and
         parallel point kernels give bitwise the same results whatever the thread count.
-        For circuits of L5 and Izhikevich 2007 cells without plasticity, the fused parallel
-        loop (:mod:`l5sim.kernels.fused`: one parallel region per chunk, on threads of its
-        own) from ``FUSED_PARALLEL_MIN_NEURONS`` neurons on, when two CPUs or more are free
-        (bitwise the serial results for any thread count).
+        The fused loop's circuits (:mod:`l5sim.kernels.fused`) run it from
+        ``FUSED_PARALLEL_MIN_NEURONS`` neurons on when two CPUs are free (bitwise serial).
         For other circuits the general kernel's parallel variant when the network has at
         least ``PARALLEL_MIN_NEURONS`` neurons, numba's threading layer is fast
         (:func:`fast_layer`) and two CPUs or more are free (results are bitwise the same
@@ -372,9 +357,7 @@ def _choose_kernel(built, net, kernel, parallel):
         if use_point:
             # bitwise the same either way: chosen for speed
             parallel = big and env != "0" and n_free >= 2 and fast_layer()
-        elif fused:
-            # bitwise the same as serial (the same block functions; threads of its own, no
-            # threading layer)
+        elif fused:         # bitwise serial; threads of its own, no threading layer
             parallel = big and env != "0" and (env == "1" or n_free >= 2)
         else:
             # bitwise the same as serial unless numba uses SVML; with SVML the parallel variant
