@@ -165,3 +165,50 @@ def test_a_circuit_without_l5_cells_runs_the_fused_loop_exactly():
     assert a.spike_i.size > 1000, "the circuit must be active to test anything"
     for threads in (2, 3):
         _same(a, _simulate(built, 200.0, parallel=True, threads=threads))
+
+
+def test_a_thread_that_fails_ends_the_chunk_for_all(monkeypatch):
+    # thread 1 takes an item of the first step (its stamp moved, as _phase does) and fails
+    # before finishing it; thread 0 then can never complete that step: it must leave instead
+    # of waiting forever, and the failure must reach the caller
+    built = l5sim.build(l5sim.load_circuit(COLUMN, overrides={"circuit.scale": 4.0}), seed=5)
+    _simulate(built, 5.0, parallel=True, threads=2)          # compiled and bound
+    real = variants._VARIANTS[("fused",) + variants.features(built.net)][0]
+    taken = threading.Event()
+
+    def flaky(w, n_threads, net, st, out, t0, n_steps, fired, fired_b, ctl, *rest):
+        if w == 1:
+            n_items = net.synapses.blocks.shape[0] - 1
+            ctl[fused.C_STAMP + 8 * (n_items // n_threads)] = 1      # its first own item, phase 0
+            taken.set()
+            raise RuntimeError("thread 1 failed")
+        taken.wait(30.0)
+        return real(w, n_threads, net, st, out, t0, n_steps, fired, fired_b, ctl, *rest)
+
+    done = {}
+
+    def go():
+        try:
+            fused.run(flaky, 2, *_fused_args(built))
+        except RuntimeError as e:
+            done["error"] = str(e)
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    t.join(60.0)
+    assert not t.is_alive(), "the chunk hung"
+    assert done.get("error") == "thread 1 failed"
+
+
+def _fused_args(built):
+    """(net, st, out, t0, n_steps, fired, fired_b, gain_prev, shared_cnt) of a 100-step chunk
+    of ``built``, as the simulation hands them to the fused loop."""
+    from loop_records import loop_records
+
+    net, st, out = loop_records(built, parallel=True)
+    kinds, plastic, _ = variants.features(net)
+    net_none, st_none = variants._unused(kinds, plastic)
+    n = built.n_neurons
+    net = net._replace(synapses=net.synapses._replace(blocks=fused.items(n, 2, fused.ITEMS_PER_THREAD)), **net_none)
+    return (net, st._replace(**st_none), out, 0, 100, np.empty(2 * n, np.int64), np.empty(2 * n, np.uint8),
+            np.empty(net.synapses.path_delay.shape[0]), np.zeros(net.poisson_inputs.lo.shape[0], np.int64))

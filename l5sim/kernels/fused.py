@@ -401,9 +401,20 @@ def run(worker, n_threads, net, st, out, t0, n_steps, fired, fired_b, gain_prev,
     :func:`l5sim.kernels.engine._run_chunk`."""
     ctl = control(n_steps, net.synapses.blocks.shape[0] - 1)
     args = (n_threads, net, st, out, t0, n_steps, fired, fired_b, ctl, gain_prev, shared_cnt)
-    others = [_pool(n_threads - 1).submit(worker, w, *args) for w in range(1, n_threads)]
+
+    def part(w):
+        try:
+            worker(w, *args)
+        except BaseException:
+            # a thread that failed may hold an item no other will finish: end the chunk for
+            # all (a waiting thread finds the phase past the last one, and leaves)
+            ctl[C_END] = -2
+            ctl[C_PHASE] = np.iinfo(np.int64).max
+            raise
+
+    others = [_pool(n_threads - 1).submit(part, w) for w in range(1, n_threads)]
     try:
-        worker(0, *args)
+        part(0)
     finally:
         for f in others:
             f.result()
