@@ -6,7 +6,7 @@
 #
 # Run it with the core environment active (or PYTHON=.venv/bin/python) after
 # `bash benchmarks/setup_peers.sh`. Results go to benchmarks/results/{suite,column_check,
-# threads,memory}/ (small JSON, committed); the page to docs/performance.md.
+# threads,fused,memory}/ (small JSON, committed); the page to docs/performance.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,5 +24,6 @@ rm -rf benchmarks/results/suite_*/    # partial runs of an earlier session (make
 "$PY" -m benchmarks.column_check --network column_1k --seeds 1 2 3 4 5
 "$PY" -m benchmarks.column_check --network column_10k --seeds 1 2 3
 "$PY" -m benchmarks.threads_bench --networks izh2003_10k column_10k --repeats 3
+"$PY" -m benchmarks.fused_bench
 "$PY" -m benchmarks.memory_bench
 "$PY" -m benchmarks.make_doc
