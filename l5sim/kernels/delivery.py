@@ -283,6 +283,23 @@ def per_target_counts(k, lo, hi, lam, emlam, pin, rng, now, now_dirty, cnt_row, 
 
 
 @nb.njit(inline="always", **NJIT)
+def shared_events(k, lo, hi, cnt, pin, now, now_dirty):
+    """``cnt`` events of input k's one shared train into the step's arrivals ``now`` of its
+    targets lo..hi-1 (a range of its targets), each times its weight and each receptor's
+    scale, their lines marked in ``now_dirty``."""
+    w0 = pin.w_ptr[k]
+    r0 = pin.rec_ptr[k]
+    r1 = pin.rec_ptr[k + 1]
+    plo = pin.lo[k]
+    for j in range(lo, hi):
+        wj = cnt * pin.weight[w0 + j - plo]
+        for r in range(r0, r1):
+            now[pin.rec_channel[r], j] += wj * pin.rec_scale[r]
+    for r in range(r0, r1):
+        mark_lines(now_dirty[pin.rec_channel[r]], lo, hi)
+
+
+@nb.njit(inline="always", **NJIT)
 def poisson_inputs(t, dt, pin, neuron_rng, input_rng, now, now_dirty, scratch, kind, pop_of):
     """External Poisson inputs' events of step t into the step's arrivals ``now`` (their
     lines marked in ``now_dirty``, every line of an input's targets where counts are drawn
@@ -297,20 +314,12 @@ def poisson_inputs(t, dt, pin, neuron_rng, input_rng, now, now_dirty, scratch, k
             continue
         lam = input_lam(pin, k, t, dt)
         emlam = math.exp(-lam)
-        w0 = pin.w_ptr[k]
-        r0 = pin.rec_ptr[k]
-        r1 = pin.rec_ptr[k + 1]
         plo = pin.lo[k]
         phi = pin.hi[k]
         if pin.shared[k]:
             cnt = poisson_small(input_rng, k, lam)
             if cnt > 0:
-                for j in range(plo, phi):
-                    wj = cnt * pin.weight[w0 + j - plo]
-                    for r in range(r0, r1):
-                        now[pin.rec_channel[r], j] += wj * pin.rec_scale[r]
-                for r in range(r0, r1):
-                    mark_lines(now_dirty[pin.rec_channel[r]], plo, phi)
+                shared_events(k, plo, phi, cnt, pin, now, now_dirty)
         else:
             per_target_counts(k, plo, phi, lam, emlam, pin, neuron_rng, now, now_dirty, scratch[0], scratch[1],
                               scratch[2], scratch[3])

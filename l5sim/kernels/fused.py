@@ -61,7 +61,7 @@ import numpy as np
 
 from .._numba_config import INTERNAL, NJIT
 from . import izh2007, l5cell
-from .delivery import drawn_in_blocks, input_lam, mark_lines, per_target_counts
+from .delivery import drawn_in_blocks, input_lam, per_target_counts, shared_events
 from .engine import collect_flags, modulate, record_spikes, sample_traces_of, shift_histories
 from .events import replay_tiles
 from .records import EVENT_TILE, EVENT_TILE_SHIFT, K_IZH07, K_L5, LINE_SHIFT
@@ -272,23 +272,13 @@ def _inputs(a, b, t, dt, pin, rng, shared_cnt, now, now_dirty, scratch, kind, po
     for k in range(pin.lo.shape[0]):
         if t < pin.t0[k] or t >= pin.t1[k] or drawn_in_blocks(pin, k, kind, pop_of):
             continue
-        plo = pin.lo[k]
-        lo = max(a, plo)
+        lo = max(a, pin.lo[k])
         hi = min(b, pin.hi[k])
         if hi <= lo:
             continue
         if pin.shared[k]:
-            cnt = shared_cnt[k]
-            if cnt > 0:
-                w0 = pin.w_ptr[k]
-                r0 = pin.rec_ptr[k]
-                r1 = pin.rec_ptr[k + 1]
-                for j in range(lo, hi):
-                    wj = cnt * pin.weight[w0 + j - plo]
-                    for r in range(r0, r1):
-                        now[pin.rec_channel[r], j] += wj * pin.rec_scale[r]
-                for r in range(r0, r1):
-                    mark_lines(now_dirty[pin.rec_channel[r]], lo, hi)
+            if shared_cnt[k] > 0:
+                shared_events(k, lo, hi, shared_cnt[k], pin, now, now_dirty)
         else:
             lam = input_lam(pin, k, t, dt)
             per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, scratch[0], scratch[1],

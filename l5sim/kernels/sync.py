@@ -101,30 +101,28 @@ def store_release(typingctx, arr, idx, val):
     return sig, codegen
 
 
+def _call(builder, name, ret):
+    """A call of the argument-less function ``name`` (an LLVM intrinsic or a libc function,
+    resolved by name when the code is linked) returning ``ret``."""
+    builder.call(cgutils.get_or_insert_function(builder.module, lir.FunctionType(ret, []), name), [])
+
+
 @intrinsic
 def cpu_relax(typingctx):
     """The processor's spin-wait hint (x86 ``pause``; nothing on other processors)."""
-    sig = types.none()
-
     def codegen(context, builder, sig, args):
-        if not _PAUSE:
-            return context.get_dummy_value()
-        fn = cgutils.get_or_insert_function(builder.module, lir.FunctionType(lir.VoidType(), []),
-                                            "llvm.x86.sse2.pause")
-        builder.call(fn, [])
+        if _PAUSE:
+            _call(builder, "llvm.x86.sse2.pause", lir.VoidType())
         return context.get_dummy_value()
 
-    return sig, codegen
+    return types.none(), codegen
 
 
 @intrinsic
 def yield_cpu(typingctx):
     """``sched_yield()``: let another runnable thread have this CPU."""
-    sig = types.none()
-
     def codegen(context, builder, sig, args):
-        fn = cgutils.get_or_insert_function(builder.module, lir.FunctionType(lir.IntType(32), []), "sched_yield")
-        builder.call(fn, [])
+        _call(builder, "sched_yield", lir.IntType(32))
         return context.get_dummy_value()
 
-    return sig, codegen
+    return types.none(), codegen
