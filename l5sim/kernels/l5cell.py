@@ -246,9 +246,10 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
 
     Compiled ``noalias`` (:data:`l5sim._numba_config.NOALIAS`): the conductance rows
     (``GR``, a tuple of row views) and the scratch rows ``IS, ID, FD, GX`` (the block's:
-    entry k for neuron a + k) come as arguments of their own, so LLVM knows no two arrays overlap and vectorises the update pass (30
-    arrays; with run-time overlap checks it would need ~400 of them and stays scalar): 31 ->
-    18.5 ns per neuron-step on the 10k column, results bitwise the same."""
+    entry k for neuron a + k) come as arguments of their own, so LLVM knows no two arrays
+    overlap and vectorises the update pass (30 arrays; with run-time overlap checks it would
+    need ~400 of them and stays scalar): 31 -> 18.5 ns per neuron-step on the 10k column,
+    results bitwise the same."""
     (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
      dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
     t, scheme, mode, lag, kap_state = flags
