@@ -243,8 +243,8 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
                         _block_i07(x, min(x + I07_BLOCK, hi), t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
                                    c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, nr.a, nr.b, nr.c,
                                    nr.d, ns.v, ns.u, ns.flag, ns.diverged_value, ns.soma_bias, ns.soma_noise_sd,
-                                   ns.rng, ns.kappa, zig3, now, now_dirty, GR, used, rc.reversal_mV, rc.mg_block,
-                                   rc.decay, pin, kind, pop_of, S[0][a:], S[1][a:], S[2][a:], S[3][a:])
+                                   ns.input_lines, ns.rng, ns.kappa, zig3, now, now_dirty, GR, used, rc.reversal_mV,
+                                   rc.mg_block, rc.decay, pin, kind, pop_of, S[0][a:], S[1][a:], S[2][a:], S[3][a:])
             l0 = a >> LINE_SHIFT
             l1 = ((b - 1) >> LINE_SHIFT) + 1
             for q in range(used.shape[0]):     # every population of the item has read its arrivals

@@ -86,14 +86,14 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
      d_off) = step_params(p, nr, pr, mod)
     ca, cb, cc, cd = nr.a, nr.b, nr.c, nr.d
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
-    bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
+    bias, sig, lines, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.input_lines, ns.rng, ns.kappa
     zk, zw, zf = zig
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
                     c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
-                    bias, sig, rng, kap, zk, zw, zf, now, now_dirty, G, used, rev, mg, decay, ns.scratch, pin, nr.kind,
-                    nr.pop_of)
+                    bias, sig, lines, rng, kap, zk, zw, zf, now, now_dirty, G, used, rev, mg, decay, ns.scratch, pin,
+                    nr.kind, nr.pop_of)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -120,8 +120,8 @@ PARALLEL = True
 
 
 def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
-                    ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
-                    now, now_dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
+                    ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, lines, rng, kap, zk, zw,
+                    zf, now, now_dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
@@ -137,7 +137,7 @@ def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c
             b = min(base + (blk + 1) * BLOCK, hi)
             block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
-                       rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, S[0],
+                       lines, rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, S[0],
                        S[1], S[2], S[3])
     else:
         for blk in prange(n_blk):       # blocks at once: each its own part of the scratch rows
@@ -145,13 +145,13 @@ def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c
             b = min(base + (blk + 1) * BLOCK, hi)
             block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
-                       rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, S[0][a:],
-                       S[1][a:], S[2][a:], S[3][a:])
+                       lines, rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of,
+                       S[0][a:], S[1][a:], S[2][a:], S[3][a:])
 
 
 @nb.njit(**BLOCK_STEP_OPTS)
 def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
-               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, now,
+               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, lines, rng, kap, zig, now,
                now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):
     """Neurons a..b-1 of :func:`integrate` in passes (as :func:`l5sim.kernels.l5cell.block_step`,
     compiled ``noalias`` for the same reason): the Poisson drive (``S2``, ``S3``: free
@@ -163,7 +163,7 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
     block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3, IS, ID)   # (before the noise draws)
-    block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
+    block_inputs(a, b, IS, bias, sig, lines, is_off, rng, zk, zw, zf)
     block_arrivals(a, b, now, now_dirty, used, GR, kap, IS, ID)
     v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[:b - a], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]

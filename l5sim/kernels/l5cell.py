@@ -26,7 +26,8 @@ from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .izh2003 import check
 from .drive import block_drive
 from .izh2007 import soma_v
-from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input, soma_sums
+from .receptors import (CONDUCTANCE_CHANNELS, any_input, block_arrivals, mg_block, py_max, py_min, soma_input,
+                        soma_sums)
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
                       M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
 from .rng import join_streams, split_streams, to_unit, uniform, xoroshiro_step
@@ -189,11 +190,17 @@ def _burst_draws(a, b, rng, IS, ID, gx_, burst_):
 def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
     """Pass 1: the injected currents into the block's rows ``IS`` and ``ID`` (entry k for
     neuron a + k), bias + offset, plus noise sd N(0, 1) from the neuron's own stream where
-    sd > 0 (soma, then dendrite: the draws' order)."""
+    sd > 0 (soma, then dendrite: the draws' order). A block without any injected input
+    (:func:`~l5sim.kernels.records.mark_input_lines`) takes the offsets alone."""
     zk, zw, zf = zig
     bias_s, sig_s, bias_d, sig_d, rng = ns.soma_bias, ns.soma_noise_sd, ns.dend_bias, ns.dend_noise_sd, ns.rng
     noisy = False
     i_s, i_d, b_s, b_d, s_s, s_d = IS[:b - a], ID[:b - a], bias_s[a:b], bias_d[a:b], sig_s[a:b], sig_d[a:b]
+    if not any_input(ns.input_lines, a, b):
+        for k in range(b - a):
+            i_s[k] = 0.0 + is_off   # (a bias of 0 plus the offset, as below)
+            i_d[k] = 0.0 + id_off
+        return
     for k in range(b - a):
         i_s[k] = b_s[k] + is_off
         i_d[k] = b_d[k] + id_off

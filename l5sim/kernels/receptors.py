@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 
 from .._numba_config import INTERNAL, NJIT, NOALIAS
-from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
+from .records import LINE_SHIFT, R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
 from .rng import normal
 
 
@@ -64,12 +64,27 @@ def py_max(a, b):
 
 
 @nb.njit(inline="always", **NJIT)
-def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf):
+def any_input(lines, a, b):
+    """Whether any of neurons a..b-1 has an injected current or noise in this segment (their
+    lines' marks, :func:`l5sim.kernels.records.mark_input_lines`)."""
+    m = 0
+    for ln in range(a >> LINE_SHIFT, ((b - 1) >> LINE_SHIFT) + 1):
+        m |= lines[ln]
+    return m != 0
+
+
+@nb.njit(inline="always", **NJIT)
+def block_inputs(a, b, IS, bias, sig, lines, off, rng, zk, zw, zf):
     """Neurons a..b-1's injected current into ``IS`` (a row of the block: entry k for
     neuron a + k; as :func:`soma_input`): bias + offset, vectorised; where any neuron of the
-    block has noise, the block again in index order with its draws."""
+    block has noise, the block again in index order with its draws; the offset alone where
+    none has an input (``lines``: :func:`any_input`)."""
     noisy = False
     i_s, b_s, s_s = IS[:b - a], bias[a:b], sig[a:b]
+    if not any_input(lines, a, b):
+        for k in range(b - a):
+            i_s[k] = 0.0 + off
+        return
     for k in range(b - a):
         i_s[k] = b_s[k] + off
         noisy |= s_s[k] > 0.0
