@@ -165,7 +165,8 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
     block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3, IS, ID)   # (before the noise draws)
     block_inputs(a, b, IS, bias, sig, lines, is_off, rng, zk, zw, zf)
     block_arrivals(a, b, now, now_dirty, used, GR, kap, IS, ID)
-    v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[:b - a], ca[a:b], cb[a:b]
+    v_, u_, is_ = V[a:b], U[a:b], IS[:b - a]
+    ca_p, cb_p = ca[a], cb[a]   # one value per population (as in l5cell.block_step)
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
     e0, e2, e4, e6 = rev[0], rev[2], rev[4], rev[6]
@@ -176,7 +177,7 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
         gt, gE = soma_sums(v, g0[k] if LIVE[0] else 0.0, g2[k] if LIVE[2] else 0.0, g4[k] if LIVE[4] else 0.0,
                            g6[k] if LIVE[6] else 0.0, m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
         v_[k] = soma_v(scheme, v, u, is_[k], gt, gE, C, kk, vr, vt, dt)
-        u_[k] = u + dt * ca_[k] * (recovery_target(umode, v, cb_[k], vr, vb) - u)
+        u_[k] = u + dt * ca_p * (recovery_target(umode, v, cb_p, vr, vb) - u)
         if LIVE[0]:
             g0[k] *= decay[0]
         if LIVE[1]:

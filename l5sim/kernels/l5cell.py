@@ -287,7 +287,10 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
     # they equal those of receptors.soma_conductance and dend_conductance
     n = b - a
     v_, u_, wd_, kap_, gad_, burst_ = V[a:b], U[a:b], WD[a:b], KAP[a:b], GAD[a:b], BURST[a:b]
-    hist_, ibap_, is_, id_, gx_, ca_, cb_ = HIST[a:b], IBAP[a:b], IS[:n], ID[:n], GX[:n], ca[a:b], cb[a:b]
+    hist_, ibap_, is_, id_, gx_ = HIST[a:b], IBAP[a:b], IS[:n], ID[:n], GX[:n]
+    # a and b: one value per population of this model (per-neuron values, ``heterogeneity``,
+    # are for izhikevich2003 only: spec.populations), read once per block, not streamed
+    ca_p, cb_p = ca[a], cb[a]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
     e0, e1, e2, e3, e4, e5, e6, e7 = rev[0], rev[1], rev[2], rev[3], rev[4], rev[5], rev[6], rev[7]
@@ -349,7 +352,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         I_s = is_[k] + gs * Fd
         gad_[k] = gad * decay_ad
         vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
-        un = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
+        un = u + dt * ca_p * (cb_p * (v - vr) - u)
         v_[k] = vn
         u_[k] = un
         if LIVE[0]:

@@ -1,5 +1,10 @@
-"""Blocks without injected input skip reading the input arrays (records.mark_input_lines):
-the inputs of a few neurons at line and block edges must still reach exactly those neurons."""
+"""What the L5 and Izhikevich 2007 block loops no longer stream each step, and why that is safe:
+blocks without injected input skip the input arrays (records.mark_input_lines), so the
+inputs of a few neurons at line and block edges must still reach exactly those neurons; the
+recovery parameters a and b are read once per block, so they must be one value per
+population of these models."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -52,3 +57,28 @@ def test_inputs_at_line_and_block_edges_reach_their_neurons(model, n, compartmen
     # each neuron with input leaves the others' trace once the step starts
     for i in neurons:
         assert np.max(np.abs(v[i] - v[rest[0]])) > 1.0, f"neuron {i} did not get its input"
+
+
+CIRCUITS = sorted((Path(__file__).resolve().parents[1] / "circuits").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CIRCUITS, ids=lambda p: p.stem)
+def test_block_models_have_one_a_and_b_per_population(path):
+    from l5sim.kernels.records import K_IZH07, K_L5
+
+    spec = l5sim.load_circuit(path)
+    if sum(p.n for p in spec.populations.values()) > 20000:
+        pytest.skip("large circuit")
+    nr = l5sim.build(spec, 1).net.neurons
+    for p, kind in enumerate(nr.kind):
+        if kind in (K_L5, K_IZH07):
+            sl = slice(nr.pop_start[p], nr.pop_start[p + 1])
+            assert np.all(nr.a[sl] == nr.a[sl.start]) and np.all(nr.b[sl] == nr.b[sl.start]), (path.stem, p)
+
+
+def test_heterogeneous_a_b_only_for_izhikevich2003():
+    from l5sim.errors import SpecError
+
+    with pytest.raises(SpecError, match="heterogeneity"):
+        from_dict({"circuit": {"name": "h", "dt_ms": 0.1},
+                   "populations": {"a": {"model": "izhikevich2007", "n": 3, "heterogeneity": "izh2003_inh"}}})
