@@ -147,6 +147,32 @@ json.dump(dict(spikes=[res.spike_i.tolist(), res.spike_t_ms.tolist()], compiled=
     assert runs[1]["spikes"] == runs[0]["spikes"] and runs[0]["spikes"][0]
 
 
+def test_a_cached_loop_whose_callee_left_the_cache_binds_it_anew(tmp_path):
+    # numba keeps a file's cache entries only while that file is unchanged: after an edit of
+    # l5cell.py (not of engine.py) the chunk loop loads from the cache, its population loop
+    # does not; process 2 sees that state (the loop's index removed) and must type the loop
+    # again for the call's types, not raise "not bound"
+    code = f"""
+import json, sys
+import l5sim
+built = l5sim.build(l5sim.load_circuit({str(ROOT / 'circuits' / 'l5_cell.toml')!r}), seed=3)
+res = l5sim.simulate(built, 300.0, seed=3, parallel=False)
+json.dump([res.spike_i.tolist(), res.spike_t_ms.tolist()], sys.stdout)
+"""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
+
+    def run():
+        return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                         cwd=ROOT, env=env).stdout)
+
+    first = run()
+    gone = list((tmp_path / "cache").rglob("l5cell.l5cell_population_loop*.nbi"))
+    assert gone and list((tmp_path / "cache").rglob("engine.run_chunk*.nbi"))
+    for f in gone:
+        f.unlink()
+    assert run() == first and first[0]
+
+
 def test_binding_from_several_threads_at_once_keeps_every_signature():
     # simulations may be bound from several threads of one process (a threaded Dask
     # scheduler): each signature gets its own entry, none is overwritten

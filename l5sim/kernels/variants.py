@@ -400,11 +400,16 @@ def _bind(fn, g, args):
     """Compile the chunk loop ``fn`` for ``args`` (or load it from numba's cache), then bind
     its late-bound calls (:meth:`~.binding.Slot.bind_known`): compiles each callee, or loads
     it from the cache, for the types the loop's typing (this process) or the cache gives.
-    Once per loop and argument types in a process."""
+    A loop loaded from the cache whose callee has no entry there (the callee's source changed
+    since, the loop's did not: numba keeps one file's entries only while that file is
+    unchanged) is typed again (not compiled) for the types it passes that callee; without
+    this its call would raise RuntimeError. Once per loop and argument types in a process."""
     sig = tuple(nb.typeof(a) for a in args)
     if (fn, sig) in _BOUND:
         return
     fn.compile(sig)
+    if any(not sl.typed and not binding.cached_signatures(sl.target) for sl in g["_LATE"]):
+        binding.late_calls(fn, sig)     # (typing the loop records its calls' types: Slot.typed)
     for sl in g["_LATE"]:
         sl.bind_known()
     _BOUND.add((fn, sig))
