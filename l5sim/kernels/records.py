@@ -242,8 +242,9 @@ def mark_input_lines(ns) -> None:
     """Set ``ns.input_lines`` from this segment's injected currents and noise: 1 for each line
     of :data:`RING_LINE` neurons where any has a nonzero bias or noise sd, else 0. A block of
     a population loop whose lines are all 0 fills its input currents with the offsets alone,
-    without reading the four (N,) input arrays (32 bytes per neuron and step that the 100k
-    column, which has no injected input, streamed for nothing)."""
+    without reading the four (N,) input arrays (32 bytes per neuron and step). The shipped
+    column drives every pyramidal dendrite with a current (``dend_drive``), so its L5 blocks
+    still read them; its PV and SOM blocks, and circuits without injected inputs, do not."""
     nz = (ns.soma_bias != 0.0) | (ns.dend_bias != 0.0) | (ns.soma_noise_sd != 0.0) | (ns.dend_noise_sd != 0.0)
     lines = ns.input_lines
     padded = np.zeros(lines.shape[0] * RING_LINE, bool)
