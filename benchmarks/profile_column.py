@@ -120,7 +120,6 @@ def loop_level(scale: float, repeats: int) -> dict:
     import l5sim
     from l5sim.kernels import l5cell
     from l5sim.simulation import initial_state
-    from l5sim.kernels.records import mark_input_lines
 
     built = l5sim.build(l5sim.load_circuit(CIRCUIT, overrides={"circuit.scale": scale}), 1)
     net = built.net
@@ -134,7 +133,6 @@ def loop_level(scale: float, repeats: int) -> dict:
         fns[label] = _loop_variant(label, subs, src)
         st = initial_state(built, 1)
         st.neurons.dend_bias[:n_pyr] = 550.0
-        mark_input_lines(st.neurons)
         st.synapses.g[:6] = g0
         states[label] = st
         fns[label](2, net, st)

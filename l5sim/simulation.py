@@ -69,9 +69,8 @@ def initial_state(built, seed: int) -> R.State:
         v=built.init_v.copy(), u=built.init_u.copy(), vd=built.init_vd.copy(), wd=built.init_wd.copy(),
         g_adapt=np.zeros(N), kappa=built.init_kap.copy(), burst=np.zeros(N), spike_history=np.zeros(N, np.uint64),
         bap_current=np.zeros(N), soma_bias=np.zeros(N), dend_bias=np.zeros(N), soma_noise_sd=np.zeros(N),
-        dend_noise_sd=np.zeros(N), input_lines=np.zeros(-(-N // R.RING_LINE), np.uint8),
-        rng=seed_streams(stream(seed, "dynamics", 0), N), flag=np.zeros(N, np.uint8), diverged_value=np.zeros(N),
-        scratch=np.zeros((4, N)))
+        dend_noise_sd=np.zeros(N), rng=seed_streams(stream(seed, "dynamics", 0), N), flag=np.zeros(N, np.uint8),
+        diverged_value=np.zeros(N), scratch=np.zeros((4, N)))
     synapses = R.SynapseState(
         g=np.zeros((R.NCH, N)), **EV.buffers(built.max_delay + 1, N, EV.circuit_offsets(built)),
         path_gain=np.ones(max(len(built.pathways), 1)),
@@ -85,7 +84,7 @@ def initial_state(built, seed: int) -> R.State:
 
 
 def set_inputs(built, st, t):
-    """Fill bias and noise arrays (and the lines that have any) for the segment starting at step t."""
+    """Fill bias and noise arrays for the segment starting at step t."""
     ns = st.neurons
     for arr in (ns.soma_bias, ns.dend_bias, ns.soma_noise_sd, ns.dend_noise_sd):
         arr[:] = 0.0
@@ -99,7 +98,6 @@ def set_inputs(built, st, t):
                 # independent noise sources add in variance
                 cur = target[inp["lo"]:inp["hi"]]
                 target[inp["lo"]:inp["hi"]] = np.sqrt(cur ** 2 + inp["values"] ** 2)
-    R.mark_input_lines(ns)
 
 
 def _trace_plan(built, recording, n_steps):
@@ -133,9 +131,10 @@ def _weight_summary(w, wmin, wmax):
             "frac_at_max": float(np.mean(w >= wmax - 1e-3 * span)) if w.size else float("nan")}
 
 
-#: Other general-kernel circuits use its region-per-loop parallel variant from this size on (fast
-#: threading layer, :func:`fast_layer`): waking sleeping threads costs ~50 us a region here; the 10k column
-#: ran 2.03-2.17 s serially, 2.35-2.56 s on two threads per biological second (issue 18, session 8).
+#: Other general-kernel circuits use its region-per-loop parallel variant from this size on
+#: (fast threading layer, :func:`fast_layer`): waking the sleeping threads costs ~50 us a
+#: region here; the 10k column ran 2.03-2.17 s serially and 2.35-2.56 s on two threads per
+#: biological second, the 41k column 1.45 and 1.28 s per 150 ms (issue 18, session 8).
 PARALLEL_MIN_NEURONS = 30000
 #: Circuits of the fused parallel loop (:mod:`l5sim.kernels.fused`) use it by default from
 #: this size on: two threads / serial on the column 0.82x at 510 cells, 1.13x at 1020, 1.36x

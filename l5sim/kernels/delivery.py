@@ -249,19 +249,18 @@ def per_target_counts(k, lo, hi, lam, emlam, pin, rng, now, now_dirty, cnt_row, 
     per target from the target's own stream (``emlam`` = exp(-lam)), times its weight and each receptor's scale; the
     counts vectorised below :data:`~l5sim.kernels.rng.POISSON_INVERSION_MAX`, one target at
     a time above it. ``cnt_row``, ``uu_row``, ``w0_row``, ``w1_row``: free float64 scratch
-    rows of the targets (entry q for target lo + q, at least hi - lo long) for the counts,
-    the uniforms and (as uint64) the streams' words. Shared by :func:`poisson_inputs` and
-    :func:`l5sim.kernels.drive.block_drive`."""
+    rows (N,) for the counts, the uniforms and (as uint64) the streams' words. Shared by
+    :func:`poisson_inputs` and :func:`l5sim.kernels.drive.block_drive`."""
     w0 = pin.w_ptr[k] + (lo - pin.lo[k])
     r0 = pin.rec_ptr[k]
     r1 = pin.rec_ptr[k + 1]
     n = hi - lo
     if lam > 0.0 and lam < POISSON_INVERSION_MAX:
         w = pin.weight[w0:w0 + n]
-        cnt = cnt_row[:n]
-        uu = uu_row[:n]
-        n_big = poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[:n].view(np.uint64),
-                               w1_row[:n].view(np.uint64))
+        cnt = cnt_row[lo:hi]
+        uu = uu_row[lo:hi]
+        n_big = poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
+                               w1_row[lo:hi].view(np.uint64))
         for q in range(n if n_big > 0 else 0):      # (counts of CDF_TERMS or more: rare)
             if cnt[q] < 0.0:
                 cnt[q] = inversion_count(uu[q], lam, emlam)

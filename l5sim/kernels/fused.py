@@ -223,8 +223,6 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
                 replay_tiles(slot, a >> EVENT_TILE_SHIFT, (b + EVENT_TILE - 1) >> EVENT_TILE_SHIFT, used, off, codes,
                              values, count, spilled, ring, ring_dirty, now, now_dirty)
             _inputs(a, b, t, dt, pin, ns.rng, shared_cnt, now, now_dirty, S, kind, pop_of)
-            # (the block functions' scratch rows: the item's own part of them, S[r][a:], which
-            # its blocks use one after another)
             for p in range(kind.shape[0]):
                 lo = max(a, pop_start[p])
                 hi = min(b, pop_start[p + 1])
@@ -235,7 +233,7 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
                     for x in range(lo, hi, L5_BLOCK):
                         _block_l5(x, min(x + L5_BLOCK, hi), flags, scalars, bap_shift, bap_mask, nr.a, nr.b, nr.c,
                                   nr.d, ns, now, now_dirty, GR, used, rc.reversal_mV, rc.mg_block, rc.decay, zig,
-                                  pin, kind, pop_of, S[0][a:], S[1][a:], S[2][a:], S[3][a:])
+                                  pin, kind, pop_of, S[0], S[1], S[2], S[3])
                 elif _HAS_I07 and kind[p] == K_IZH07:
                     (scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda, ceiling, is_off,
                      c_off, d_off) = izh2007.step_params(p, nr, i07p, mod)
@@ -243,8 +241,8 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
                         _block_i07(x, min(x + I07_BLOCK, hi), t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
                                    c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, nr.a, nr.b, nr.c,
                                    nr.d, ns.v, ns.u, ns.flag, ns.diverged_value, ns.soma_bias, ns.soma_noise_sd,
-                                   ns.input_lines, ns.rng, ns.kappa, zig3, now, now_dirty, GR, used, rc.reversal_mV,
-                                   rc.mg_block, rc.decay, pin, kind, pop_of, S[0][a:], S[1][a:], S[2][a:], S[3][a:])
+                                   ns.rng, ns.kappa, zig3, now, now_dirty, GR, used, rc.reversal_mV, rc.mg_block,
+                                   rc.decay, pin, kind, pop_of, S[0], S[1], S[2], S[3])
             l0 = a >> LINE_SHIFT
             l1 = ((b - 1) >> LINE_SHIFT) + 1
             for q in range(used.shape[0]):     # every population of the item has read its arrivals
@@ -283,8 +281,8 @@ def _inputs(a, b, t, dt, pin, rng, shared_cnt, now, now_dirty, scratch, kind, po
                 shared_events(k, lo, hi, shared_cnt[k], pin, now, now_dirty)
         else:
             lam = input_lam(pin, k, t, dt)
-            per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, scratch[0][lo:],
-                              scratch[1][lo:], scratch[2][lo:], scratch[3][lo:])
+            per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, scratch[0], scratch[1],
+                              scratch[2], scratch[3])
 
 
 def _end_step(ph, net, st, out, t0, n_steps, fired, fired_b, ctl, gain_prev, shared_cnt):

@@ -86,14 +86,14 @@ def integrate(p, t, dt, nr, pr, rc, zig, ns, G, now, now_dirty, mod, pin):
      d_off) = step_params(p, nr, pr, mod)
     ca, cb, cc, cd = nr.a, nr.b, nr.c, nr.d
     V, U, flag, dval = ns.v, ns.u, ns.flag, ns.diverged_value
-    bias, sig, lines, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.input_lines, ns.rng, ns.kappa
+    bias, sig, rng, kap = ns.soma_bias, ns.soma_noise_sd, ns.rng, ns.kappa
     zk, zw, zf = zig
     used = rc.used
     rev, mg, decay = rc.reversal_mV, rc.mg_block, rc.decay
     population_loop(nr.pop_start[p], nr.pop_start[p + 1], t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u,
                     c_u, u_max, umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval,
-                    bias, sig, lines, rng, kap, zk, zw, zf, now, now_dirty, G, used, rev, mg, decay, ns.scratch, pin,
-                    nr.kind, nr.pop_of)
+                    bias, sig, rng, kap, zk, zw, zf, now, now_dirty, G, used, rev, mg, decay, ns.scratch, pin, nr.kind,
+                    nr.pop_of)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -115,13 +115,11 @@ BLOCK_STEP_OPTS = dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL)
 
 #: Neurons per block of the population loop (as :data:`l5sim.kernels.l5cell.BLOCK`).
 BLOCK = 256
-#: Whether the population loop may run its blocks at once (as :data:`l5sim.kernels.l5cell.PARALLEL`).
-PARALLEL = True
 
 
 def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
-                    ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, lines, rng, kap, zk, zw,
-                    zf, now, now_dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
+                    ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zk, zw, zf,
+                    now, now_dirty, G, used, rev, mg, decay, scratch, pin, kind, pop_of):
     """Neurons lo..hi-1 of :func:`integrate`, in blocks of :data:`BLOCK` (a ``prange``:
     blocks run in parallel in the parallel kernel, from :data:`~l5sim.kernels.records.PARALLEL_MIN_BLOCKS`
     blocks on), each advanced by :func:`block_step`."""
@@ -130,43 +128,40 @@ def population_loop(lo, hi, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c
     base = lo - lo % RING_LINE
     n_blk = (hi - base + BLOCK - 1) // BLOCK
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
-    S = scratch
-    if n_blk < PARALLEL_MIN_BLOCKS or not PARALLEL:     # (records.PARALLEL_MIN_BLOCKS)
-        for blk in range(n_blk):        # one block at a time: the scratch rows' first entries
+    if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
+        for blk in range(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
             block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
-                       lines, rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, S[0],
-                       S[1], S[2], S[3])
+                       rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
+                       scratch[1], scratch[2], scratch[3])
     else:
-        for blk in prange(n_blk):       # blocks at once: each its own part of the scratch rows
+        for blk in prange(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
             block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max,
                        umode, vb, cap_nmda, ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig,
-                       lines, rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of,
-                       S[0][a:], S[1][a:], S[2][a:], S[3][a:])
+                       rng, kap, (zk, zw, zf), now, now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, scratch[0],
+                       scratch[1], scratch[2], scratch[3])
 
 
 @nb.njit(**BLOCK_STEP_OPTS)
 def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_max, umode, vb, cap_nmda,
-               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, lines, rng, kap, zig, now,
+               ceiling, is_off, c_off, d_off, ca, cb, cc, cd, V, U, flag, dval, bias, sig, rng, kap, zig, now,
                now_dirty, GR, used, rev, mg, decay, pin, kind, pop_of, IS, ID, S2, S3):
     """Neurons a..b-1 of :func:`integrate` in passes (as :func:`l5sim.kernels.l5cell.block_step`,
     compiled ``noalias`` for the same reason): the Poisson drive (``S2``, ``S3``: free
-    scratch rows for it; ``IS``, ``ID``, ``S2``, ``S3`` are rows of the block: entry k for
-    neuron a + k), the injected current, the arrivals, the
+    scratch rows for it), the injected current, the arrivals, the
     update of v, u and the conductances (branch-free: vectorised), then a scan for
     divergence and spikes in index order. Every draw and every sum keeps its order, so the
     results are those of one loop over neurons. ``ID`` takes the dendritic currents a
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
     block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3, IS, ID)   # (before the noise draws)
-    block_inputs(a, b, IS, bias, sig, lines, is_off, rng, zk, zw, zf)
+    block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
     block_arrivals(a, b, now, now_dirty, used, GR, kap, IS, ID)
-    v_, u_, is_ = V[a:b], U[a:b], IS[:b - a]
-    ca_p, cb_p = ca[a], cb[a]   # one value per population (as in l5cell.block_step)
+    v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
     e0, e2, e4, e6 = rev[0], rev[2], rev[4], rev[6]
@@ -177,7 +172,7 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
         gt, gE = soma_sums(v, g0[k] if LIVE[0] else 0.0, g2[k] if LIVE[2] else 0.0, g4[k] if LIVE[4] else 0.0,
                            g6[k] if LIVE[6] else 0.0, m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
         v_[k] = soma_v(scheme, v, u, is_[k], gt, gE, C, kk, vr, vt, dt)
-        u_[k] = u + dt * ca_p * (recovery_target(umode, v, cb_p, vr, vb) - u)
+        u_[k] = u + dt * ca_[k] * (recovery_target(umode, v, cb_[k], vr, vb) - u)
         if LIVE[0]:
             g0[k] *= decay[0]
         if LIVE[1]:

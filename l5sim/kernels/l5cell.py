@@ -26,8 +26,7 @@ from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .izh2003 import check
 from .drive import block_drive
 from .izh2007 import soma_v
-from .receptors import (CONDUCTANCE_CHANNELS, any_input, block_arrivals, mg_block, py_max, py_min, soma_input,
-                        soma_sums)
+from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input, soma_sums
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
                       M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
 from .rng import join_streams, split_streams, to_unit, uniform, xoroshiro_step
@@ -153,12 +152,6 @@ BLOCK_STEP_OPTS = dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL)
 #: blocks of 256, 11.1 with 512 or 1024, 17.6 with 64: a block's fixed costs (the drive's
 #: and the arrivals' calls, each pass's start of its ~15 memory streams) are ~0.4 us.
 BLOCK = 512
-#: Whether the population loop may run its blocks at once (a ``prange`` in the parallel
-#: variant; :func:`l5sim.kernels.variants._unit` sets it for each variant): each block then
-#: takes its own part of the scratch rows; else every block takes their first entries, which
-#: stay in the L1 cache (the 100k column's step streams ~24 MB of neuron state, about this
-#: machine's L3 cache; the four scratch rows were 3 MB of it).
-PARALLEL = True
 
 
 @nb.njit(inline="always", **NJIT)
@@ -167,12 +160,12 @@ def _burst_draws(a, b, rng, IS, ID, gx_, burst_):
     >= 0 (in its plateau) draws one Bernoulli(kappa) from its stream (rng.uniform's
     operations) into ``burst_[k]``; a neuron out of its plateau keeps its stream and its
     flag (selects, so that the loop vectorises). The (N, 2) stream states are split into
-    two word rows first (``IS`` and ``ID``, rows of the block read by now, as uint64) and joined after: read
+    two word rows first (``IS`` and ``ID``, read by now, as uint64) and joined after: read
     in place, their stride-2 words made LLVM vectorise with gathers and scatters, 1.86
     against 0.87 ns per neuron (14% of the loop's time on the 10k column)."""
     flat = rng.reshape(2 * rng.shape[0])[2 * a:2 * b]   # (a flat view from 0: see poisson_counts)
-    w0 = IS[:b - a].view(np.uint64)
-    w1 = ID[:b - a].view(np.uint64)
+    w0 = IS[a:b].view(np.uint64)
+    w1 = ID[a:b].view(np.uint64)
     split_streams(flat, w0, w1)
     for k in range(b - a):
         s0 = w0[k]
@@ -188,27 +181,20 @@ def _burst_draws(a, b, rng, IS, ID, gx_, burst_):
 
 @nb.njit(inline="always", **NJIT)
 def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
-    """Pass 1: the injected currents into the block's rows ``IS`` and ``ID`` (entry k for
-    neuron a + k), bias + offset, plus noise sd N(0, 1) from the neuron's own stream where
-    sd > 0 (soma, then dendrite: the draws' order). A block without any injected input
-    (:func:`~l5sim.kernels.records.mark_input_lines`) takes the offsets alone."""
+    """Pass 1: the injected currents, bias + offset, plus noise sd N(0, 1) from the
+    neuron's own stream where sd > 0 (soma, then dendrite: the draws' order)."""
     zk, zw, zf = zig
     bias_s, sig_s, bias_d, sig_d, rng = ns.soma_bias, ns.soma_noise_sd, ns.dend_bias, ns.dend_noise_sd, ns.rng
     noisy = False
-    i_s, i_d, b_s, b_d, s_s, s_d = IS[:b - a], ID[:b - a], bias_s[a:b], bias_d[a:b], sig_s[a:b], sig_d[a:b]
-    if not any_input(ns.input_lines, a, b):
-        for k in range(b - a):
-            i_s[k] = 0.0 + is_off   # (a bias of 0 plus the offset, as below)
-            i_d[k] = 0.0 + id_off
-        return
+    i_s, i_d, b_s, b_d, s_s, s_d = IS[a:b], ID[a:b], bias_s[a:b], bias_d[a:b], sig_s[a:b], sig_d[a:b]
     for k in range(b - a):
         i_s[k] = b_s[k] + is_off
         i_d[k] = b_d[k] + id_off
         noisy |= (s_s[k] > 0.0) | (s_d[k] > 0.0)
     if noisy:
         for i in range(a, b):
-            i_s[i - a] = soma_input(i, bias_s, sig_s, is_off, rng, zk, zw, zf)
-            i_d[i - a] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
+            IS[i] = soma_input(i, bias_s, sig_s, is_off, rng, zk, zw, zf)
+            ID[i] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
 
 
 def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, G, used, rev, mg,
@@ -222,20 +208,18 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
     n_blk = (hi - base + BLOCK - 1) // BLOCK
     GR = (G[0], G[1], G[2], G[3], G[4], G[5], G[6], G[7])
     S = ns.scratch
-    if n_blk < PARALLEL_MIN_BLOCKS or not PARALLEL:     # (records.PARALLEL_MIN_BLOCKS)
-        # one block at a time: every block's scratch rows are the rows' first entries,
-        # which stay in the L1 cache from block to block
+    if n_blk < PARALLEL_MIN_BLOCKS:       # too little work to share (records.PARALLEL_MIN_BLOCKS)
         for blk in range(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
             block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
     else:
-        for blk in prange(n_blk):       # blocks at once: each its own part of the scratch rows
+        for blk in prange(n_blk):
             a = max(lo, base + blk * BLOCK)
             b = min(base + (blk + 1) * BLOCK, hi)
             block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty,
-                       GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0][a:], S[1][a:], S[2][a:], S[3][a:])
+                       GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
 @nb.njit(**BLOCK_STEP_OPTS)
@@ -252,11 +236,10 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
     about 10 s of a cold start).
 
     Compiled ``noalias`` (:data:`l5sim._numba_config.NOALIAS`): the conductance rows
-    (``GR``, a tuple of row views) and the scratch rows ``IS, ID, FD, GX`` (the block's:
-    entry k for neuron a + k) come as arguments of their own, so LLVM knows no two arrays
-    overlap and vectorises the update pass (30 arrays; with run-time overlap checks it would
-    need ~400 of them and stays scalar): 31 -> 18.5 ns per neuron-step on the 10k column,
-    results bitwise the same."""
+    (``GR``, a tuple of row views) and the scratch rows ``IS, ID, FD, GX`` come as arguments
+    of their own, so LLVM knows no two arrays overlap and vectorises the update pass (30
+    arrays; with run-time overlap checks it would need ~400 of them and stays scalar): 31 ->
+    18.5 ns per neuron-step on the 10k column, results bitwise the same."""
     (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
      dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
     t, scheme, mode, lag, kap_state = flags
@@ -275,10 +258,10 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
             kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
             g1 = uniform(rng, i) < kap
             g2 = uniform(rng, i) < kap
-            GX[i - a] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
+            GX[i] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
     # (views from 0: with an index from ``a``, which numba must wrap if negative, LLVM
     # vectorised this loop with gathers and scatters, 30% of the loop's time)
-    fd_, vd_ = FD[:b - a], VD[a:b]
+    fd_, vd_ = FD[a:b], VD[a:b]
     inv_dd = 1.0 / dd
     for k in range(b - a):
         fd_[k] = 1.0 / (1.0 + exp((ehalf - vd_[k]) * inv_dd))
@@ -287,10 +270,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
     # they equal those of receptors.soma_conductance and dend_conductance
     n = b - a
     v_, u_, wd_, kap_, gad_, burst_ = V[a:b], U[a:b], WD[a:b], KAP[a:b], GAD[a:b], BURST[a:b]
-    hist_, ibap_, is_, id_, gx_ = HIST[a:b], IBAP[a:b], IS[:n], ID[:n], GX[:n]
-    # a and b: one value per population of this model (per-neuron values, ``heterogeneity``,
-    # are for izhikevich2003 only: spec.populations), read once per block, not streamed
-    ca_p, cb_p = ca[a], cb[a]
+    hist_, ibap_, is_, id_, gx_, ca_, cb_ = HIST[a:b], IBAP[a:b], IS[a:b], ID[a:b], GX[a:b], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
     e0, e1, e2, e3, e4, e5, e6, e7 = rev[0], rev[1], rev[2], rev[3], rev[4], rev[5], rev[6], rev[7]
@@ -352,7 +332,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         I_s = is_[k] + gs * Fd
         gad_[k] = gad * decay_ad
         vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
-        un = u + dt * ca_p * (cb_p * (v - vr) - u)
+        un = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)
         v_[k] = vn
         u_[k] = un
         if LIVE[0]:
@@ -372,7 +352,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         _burst_draws(a, b, rng, IS, ID, gx_, burst_)
     # --- spikes and divergence, in index order, where the update found any
     for i in range(a, b if n_att > 0 else a):
-        if fd_[i - a] == 0.0:
+        if FD[i] == 0.0:
             continue
         vn = V[i]
         u = U[i]

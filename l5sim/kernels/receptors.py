@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 
 from .._numba_config import INTERNAL, NJIT, NOALIAS
-from .records import LINE_SHIFT, R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
+from .records import R_AMPA, R_CURRENT, R_GABA_A, R_GABA_B, R_GATE, R_NMDA, RING_LINE
 from .rng import normal
 
 
@@ -64,42 +64,26 @@ def py_max(a, b):
 
 
 @nb.njit(inline="always", **NJIT)
-def any_input(lines, a, b):
-    """Whether any of neurons a..b-1 has an injected current or noise in this segment (their
-    lines' marks, :func:`l5sim.kernels.records.mark_input_lines`)."""
-    m = 0
-    for ln in range(a >> LINE_SHIFT, ((b - 1) >> LINE_SHIFT) + 1):
-        m |= lines[ln]
-    return m != 0
-
-
-@nb.njit(inline="always", **NJIT)
-def block_inputs(a, b, IS, bias, sig, lines, off, rng, zk, zw, zf):
-    """Neurons a..b-1's injected current into ``IS`` (a row of the block: entry k for
-    neuron a + k; as :func:`soma_input`): bias + offset, vectorised; where any neuron of the
-    block has noise, the block again in index order with its draws; the offset alone where
-    none has an input (``lines``: :func:`any_input`)."""
+def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf):
+    """Neurons a..b-1's injected current into ``IS`` (as :func:`soma_input`): bias +
+    offset, vectorised; where any neuron of the block has noise, the block again in index
+    order with its draws."""
     noisy = False
-    i_s, b_s, s_s = IS[:b - a], bias[a:b], sig[a:b]
-    if not any_input(lines, a, b):
-        for k in range(b - a):
-            i_s[k] = 0.0 + off
-        return
+    i_s, b_s, s_s = IS[a:b], bias[a:b], sig[a:b]
     for k in range(b - a):
         i_s[k] = b_s[k] + off
         noisy |= s_s[k] > 0.0
     if noisy:
         for i in range(a, b):
-            i_s[i - a] = soma_input(i, bias, sig, off, rng, zk, zw, zf)
+            IS[i] = soma_input(i, bias, sig, off, rng, zk, zw, zf)
 
 
 @nb.njit(inline="always", **NJIT)
-def _add_arrivals(rec, x, tgt, o, lo, hi):
+def _add_arrivals(rec, x, tgt, lo, hi):
     """Entries lo..hi-1 of a ring row ``x`` into ``tgt`` (a conductance or current row: add;
-    the coupling gate: kappa <- kappa + (1 - kappa) min(x, 1); its entry 0 is neuron ``o``'s),
-    each entry cleared."""
+    the coupling gate: kappa <- kappa + (1 - kappa) min(x, 1)), each entry cleared."""
     xs = x[lo:hi]       # (views from 0: LLVM then sees plain strides and vectorises)
-    ts = tgt[lo - o:hi - o]
+    ts = tgt[lo:hi]
     if rec == R_GATE:
         for k in range(hi - lo):
             ts[k] += (1.0 - ts[k]) * py_min(xs[k], 1.0)
@@ -115,8 +99,7 @@ def block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID):
     """Neurons a..b-1's arrivals of the step (``now``) read and cleared, channel by channel (the order
     :func:`take_arrivals` adds them in; an empty entry adds 0, which changes nothing):
     conductances into the rows ``GR`` (a tuple of the channels' rows), currents into
-    ``IS`` / ``ID`` (rows of the block: entry k for neuron a + k), gate increments into
-    ``KAP``. Only the lines marked in ``now_dirty``
+    ``IS`` / ``ID``, gate increments into ``KAP``. Only the lines marked in ``now_dirty``
     (records.RING_LINE neurons each) can hold arrivals: a channel with few marked lines in
     the block is read line by line, one with many in one vectorised pass. A function of its
     own (the L5 and the PV/SOM loop share its compiled code), compiled ``noalias``: its
@@ -128,10 +111,8 @@ def block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID):
         rec = ch >> 1
         x = now[ch]
         dv = now_dirty[ch]
-        o = 0
         if rec == R_CURRENT:
             tgt = ID if ch & 1 else IS
-            o = a
         elif rec == R_GATE:
             tgt = KAP
         else:
@@ -142,11 +123,11 @@ def block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID):
         if marked == 0:
             continue
         if 4 * marked > l1 - l0:
-            _add_arrivals(rec, x, tgt, o, a, b)
+            _add_arrivals(rec, x, tgt, a, b)
         else:
             for ln in range(l0, l1):
                 if dv[ln]:
-                    _add_arrivals(rec, x, tgt, o, max(a, ln * RING_LINE), min(b, ln * RING_LINE + RING_LINE))
+                    _add_arrivals(rec, x, tgt, max(a, ln * RING_LINE), min(b, ln * RING_LINE + RING_LINE))
 
 
 @nb.njit(inline="always", **NJIT)

@@ -181,7 +181,6 @@ NeuronState = namedtuple("NeuronState", [
     "spike_history",              # uint64 shift register of the last 64 steps' spikes
     "bap_current",                # the bAP current that entered the dendrite this step (pA)
     "soma_bias", "dend_bias", "soma_noise_sd", "dend_noise_sd",   # this segment's inputs (pA)
-    "input_lines",                # (ceil(N / 8),) uint8: 1 where a line of 8 neurons has any of them (mark_input_lines)
     "rng",                        # (N, 2) uint64 one stream per neuron
     "flag", "diverged_value",     # per-neuron spike / divergence flags of a step
     "scratch",                    # (4, N) a step's intermediates of the L5 loop's passes
@@ -236,17 +235,3 @@ def shared_arrays(state) -> list:
     make their vectorised loops read stale values."""
     arrays = list(flat_arrays(state).items())
     return [(a, b) for k, (a, x) in enumerate(arrays) for b, y in arrays[k + 1:] if np.may_share_memory(x, y)]
-
-
-def mark_input_lines(ns) -> None:
-    """Set ``ns.input_lines`` from this segment's injected currents and noise: 1 for each line
-    of :data:`RING_LINE` neurons where any has a nonzero bias or noise sd, else 0. A block of
-    a population loop whose lines are all 0 fills its input currents with the offsets alone,
-    without reading the four (N,) input arrays (32 bytes per neuron and step). The shipped
-    column drives every pyramidal dendrite with a current (``dend_drive``), so its L5 blocks
-    still read them; its PV and SOM blocks, and circuits without injected inputs, do not."""
-    nz = (ns.soma_bias != 0.0) | (ns.dend_bias != 0.0) | (ns.soma_noise_sd != 0.0) | (ns.dend_noise_sd != 0.0)
-    lines = ns.input_lines
-    padded = np.zeros(lines.shape[0] * RING_LINE, bool)
-    padded[:nz.shape[0]] = nz
-    lines[:] = padded.reshape(lines.shape[0], RING_LINE).any(axis=1)

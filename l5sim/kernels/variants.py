@@ -92,7 +92,7 @@ def _unit(mod, wrapper, loop, name, parallel, live=None, late=True):
     g_loop, lsuf = None, ""
     if live is not None and hasattr(mod, "block_step"):
         lsuf = f"_c{live:02x}"
-        g_loop = dict(vars(mod), block_step=block_function(mod, live), PARALLEL=parallel)
+        g_loop = dict(vars(mod), block_step=block_function(mod, live))
     loop_name = f"{short}_{loop}{lsuf}{suffix}"
     loop_fn = nb.njit(**opts)(renamed(getattr(mod, loop), loop_name, g_loop))
     sl = binding.slot(f"l5sim.slot.{name}.{loop_name}", loop_fn) if late else None
