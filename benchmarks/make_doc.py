@@ -708,10 +708,16 @@ def section_events(prof, L):
     L.append("The L5 and PV/SOM block functions are also compiled for the conductance channels that the circuit "
              "can fill in their populations (`variants.live_channels`: those a pathway or an input delivers into; "
              "the column's L5 cells use 6 of the 8, its PV and SOM cells 3): the others stay exactly 0, so leaving "
-             "them out of the sums and the decay changes no bit, and saves their rows' memory traffic, which is "
-             "what bounds the 100k column (`tests/test_live_channels.py`).\n")
+             "them out of the sums and the decay changes no bit, and saves their rows' memory traffic "
+             "(`tests/test_live_channels.py`).\n")
     _compare_table(L, "compare_session10", "The event lists and the live channels side by side with the tree "
                                            "before them")
+    L.append("A block reads a channel's arrivals in one vectorised pass over its targets (512 L5 cells, 256 PV or "
+             "SOM cells) once more than 1/16 of its lines of `now` are marked (`receptors.FULL_PASS_FRACTION`; an "
+             "empty entry adds 0, so the sums are the same), else line by line. The column's recurrent channels "
+             "mark about 1/7 of the lines each step: read line by line, as under the earlier threshold of 1/4, "
+             "they cost more than the whole pass.\n")
+    _compare_table(L, "compare_session13", "That threshold side by side with the tree before it")
 
 
 def render(figure: bool = True) -> str:

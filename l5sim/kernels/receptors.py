@@ -97,9 +97,9 @@ def _add_arrivals(rec, x, tgt, lo, hi):
 #: A channel with more than this fraction of a block's lines marked is read in one
 #: vectorised pass over the block (an empty entry adds 0: the same sums), else line by line.
 #: The column's recurrent channels mark ~1/7 of the lines each step; read line by line (the
-#: threshold was 1/4) they cost more than the whole pass: the serial column took 1.26-1.27
-#: against 1.29-1.30 CPU s per biological second at 10k, 19.3-20.8 against 21.5-22.5 at 100k
-#: (3 interleaved processes each; 1/16 and "any mark" measured alike).
+#: threshold was 1/4) they cost more than the whole pass: the serial column's CPU time went
+#: to 0.96x at 10k and 0.94x (median) at 100k (benchmarks/results/compare_session13; 1/16
+#: and "any mark" measured alike).
 FULL_PASS_FRACTION = 1.0 / 16.0
 
 
