@@ -111,9 +111,8 @@ def block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID):
     ``IS`` / ``ID``, gate increments into ``KAP``. Only the lines marked in ``now_dirty``
     (records.RING_LINE neurons each) can hold arrivals: a channel with few marked lines in
     the block is read line by line, one with more (:data:`FULL_PASS_FRACTION`) in one
-    vectorised pass. A function of its
-    own (the L5 and the PV/SOM loop share its compiled code), compiled ``noalias``: its
-    arguments are distinct arrays or disjoint rows."""
+    vectorised pass. A function of its own (the L5 and the PV/SOM loop share its compiled
+    code), compiled ``noalias``: its arguments are distinct arrays or disjoint rows."""
     l0 = a // RING_LINE
     l1 = (b - 1) // RING_LINE + 1
     for q in range(used.shape[0]):

@@ -408,10 +408,12 @@ def _bind(fn, g, args):
     if (fn, sig) in _BOUND:
         return
     fn.compile(sig)
-    if any(not sl.typed and not binding.cached_signatures(sl.target) for sl in g["_LATE"]):
-        binding.late_calls(fn, sig)     # (typing the loop records its calls' types: Slot.typed)
     for sl in g["_LATE"]:
         sl.bind_known()
+    if any(sl.free_entries() == binding.ENTRIES for sl in g["_LATE"]):
+        binding.late_calls(fn, sig)     # (typing the loop records its calls' types: Slot.typed)
+        for sl in g["_LATE"]:
+            sl.bind_known()
     _BOUND.add((fn, sig))
 
 
