@@ -86,12 +86,15 @@ def modulate(step, md, value, delta, gain, lr, rule_lr):
 
 @nb.njit(inline="always", **NJIT)
 def shift_histories(nr, hist):
-    """Only L5 cells read their spike history (the bAP window)."""
+    """Only L5 cells read their spike history (the bAP window). (A view from 0: indexed from
+    the population's start, which numba must wrap if negative, the loop stayed scalar, 2%
+    of the 10k column's time by perf.)"""
     one = np.uint64(1)
     for p in range(nr.kind.shape[0]):
         if nr.kind[p] == K_L5:
-            for i in range(nr.pop_start[p], nr.pop_start[p + 1]):
-                hist[i] = hist[i] << one
+            h = hist[nr.pop_start[p]:nr.pop_start[p + 1]]
+            for k in range(h.shape[0]):
+                h[k] = h[k] << one
 
 
 @nb.njit(inline="always", **NJIT)

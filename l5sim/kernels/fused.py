@@ -217,8 +217,9 @@ def _phase(ph, w, n_threads, net, st, t0, fired, ctl, gain_prev, shared_cnt):
             if shift_own:
                 for p in range(kind.shape[0]):
                     if kind[p] == K_L5:
-                        for i in range(max(a, pop_start[p]), min(b, pop_start[p + 1])):
-                            hist[i] = hist[i] << one
+                        h = hist[max(a, pop_start[p]):max(a, min(b, pop_start[p + 1]))]   # (a view from 0)
+                        for k in range(h.shape[0]):
+                            h[k] = h[k] << one
             if lists:
                 replay_tiles(slot, a >> EVENT_TILE_SHIFT, (b + EVENT_TILE - 1) >> EVENT_TILE_SHIFT, used, off, codes,
                              values, count, spilled, ring, ring_dirty, now, now_dirty)
