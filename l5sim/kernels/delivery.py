@@ -26,9 +26,11 @@ from .rng import (POISSON_INVERSION_MAX, inversion_count, join_streams, poisson_
 
 @nb.njit(inline="always", **NJIT)
 def mark_lines(dv, lo, hi):
-    """Mark the lines of targets lo..hi-1 (hi > lo) in a slot's dirty row ``dv``."""
-    for ln in range(lo >> LINE_SHIFT, ((hi - 1) >> LINE_SHIFT) + 1):
-        dv[ln] = 1
+    """Mark the lines of targets lo..hi-1 (hi > lo) in a slot's dirty row ``dv`` (through a
+    view from 0: LLVM then sees plain stores, not indices numba must wrap if negative)."""
+    d = dv[lo >> LINE_SHIFT:((hi - 1) >> LINE_SHIFT) + 1]
+    for j in range(d.shape[0]):
+        d[j] = 1
 
 
 @nb.njit(inline="always", **NJIT)

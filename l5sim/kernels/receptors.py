@@ -126,16 +126,20 @@ def block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID):
             tgt = KAP
         else:
             tgt = GR[ch]
+        # (the block's marks as a view from 0: indexed from l0, which numba must wrap if
+        # negative, the count was compiled to byte inserts, 3% of the 10k column's time)
+        dl = dv[l0:l1]
         marked = 0
-        for ln in range(l0, l1):
-            marked += dv[ln]
+        for j in range(l1 - l0):
+            marked += dl[j]
         if marked == 0:
             continue
         if marked > FULL_PASS_FRACTION * (l1 - l0):
             _add_arrivals(rec, x, tgt, a, b)
         else:
-            for ln in range(l0, l1):
-                if dv[ln]:
+            for j in range(l1 - l0):
+                if dl[j]:
+                    ln = l0 + j
                     _add_arrivals(rec, x, tgt, max(a, ln * RING_LINE), min(b, ln * RING_LINE + RING_LINE))
 
 
