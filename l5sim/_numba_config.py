@@ -7,8 +7,10 @@ of stumpy's ``config.py``).
 Environment variables
 ---------------------
 L5SIM_NUMBA_CACHE
-    ``0`` turns the on-disk cache of compiled kernels off (useful while editing
-    kernels, see numba issues #1833 and #9483 about stale caches). Default on.
+    ``0`` turns the on-disk cache of compiled kernels off. Default on. A cached entry is
+    used only while every kernel source is as it was when it was compiled
+    (:func:`_install_sources_locator`; numba itself checks only the function's own file,
+    numba issues #1833 and #9483).
 L5SIM_NUMBA_FASTMATH
     ``0`` turns fastmath off entirely (and the cache with it). Default: only ``nsz``;
     never ``nnan``/``ninf`` (NaN and infinity checks must keep working, numba #2919), and
@@ -16,6 +18,7 @@ L5SIM_NUMBA_FASTMATH
 """
 from __future__ import annotations
 
+import hashlib
 import os
 
 _FASTMATH_ON = os.environ.get("L5SIM_NUMBA_FASTMATH", "1") != "0"
@@ -104,6 +107,80 @@ def _fast_flag_values() -> bool:
 
 
 _fast_flag_values()
+
+
+def _package_sources_hash() -> str:
+    """sha256 over the kernel sources (``l5sim/kernels/*.py`` and this file), by name and
+    content: what every compiled kernel of the package may have inlined."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    kdir = os.path.join(root, "kernels")
+    h = hashlib.sha256()
+    paths = [os.path.join(kdir, f) for f in sorted(os.listdir(kdir)) if f.endswith(".py")]
+    for path in [os.path.abspath(__file__)] + paths:
+        h.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()
+
+
+def _install_sources_locator() -> bool:
+    """Make numba's on-disk cache of l5sim's functions depend on every kernel source, not
+    only on the function's own file. numba keeps a cached function while its own file is
+    unchanged (it stamps the entry with that file's hash); a kernel that inlined a helper
+    of another file (the random streams' accessors, a model's step) was then loaded with
+    the helper's old code after that file changed: wrong results, or a crash where a
+    layout changed. The locator put first here finds each l5sim function's place as
+    numba's own would, and stamps it with that file's stamp and
+    :func:`_package_sources_hash` (computed once per process), so that any kernel edit
+    makes every cached l5sim function compile anew. Returns whether it was installed
+    (numba internals move; a locator list chosen with ``NUMBA_CACHE_LOCATOR_CLASSES`` is
+    left alone)."""
+    try:
+        from numba.core import caching
+        base = caching._CacheLocator
+        impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl   # (numba >= 0.61: public)
+        if not isinstance(impl._locator_classes, list):
+            return False
+    except (ImportError, AttributeError):  # pragma: no cover - numba internals moved
+        return False
+    root = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    stamp = []
+
+    class SourcesLocator(base):
+        def __init__(self, inner):
+            self._inner = inner
+
+        def ensure_cache_path(self):
+            self._inner.ensure_cache_path()
+
+        def get_cache_path(self):
+            return self._inner.get_cache_path()
+
+        def get_source_stamp(self):
+            if not stamp:
+                stamp.append(_package_sources_hash())
+            return self._inner.get_source_stamp(), stamp[0]
+
+        def get_disambiguator(self):
+            return self._inner.get_disambiguator()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not os.path.abspath(py_file).startswith(root):
+                return None
+            for other in impl._locator_classes:
+                if other is not cls:
+                    inner = other.from_function(py_func, py_file)
+                    if inner is not None:
+                        return cls(inner)
+            return None
+
+    if not any(c.__name__ == "SourcesLocator" for c in impl._locator_classes):
+        impl._locator_classes.insert(0, SourcesLocator)
+    return True
+
+
+_install_sources_locator()
 
 
 #: Options for a loop whose array arguments never share memory (the contract: every array
