@@ -190,10 +190,11 @@ def connect(conn, n_pre: int, n_post: int, pre_pl: Placement, post_pl: Placement
 
 
 def _stream(rng):
-    """A (1, 2) xoroshiro128+ state for the compiled draws, taken from the pathway's generator."""
-    st = rng.integers(0, np.iinfo(np.uint64).max, size=(1, 2), dtype=np.uint64, endpoint=True)
+    """A (2, 1) xoroshiro128+ state (one stream, :mod:`l5sim.kernels.rng`'s layout) for the
+    compiled draws, taken from the pathway's generator."""
+    st = rng.integers(0, np.iinfo(np.uint64).max, size=(2, 1), dtype=np.uint64, endpoint=True)
     if not st.any():        # the one state xoroshiro cannot leave
-        st[0, 1] = 1
+        st[1, 0] = 1
     return st
 
 

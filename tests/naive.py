@@ -77,10 +77,12 @@ def _rotl(x: int, k: int) -> int:
 
 
 class Streams:
-    """Independent xoroshiro128+ streams, one per row of a ``(n, 2)`` uint64 state array."""
+    """Independent xoroshiro128+ streams, one per column of a ``(2, n)`` uint64 state array
+    (l5sim.kernels.rng's layout: row 0 the first words, row 1 the second)."""
 
     def __init__(self, state: np.ndarray):
-        self.s = [[int(a), int(b)] for a, b in np.asarray(state, np.uint64)]
+        state = np.asarray(state, np.uint64)
+        self.s = [[int(a), int(b)] for a, b in zip(state[0], state[1])]
         self.spare = [0.0] * len(self.s)
         self.has_spare = [False] * len(self.s)
 

@@ -311,7 +311,7 @@ def test_python_xoroshiro_equals_the_kernel_streams():
 def test_xoroshiro_reference_values():
     """xoroshiro128+ output is s0 + s1 (Blackman & Vigna 2018): from (1, 2) the first output is
     3 and the state becomes (rotl(1, 55) ^ 3 ^ (3 << 14), rotl(3, 36))."""
-    s = naive.Streams(np.array([[1, 2]], np.uint64))
+    s = naive.Streams(np.array([[1], [2]], np.uint64))
     assert s.next_u64(0) == 3
     assert s.s[0] == [(1 << 55) ^ 3 ^ (3 << 14), 3 << 36]
 

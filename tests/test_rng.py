@@ -129,7 +129,7 @@ def test_kernel_draws_equal_the_naive_reference_bitwise(lam):
         got = _draw(st, lam, 500)
         want = [ref.poisson(0, lam) for _ in range(500)]
         assert got.tolist() == want, f"lam={lam} seed={seed}"
-        assert [int(a) for a in st[0]] == ref.s[0], "streams advanced differently"
+        assert [int(a) for a in st[:, 0]] == ref.s[0], "streams advanced differently"
 
 
 def test_inversion_branch_unchanged_from_the_capped_sampler():
@@ -207,7 +207,7 @@ def test_vectorised_drive_counts_equal_the_scalar_sampler(lam):
     st = R.seed_streams(np.random.SeedSequence(5), n)
     st_ref = st.copy()
     cnt, uu = np.empty(n), np.empty(n)
-    poisson_counts(lam, np.exp(-lam), st, w, cnt, uu, np.empty(n, np.uint64), np.empty(n, np.uint64))
+    poisson_counts(lam, np.exp(-lam), st[0], st[1], w, cnt, uu)
     marked = cnt < 0                               # counts of CDF_TERMS or more: the scalar rest
     cnt[marked] = [R.inversion_count(u, lam, np.exp(-lam)) for u in uu[marked]]
     ref = _scalar_counts(st_ref, w, lam)
@@ -219,16 +219,14 @@ def test_vectorised_drive_counts_equal_the_scalar_sampler(lam):
         assert marked.sum() > 0 and np.all(ref[marked] >= CDF_TERMS)
 
 
-def test_split_and_join_streams_round_trip():
-    """The stream words split into two rows and joined back give the state unchanged, and
-    the rows hold the first and second words (what the vector passes read)."""
-    split = R.split_streams
-    join = R.join_streams
-    st = R.seed_streams(np.random.SeedSequence(9), 37)
-    flat = st.reshape(-1)
-    w0, w1 = np.empty(37, np.uint64), np.empty(37, np.uint64)
-    split(flat, w0, w1)
-    assert np.array_equal(w0, st[:, 0]) and np.array_equal(w1, st[:, 1])
-    out = np.zeros_like(flat)
-    join(out, w0, w1)
-    assert np.array_equal(out.reshape(-1, 2), st)
+def test_stream_layout():
+    """Stream j is column j of the (2, n) state: its first and second words are the
+    SeedSequence's words 2 j and 2 j + 1 (the streams of the earlier (n, 2) rows, so seeds
+    give the draws they gave), and each row is contiguous (what the vector passes read)."""
+    n = 37
+    st = R.seed_streams(np.random.SeedSequence(9), n)
+    words = np.random.SeedSequence(9).generate_state(2 * n, dtype=np.uint64)
+    assert st.shape == (2, n) and st.flags.c_contiguous
+    assert np.array_equal(st[0], words[0::2]) and np.array_equal(st[1], words[1::2])
+    first = R.next_u64.py_func(st.copy(), 5)
+    assert first == np.uint64(words[10] + words[11])      # xoroshiro128+'s output is s0 + s1

@@ -12,7 +12,7 @@ ALPHA = 1e-4       # a fixed-seed test fails by chance with this probability at 
 
 
 def _state(seed):
-    return np.random.default_rng(seed).integers(1, 2 ** 63, size=(1, 2), dtype=np.uint64)
+    return np.random.default_rng(seed).integers(1, 2 ** 63, size=(2, 1), dtype=np.uint64)   # one stream (kernels.rng)
 
 
 def _rows(counts, n_avail, skip=0, seed=0):

@@ -13,15 +13,13 @@ from __future__ import annotations
 import math
 
 import numba as nb
-import numpy as np
 from numba import prange
 
-from .._numba_config import INTERNAL, NJIT
+from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .events import push
 from .memory import prefetch
 from .records import BLOCK_DRIVE_KINDS, LINE_SHIFT
-from .rng import (POISSON_INVERSION_MAX, inversion_count, join_streams, poisson_small, split_streams, to_unit,
-                  xoroshiro_step)
+from .rng import POISSON_INVERSION_MAX, inversion_count, poisson_small, to_unit, xoroshiro_step
 
 
 @nb.njit(inline="always", **NJIT)
@@ -183,21 +181,21 @@ def deliver_loop(fired, f0, nf, slot, neuron_pop, row_ptr, post, wsyn, dly, path
 CDF_TERMS = 6
 
 
-@nb.njit(**NJIT)
-def poisson_counts(lam, emlam, rng, w, cnt, uu, w0, w1):
-    """The Poisson counts of one input's targets (rows of ``rng``, weights ``w``) into
-    ``cnt``, written to vectorise: each target with a nonzero weight draws one uniform from
+@nb.njit(**dict(NJIT, **NOALIAS))
+def poisson_counts(lam, emlam, w0, w1, w, cnt, uu):
+    """The Poisson counts of one input's targets (their streams' words ``w0``, ``w1``: the
+    targets' part of the two rows of the streams, :mod:`l5sim.kernels.rng`; weights ``w``)
+    into ``cnt``, written to vectorise: each target with a nonzero weight draws one uniform from
     its stream (the others' streams stay as they were, a select), and its count is the
     number of CDF terms s_0 .. s_{K-1} below it: the first m with u <= s_m, the result of
     :func:`l5sim.kernels.rng.poisson`'s inversion loop, whose terms it computes in the same
     operations (s is non-decreasing). A count of K is marked -1, its uniform kept in ``uu``
-    for the scalar inversion; returns how many were marked. ``w0``, ``w1``: uint64 scratch rows for the streams' two
-    words (:func:`l5sim.kernels.rng.split_streams`: read in place, the stride-2 words made
-    LLVM vectorise with gathers and scatters). A function of its own (not inlined), so that
-    LLVM sees its loop alone and vectorises it."""
+    for the scalar inversion; returns how many were marked. A function of its own (not
+    inlined), so that LLVM sees its loop alone and vectorises it; compiled ``noalias`` (its
+    arguments are distinct arrays or disjoint rows of one). (With the streams' words side by
+    side, in rows of an (N, 2) array, the loop first copied them into two scratch rows and
+    back: 17% of its time.)"""
     n = w.shape[0]
-    flat = rng.reshape(2 * n)      # (the rows' two words side by side: stride 2, not a 2-d stride)
-    split_streams(flat, w0, w1)
     n_big = 0
     for k in range(n):
         s0 = w0[k]
@@ -218,7 +216,6 @@ def poisson_counts(lam, emlam, rng, w, cnt, uu, w0, w1):
         big = on and c >= CDF_TERMS
         cnt[k] = -1.0 if big else (c if on else 0.0)
         n_big += 1 if big else 0
-    join_streams(flat, w0, w1)
     return n_big
 
 
@@ -245,13 +242,13 @@ def drawn_in_blocks(pin, k, kind, pop_of):
 
 
 @nb.njit(inline="always", **NJIT)
-def per_target_counts(k, lo, hi, lam, emlam, pin, rng, now, now_dirty, cnt_row, uu_row, w0_row, w1_row):
+def per_target_counts(k, lo, hi, lam, emlam, pin, rng, now, now_dirty, cnt_row, uu_row):
     """Per-target input k's step into the step's arrivals ``now`` of its targets lo..hi-1
     (a range of its targets), their lines marked in ``now_dirty``: one Poisson(lam) count
     per target from the target's own stream (``emlam`` = exp(-lam)), times its weight and each receptor's scale; the
     counts vectorised below :data:`~l5sim.kernels.rng.POISSON_INVERSION_MAX`, one target at
-    a time above it. ``cnt_row``, ``uu_row``, ``w0_row``, ``w1_row``: free float64 scratch
-    rows (N,) for the counts, the uniforms and (as uint64) the streams' words. Shared by
+    a time above it. ``cnt_row``, ``uu_row``: free float64 scratch rows (N,) for the counts
+    and the uniforms. Shared by
     :func:`poisson_inputs` and :func:`l5sim.kernels.drive.block_drive`."""
     w0 = pin.w_ptr[k] + (lo - pin.lo[k])
     r0 = pin.rec_ptr[k]
@@ -261,8 +258,7 @@ def per_target_counts(k, lo, hi, lam, emlam, pin, rng, now, now_dirty, cnt_row, 
         w = pin.weight[w0:w0 + n]
         cnt = cnt_row[lo:hi]
         uu = uu_row[lo:hi]
-        n_big = poisson_counts(lam, emlam, rng[lo:hi], w, cnt, uu, w0_row[lo:hi].view(np.uint64),
-                               w1_row[lo:hi].view(np.uint64))
+        n_big = poisson_counts(lam, emlam, rng[0, lo:hi], rng[1, lo:hi], w, cnt, uu)
         for q in range(n if n_big > 0 else 0):      # (counts of CDF_TERMS or more: rare)
             if cnt[q] < 0.0:
                 cnt[q] = inversion_count(uu[q], lam, emlam)
@@ -309,8 +305,9 @@ def poisson_inputs(t, dt, pin, neuron_rng, input_rng, now, now_dirty, scratch, k
     stream. The per-target inputs of populations whose loops run in blocks are left to
     those loops (:func:`drawn_in_blocks`, :mod:`l5sim.kernels.drive`), which draw them the
     same way.
-    ``scratch`` (4, N): the counts, uniforms and stream words of one input's targets (free
-    rows of the neurons' scratch: the population loops fill them anew later in the step)."""
+    ``scratch`` (4, N): its first two rows take the counts and uniforms of one input's
+    targets (free rows of the neurons' scratch: the population loops fill them anew later in
+    the step)."""
     for k in range(pin.lo.shape[0]):
         if t < pin.t0[k] or t >= pin.t1[k] or drawn_in_blocks(pin, k, kind, pop_of):
             continue
@@ -323,5 +320,4 @@ def poisson_inputs(t, dt, pin, neuron_rng, input_rng, now, now_dirty, scratch, k
             if cnt > 0:
                 shared_events(k, plo, phi, cnt, pin, now, now_dirty)
         else:
-            per_target_counts(k, plo, phi, lam, emlam, pin, neuron_rng, now, now_dirty, scratch[0], scratch[1],
-                              scratch[2], scratch[3])
+            per_target_counts(k, plo, phi, lam, emlam, pin, neuron_rng, now, now_dirty, scratch[0], scratch[1])

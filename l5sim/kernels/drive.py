@@ -27,12 +27,12 @@ from .delivery import drawn_in_blocks, input_lam, per_target_counts
 
 
 @nb.njit(**dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL))
-def block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, cnt_row, uu_row, w0_row, w1_row):
+def block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, cnt_row, uu_row):
     """The step-t events of every per-target Poisson input into the step's arrivals
     ``now`` of neurons a..b-1 (as :func:`l5sim.kernels.delivery.poisson_inputs` computes
-    them for an input's targets in a..b-1), their lines marked in ``now_dirty``. ``cnt_row``, ``uu_row``,
-    ``w0_row`` and ``w1_row`` are free float64 scratch rows (N,): counts and uniforms of the
-    block, and (as uint64) its streams' words. The inputs drawn here are
+    them for an input's targets in a..b-1), their lines marked in ``now_dirty``. ``cnt_row`` and
+    ``uu_row`` are free float64 scratch rows (N,): counts and uniforms of the block. The inputs
+    drawn here are
     those :func:`~l5sim.kernels.delivery.drawn_in_blocks` leaves to the block loops (inputs
     with one shared count stay in the whole-population pass: their draw is the input's).
     A function of its own, compiled ``noalias``: the L5 and the PV/SOM loops share it."""
@@ -44,5 +44,4 @@ def block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, cnt_row, uu
         if hi <= lo:
             continue
         lam = input_lam(pin, k, t, dt)
-        per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, cnt_row, uu_row, w0_row,
-                          w1_row)
+        per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, cnt_row, uu_row)

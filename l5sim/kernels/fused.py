@@ -282,8 +282,7 @@ def _inputs(a, b, t, dt, pin, rng, shared_cnt, now, now_dirty, scratch, kind, po
                 shared_events(k, lo, hi, shared_cnt[k], pin, now, now_dirty)
         else:
             lam = input_lam(pin, k, t, dt)
-            per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, scratch[0], scratch[1],
-                              scratch[2], scratch[3])
+            per_target_counts(k, lo, hi, lam, math.exp(-lam), pin, rng, now, now_dirty, scratch[0], scratch[1])
 
 
 def _end_step(ph, net, st, out, t0, n_steps, fired, fired_b, ctl, gain_prev, shared_cnt):

@@ -159,7 +159,7 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
     every sum keeps its order, so the results are those of one loop over neurons. ``ID`` takes the dendritic currents a
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
-    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3, IS, ID)   # (before the noise draws)
+    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3)   # (before the noise draws)
     block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
     block_arrivals(a, b, now, now_dirty, used, GR, kap, IS, ID)
     v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]

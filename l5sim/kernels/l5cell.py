@@ -29,7 +29,7 @@ from .izh2007 import soma_v
 from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input, soma_sums
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
                       M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
-from .rng import join_streams, split_streams, to_unit, uniform, xoroshiro_step
+from .rng import to_unit, uniform, xoroshiro_step
 from .vexp import exp
 
 
@@ -154,20 +154,17 @@ BLOCK_STEP_OPTS = dict(NJIT, _nrt=False, **NOALIAS, **INTERNAL)
 BLOCK = 512
 
 
-@nb.njit(inline="always", **NJIT)
-def _burst_draws(a, b, rng, IS, ID, gx_, burst_):
-    """The burst switch in a plateau (per-spike gate): neuron a + k with ``gx_[k]`` = kappa
-    >= 0 (in its plateau) draws one Bernoulli(kappa) from its stream (rng.uniform's
-    operations) into ``burst_[k]``; a neuron out of its plateau keeps its stream and its
-    flag (selects, so that the loop vectorises). The (N, 2) stream states are split into
-    two word rows first (``IS`` and ``ID``, read by now, as uint64) and joined after: read
-    in place, their stride-2 words made LLVM vectorise with gathers and scatters, 1.86
-    against 0.87 ns per neuron (14% of the loop's time on the 10k column)."""
-    flat = rng.reshape(2 * rng.shape[0])[2 * a:2 * b]   # (a flat view from 0: see poisson_counts)
-    w0 = IS[a:b].view(np.uint64)
-    w1 = ID[a:b].view(np.uint64)
-    split_streams(flat, w0, w1)
-    for k in range(b - a):
+@nb.njit(**BLOCK_STEP_OPTS)
+def _burst_draws(w0, w1, gx_, burst_):
+    """The burst switch in a plateau (per-spike gate): neuron k of a block (``w0``, ``w1``:
+    the block's part of the two rows of the streams' words, :mod:`l5sim.kernels.rng`) with
+    ``gx_[k]`` = kappa >= 0 (in its plateau) draws one Bernoulli(kappa) from its stream
+    (rng.uniform's operations) into ``burst_[k]``; a neuron out of its plateau keeps its
+    stream and its flag (selects, so that the loop vectorises). A function of its own,
+    compiled ``noalias``: the two rows of one array are disjoint, which LLVM could not
+    prove in the block function. (With the words side by side, in rows of an (N, 2)
+    array, they were copied into two scratch rows and back around this loop.)"""
+    for k in range(w0.shape[0]):
         s0 = w0[k]
         s1 = w1[k]
         r, n0, n1 = xoroshiro_step(s0, s1)
@@ -176,7 +173,6 @@ def _burst_draws(a, b, rng, IS, ID, gx_, burst_):
         w0[k] = n0 if on else s0
         w1[k] = n1 if on else s1
         burst_[k] = (1.0 if to_unit(r) < q else 0.0) if on else burst_[k]
-    join_streams(flat, w0, w1)
 
 
 @nb.njit(inline="always", **NJIT)
@@ -249,7 +245,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
     vcheck = vpeak if lag == 0 else VMAX
     # the step's Poisson drive into the block's arrivals (its draws come before the
     # noise draws of _inputs, as in the whole-population pass; the scratch rows are free here)
-    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, FD, GX, IS, ID)
+    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, FD, GX)
     _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
     block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)
     if mode == G_PER_STEP:
@@ -349,7 +345,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         fd_[k] = 0.0 if calm else 1.0
         n_att += 0 if calm else 1
     if per_spike and n_plat > 0:
-        _burst_draws(a, b, rng, IS, ID, gx_, burst_)
+        _burst_draws(rng[0, a:b], rng[1, a:b], gx_, burst_)
     # --- spikes and divergence, in index order, where the update found any
     for i in range(a, b if n_att > 0 else a):
         if FD[i] == 0.0:

@@ -248,23 +248,24 @@ def _deliver(b, slot, D, ints, i32, flts, rsplit, wsyn, lpost, ring, path_dense)
 
 
 @nb.njit(inline="always", **NJIT)
-def _noise(rng, sig, nz, hz, zk, zw, zf):
+def _noise(rng, w0, w1, sig, nz, hz, zk, zw, zf):
     """Standard normals into ``nz[k]`` for every neuron of a block with ``sig[k] > 0``,
     drawing exactly what :func:`l5sim.kernels.rng.normal` draws from each stream.
 
     The common path (one 64-bit draw, one table lookup) is written without branches so
     that LLVM vectorises the generator; streams of neurons without noise are left as they
     were (a select, not a branch); the few draws the ziggurat rejects are finished by the
-    scalar slow path in a second pass. ``rng`` rows are the block's."""
+    scalar slow path in a second pass. ``rng``: the block's columns of the streams, ``w0``,
+    ``w1``: its part of their two rows (:mod:`l5sim.kernels.rng`)."""
     n = nz.shape[0]
     nrej = 0
     for k in range(n):
-        s0 = rng[k, 0]
-        s1 = rng[k, 1]
+        s0 = w0[k]
+        s1 = w1[k]
         r, n0, n1 = xoroshiro_step(s0, s1)
         on = sig[k] > 0.0
-        rng[k, 0] = n0 if on else s0
-        rng[k, 1] = n1 if on else s1
+        w0[k] = n0 if on else s0
+        w1[k] = n1 if on else s1
         h = np.int64(r) >> 32          # the upper half as a signed 32-bit integer
         iz = h & 127
         nz[k] = h * zw[iz]
@@ -309,7 +310,8 @@ def _block_step(b, slot, D, dt, ints, i32, flts, rsplit, wsyn, lpost, ring, mod,
     blo = blk[b]
     bhi = blk[b + 1]
     # slices: non-negative range indices let LLVM drop index wrap-around and vectorise
-    _noise(rng[blo:bhi], sig_s[blo:bhi], nz[blo:bhi], hz[blo:bhi], zk, zw, zf)
+    _noise(rng[:, blo:bhi], rng[0, blo:bhi], rng[1, blo:bhi], sig_s[blo:bhi], nz[blo:bhi], hz[blo:bhi], zk, zw,
+           zf)
     na = 0
     nbb = 0
     div = False

@@ -181,7 +181,7 @@ NeuronState = namedtuple("NeuronState", [
     "spike_history",              # uint64 shift register of the last 64 steps' spikes
     "bap_current",                # the bAP current that entered the dendrite this step (pA)
     "soma_bias", "dend_bias", "soma_noise_sd", "dend_noise_sd",   # this segment's inputs (pA)
-    "rng",                        # (N, 2) uint64 one stream per neuron
+    "rng",                        # (2, N) uint64 one stream per neuron (kernels.rng)
     "flag", "diverged_value",     # per-neuron spike / divergence flags of a step
     "scratch",                    # (4, N) a step's intermediates of the L5 loop's passes
 ])
@@ -197,7 +197,7 @@ SynapseState = namedtuple("SynapseState", [
     "ring",             # (max_delay + 1, NCH, N) spilled arrivals by step (dense)
     "ring_dirty",       # (max_delay + 1, NCH, ceil(N / 8)) uint8: 1 where a line of 8 neurons may hold arrivals
     "path_gain",        # per pathway, modulated transmission gain
-    "input_rng",        # (n_inputs, 2) streams of shared Poisson inputs
+    "input_rng",        # (2, n_inputs) streams of shared Poisson inputs
 ])
 PlasticityState = namedtuple("PlasticityState", [
     "learning_rate", "pre_trace", "pre_trace_slow", "post_trace", "post_trace_slow", "deferred_sum",

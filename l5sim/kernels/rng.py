@@ -1,7 +1,9 @@
 """In-kernel random numbers with explicit per-stream state (xoroshiro128+).
 
-Every neuron (and every shared input) owns one stream: two uint64 words in a row of a
-``(n_streams, 2)`` array, seeded from :class:`numpy.random.SeedSequence` at build time.
+Every neuron (and every shared input) owns one stream: two uint64 words in column j of a
+``(2, n_streams)`` array (row 0 the first words, row 1 the second: a vector loop over
+consecutive streams reads both rows contiguously), seeded from
+:class:`numpy.random.SeedSequence` at build time.
 A neuron's draws therefore depend only on its own stream, never on thread scheduling
 (numba's built-in RNG is per thread, numba #3249). Normals use the ziggurat method
 (Marsaglia & Tsang 2000).
@@ -36,28 +38,9 @@ def xoroshiro_step(s0, s1):
 
 @nb.njit(inline="always", **NJIT)
 def next_u64(st, j):
-    """The next output of stream j (row j of ``st``), advancing it."""
-    result, st[j, 0], st[j, 1] = xoroshiro_step(st[j, 0], st[j, 1])
+    """The next output of stream j (column j of ``st``), advancing it."""
+    result, st[0, j], st[1, j] = xoroshiro_step(st[0, j], st[1, j])
     return result
-
-
-@nb.njit(inline="always", **NJIT)
-def split_streams(flat, w0, w1):
-    """The first and second state words of consecutive streams (``flat``: their rows of an
-    ``(n, 2)`` state array, side by side) into the rows ``w0`` and ``w1``: a vector loop
-    can then read and write them contiguously (a loop over the stride-2 words themselves
-    vectorises with gathers and scatters). LLVM vectorises this loop with permutes."""
-    for k in range(w0.shape[0]):
-        w0[k] = flat[2 * k]
-        w1[k] = flat[2 * k + 1]
-
-
-@nb.njit(inline="always", **NJIT)
-def join_streams(flat, w0, w1):
-    """The rows ``w0``, ``w1`` back into the streams' ``flat`` rows (:func:`split_streams`)."""
-    for k in range(w0.shape[0]):
-        flat[2 * k] = w0[k]
-        flat[2 * k + 1] = w1[k]
 
 
 @nb.njit(inline="always", **NJIT)
@@ -235,8 +218,9 @@ poisson_small = poisson
 
 
 def seed_streams(seed_seq: np.random.SeedSequence, n: int) -> np.ndarray:
-    """``(n, 2)`` uint64 stream states drawn from a SeedSequence (never all zero)."""
+    """``(2, n)`` uint64 stream states drawn from a SeedSequence (never all zero): stream j
+    takes the SeedSequence's words 2 j and 2 j + 1 as its first and second word."""
     state = seed_seq.generate_state(2 * max(n, 1), dtype=np.uint64).reshape(-1, 2)[:n].copy()
     zero = (state[:, 0] == 0) & (state[:, 1] == 0)
     state[zero, 1] = np.uint64(0x9E3779B97F4A7C15)
-    return state
+    return np.ascontiguousarray(state.T)

@@ -51,8 +51,8 @@ def bernoulli_rows(state, counts, n_avail, skip_self_rows, indptr, post):
     uniformly at random and in increasing order, into ``post[indptr[r]:indptr[r + 1]]``.
 
     In rows ``r < skip_self_rows`` position p stands for target ``p + (p >= r)`` (the neuron
-    itself is not a candidate: no autapses), which keeps the order. ``state`` is a (1, 2)
-    uint64 xoroshiro128+ state, advanced in place. Requires n_avail < 2**31,
+    itself is not a candidate: no autapses), which keeps the order. ``state`` is a (2, 1)
+    uint64 xoroshiro128+ state (one stream), advanced in place. Requires n_avail < 2**31,
     0 <= counts <= n_avail and ``indptr[r + 1] - indptr[r] == counts[r]``.
     """
     n_rows = counts.shape[0]
