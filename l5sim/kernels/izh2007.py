@@ -160,9 +160,9 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
     point cell has no use for (they are read and dropped, as before)."""
     zk, zw, zf = zig
     block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3)   # (before the noise draws)
-    block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf)
+    is_, os_ = block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf, used)
     block_arrivals(a, b, now, now_dirty, used, GR, kap, IS, ID)
-    v_, u_, is_, ca_, cb_ = V[a:b], U[a:b], IS[a:b], ca[a:b], cb[a:b]
+    v_, u_, ca_, cb_ = V[a:b], U[a:b], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
     e0, e2, e4, e6 = rev[0], rev[2], rev[4], rev[6]
@@ -174,7 +174,7 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
         u = u_[k]
         gt, gE = soma_sums(v, g0[k] if LIVE[0] else 0.0, g2[k] if LIVE[2] else 0.0, g4[k] if LIVE[4] else 0.0,
                            g6[k] if LIVE[6] else 0.0, m0, m2, m4, m6, e0, e2, e4, e6, cap_nmda)
-        vn = soma_v(scheme, v, u, is_[k], gt, gE, C, kk, vr, vt, dt)
+        vn = soma_v(scheme, v, u, is_[k] + os_, gt, gE, C, kk, vr, vt, dt)
         un = u + dt * ca_[k] * (recovery_target(umode, v, cb_[k], vr, vb) - u)
         v_[k] = vn
         u_[k] = un

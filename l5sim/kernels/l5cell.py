@@ -28,7 +28,8 @@ from .drive import block_drive
 from .izh2007 import soma_v
 from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input, soma_sums
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
-                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
+                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, R_CURRENT, RING_LINE,
+                      UMAX, VMAX)
 from .rng import to_unit, uniform, xoroshiro_step
 from .vexp import exp
 
@@ -176,21 +177,34 @@ def _burst_draws(w0, w1, gx_, burst_):
 
 
 @nb.njit(inline="always", **NJIT)
-def _inputs(a, b, IS, ID, ns, is_off, id_off, zig):
-    """Pass 1: the injected currents, bias + offset, plus noise sd N(0, 1) from the
-    neuron's own stream where sd > 0 (soma, then dendrite: the draws' order)."""
+def _inputs(a, b, IS, ID, ns, is_off, id_off, zig, used):
+    """Pass 1, the injected currents: bias + offset, plus noise sd N(0, 1) from the neuron's
+    own stream where sd > 0 (soma, then dendrite: the draws' order), into ``IS`` / ``ID``,
+    where the block's arrivals may add currents. Returns the rows the update reads and the
+    offsets it adds to them: a block without noise in a circuit without current synapses
+    (``used`` has no current channel) writes nothing and returns the bias rows and the
+    offsets, whose sums the update computes (the same values: bias + offset; a row and
+    0.0 otherwise, which adds nothing)."""
     zk, zw, zf = zig
     bias_s, sig_s, bias_d, sig_d, rng = ns.soma_bias, ns.soma_noise_sd, ns.dend_bias, ns.dend_noise_sd, ns.rng
+    currents = False
+    for q in range(used.shape[0]):
+        currents |= (used[q] >> 1) == R_CURRENT
     noisy = False
-    i_s, i_d, b_s, b_d, s_s, s_d = IS[a:b], ID[a:b], bias_s[a:b], bias_d[a:b], sig_s[a:b], sig_d[a:b]
+    s_s, s_d = sig_s[a:b], sig_d[a:b]
+    for k in range(b - a):
+        noisy |= (s_s[k] > 0.0) | (s_d[k] > 0.0)
+    if not (noisy or currents):
+        return bias_s[a:b], bias_d[a:b], is_off, id_off
+    i_s, i_d, b_s, b_d = IS[a:b], ID[a:b], bias_s[a:b], bias_d[a:b]
     for k in range(b - a):
         i_s[k] = b_s[k] + is_off
         i_d[k] = b_d[k] + id_off
-        noisy |= (s_s[k] > 0.0) | (s_d[k] > 0.0)
     if noisy:
         for i in range(a, b):
             IS[i] = soma_input(i, bias_s, sig_s, is_off, rng, zk, zw, zf)
             ID[i] = soma_input(i, bias_d, sig_d, id_off, rng, zk, zw, zf)
+    return i_s, i_d, 0.0, 0.0
 
 
 def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, G, used, rev, mg,
@@ -246,7 +260,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
     # the step's Poisson drive into the block's arrivals (its draws come before the
     # noise draws of _inputs, as in the whole-population pass; the scratch rows are free here)
     block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, FD, GX)
-    _inputs(a, b, IS, ID, ns, is_off, id_off, zig)
+    is_, id_, os_, od_ = _inputs(a, b, IS, ID, ns, is_off, id_off, zig, used)
     block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)
     if mode == G_PER_STEP:
         # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
@@ -266,7 +280,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
     # they equal those of receptors.soma_conductance and dend_conductance
     n = b - a
     v_, u_, wd_, kap_, gad_, burst_ = V[a:b], U[a:b], WD[a:b], KAP[a:b], GAD[a:b], BURST[a:b]
-    hist_, ibap_, is_, id_, gx_, ca_, cb_ = HIST[a:b], IBAP[a:b], IS[a:b], ID[a:b], GX[a:b], ca[a:b], cb[a:b]
+    hist_, ibap_, gx_, ca_, cb_ = HIST[a:b], IBAP[a:b], GX[a:b], ca[a:b], cb[a:b]
     g0, g1, g2, g3 = GR[0][a:b], GR[1][a:b], GR[2][a:b], GR[3][a:b]
     g4, g5, g6, g7 = GR[4][a:b], GR[5][a:b], GR[6][a:b], GR[7][a:b]
     e0, e1, e2, e3, e4, e5, e6, e7 = rev[0], rev[1], rev[2], rev[3], rev[4], rev[5], rev[6], rev[7]
@@ -295,7 +309,8 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         pass1 = (gx == 1.0 or gx == 3.0) if per_step else True
         I_bap = (kap * bap_pA if det else bap_pA) if (bap_on and pass1) else 0.0
         ibap_[k] = I_bap
-        vd, wd = dendrite(scheme, vd, wd_[k], v, fd_[k], I_bap, id_[k], gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w, dt)
+        vd, wd = dendrite(scheme, vd, wd_[k], v, fd_[k], I_bap, id_[k] + od_, gtd, gEd, Cd, EL, gL, gCa, Gc, bd, tau_w,
+                          dt)
         vd_[k] = vd
         wd_[k] = wd
         plateau = vd >= plateau_mV
@@ -325,7 +340,7 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         gad = gad_[k]
         gt += gad
         gE += gad * e_ad
-        I_s = is_[k] + gs * Fd
+        I_s = (is_[k] + os_) + gs * Fd
         gad_[k] = gad * decay_ad
         vn = soma_v(scheme, v, u, I_s, gt, gE, C, kk, vr, vt, dt)
         un = u + dt * ca_[k] * (cb_[k] * (v - vr) - u)

@@ -64,18 +64,29 @@ def py_max(a, b):
 
 
 @nb.njit(inline="always", **NJIT)
-def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf):
-    """Neurons a..b-1's injected current into ``IS`` (as :func:`soma_input`): bias +
-    offset, vectorised; where any neuron of the block has noise, the block again in index
-    order with its draws."""
+def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf, used):
+    """Neurons a..b-1's injected current (as :func:`soma_input`): returns the row the update
+    reads and the offset it adds. A block without noise in a circuit without current
+    synapses (``used`` has no current channel) writes nothing: the bias row and ``off``
+    (bias + offset, summed in the update). Otherwise ``IS`` (where the arrivals may add
+    currents) and 0.0: bias + offset, vectorised, and where any neuron of the block has
+    noise, the block again in index order with its draws."""
+    currents = False
+    for q in range(used.shape[0]):
+        currents |= (used[q] >> 1) == R_CURRENT
     noisy = False
-    i_s, b_s, s_s = IS[a:b], bias[a:b], sig[a:b]
+    s_s = sig[a:b]
+    for k in range(b - a):
+        noisy |= s_s[k] > 0.0
+    if not (noisy or currents):
+        return bias[a:b], off
+    i_s, b_s = IS[a:b], bias[a:b]
     for k in range(b - a):
         i_s[k] = b_s[k] + off
-        noisy |= s_s[k] > 0.0
     if noisy:
         for i in range(a, b):
             IS[i] = soma_input(i, bias, sig, off, rng, zk, zw, zf)
+    return i_s, 0.0
 
 
 @nb.njit(inline="always", **NJIT)
