@@ -232,43 +232,21 @@ def population_loop(lo, hi, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd,
                        GR, used, rev, mg, decay, zig, pin, kind, pop_of, S[0], S[1], S[2], S[3])
 
 
-@nb.njit(**BLOCK_STEP_OPTS)
-def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, GR, used, rev, mg, decay,
-               zig, pin, kind, pop_of, IS, ID, FD, GX):
-    """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive
-    (:func:`l5sim.kernels.drive.block_drive`), injected currents, arrivals, the per-step
-    gate draws, the dendritic sigmoid, the update of the dendrite, then of the soma
-    (branch-free), the burst draws in a plateau, then a scan that handles spikes and
-    divergence. Every neuron's random draws keep their order and every sum its terms'
-    order, so the results are those of one loop over neurons. A function of its own, not
-    inlined: the serial and the parallel loop share its compiled code, and numba's parfor
-    analysis sees a call, not its body (compiling the body into the parallel loop cost
-    about 10 s of a cold start).
-
-    Compiled ``noalias`` (:data:`l5sim._numba_config.NOALIAS`): the conductance rows
-    (``GR``, a tuple of row views) and the scratch rows ``IS, ID, FD, GX`` come as arguments
-    of their own, so LLVM knows no two arrays overlap and vectorises the update pass (30
-    arrays; with run-time overlap checks it would need ~400 of them and stays scalar): 31 ->
-    18.5 ns per neuron-step on the 10k column, results bitwise the same."""
+@nb.njit(inline="always", **NJIT)
+def _update(a, b, scheme, mode, lag, kap_state, scalars, bap_shift, bap_mask, ns, FD, GX, ca, cb, GR, rev, mg, decay,
+            is_, id_, os_, od_):
+    """The update of neurons a..b-1 in :func:`block_step` (which inlines it twice: with the
+    flags ``scheme, mode, lag, kap_state`` as constants and as read): the dendritic
+    sigmoid, then the dendrite, then the soma, without branches on the data. Returns
+    (neurons with a spike or a state out of bounds, marked 1 in ``FD``; neurons in a
+    plateau). ``is_``, ``id_``, ``os_``, ``od_``: the input rows and offsets of
+    :func:`_inputs`."""
     (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
      dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
-    t, scheme, mode, lag, kap_state = flags
     det = mode == G_DETERMINISTIC
-    V, U, VD, WD, KAP, GAD, BURST = ns.v, ns.u, ns.vd, ns.wd, ns.kappa, ns.g_adapt, ns.burst
-    HIST, IBAP, rng, flag, dval = ns.spike_history, ns.bap_current, ns.rng, ns.flag, ns.diverged_value
     vcheck = vpeak if lag == 0 else VMAX
-    # the step's Poisson drive into the block's arrivals (its draws come before the
-    # noise draws of _inputs, as in the whole-population pass; the scratch rows are free here)
-    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, FD, GX)
-    is_, id_, os_, od_ = _inputs(a, b, IS, ID, ns, is_off, id_off, zig, used)
-    block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)
-    if mode == G_PER_STEP:
-        # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
-        for i in range(a, b):
-            kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
-            g1 = uniform(rng, i) < kap
-            g2 = uniform(rng, i) < kap
-            GX[i] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
+    V, U, VD, WD, KAP, GAD, BURST = ns.v, ns.u, ns.vd, ns.wd, ns.kappa, ns.g_adapt, ns.burst
+    HIST, IBAP = ns.spike_history, ns.bap_current
     # (views from 0: with an index from ``a``, which numba must wrap if negative, LLVM
     # vectorised this loop with gathers and scatters, 30% of the loop's time)
     fd_, vd_ = FD[a:b], VD[a:b]
@@ -359,6 +337,58 @@ def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, no
         calm = vn < vcheck and vn > -VMAX and un > -UMAX and un < UMAX and vd > -VMAX and vd < VMAX
         fd_[k] = 0.0 if calm else 1.0
         n_att += 0 if calm else 1
+    return n_att, n_plat
+
+
+@nb.njit(**BLOCK_STEP_OPTS)
+def block_step(a, b, flags, scalars, bap_shift, bap_mask, ca, cb, cc, cd, ns, now, now_dirty, GR, used, rev, mg, decay,
+               zig, pin, kind, pop_of, IS, ID, FD, GX):
+    """Neurons a..b-1 of :func:`integrate` in passes: the Poisson drive
+    (:func:`l5sim.kernels.drive.block_drive`), injected currents, arrivals, the per-step
+    gate draws, the dendritic sigmoid, the update of the dendrite, then of the soma
+    (branch-free), the burst draws in a plateau, then a scan that handles spikes and
+    divergence. Every neuron's random draws keep their order and every sum its terms'
+    order, so the results are those of one loop over neurons. A function of its own, not
+    inlined: the serial and the parallel loop share its compiled code, and numba's parfor
+    analysis sees a call, not its body (compiling the body into the parallel loop cost
+    about 10 s of a cold start).
+
+    Compiled ``noalias`` (:data:`l5sim._numba_config.NOALIAS`): the conductance rows
+    (``GR``, a tuple of row views) and the scratch rows ``IS, ID, FD, GX`` come as arguments
+    of their own, so LLVM knows no two arrays overlap and vectorises the update pass (30
+    arrays; with run-time overlap checks it would need ~400 of them and stays scalar): 31 ->
+    18.5 ns per neuron-step on the 10k column, results bitwise the same."""
+    (dt, C, kk, vr, vt, vpeak, cap_nmda, kap_fixed, kap_rest, kap_decay, ehalf, dd, plateau_mV, bap_pA, c_b, d_b,
+     dg_ad, decay_ad, e_ad, gs, Cd, EL, gL, Gc, bd, tau_w, is_off, id_off, kap_off, c_off, d_off, gCa) = scalars
+    t, scheme, mode, lag, kap_state = flags
+    det = mode == G_DETERMINISTIC
+    V, U, VD, KAP, GAD, BURST = ns.v, ns.u, ns.vd, ns.kappa, ns.g_adapt, ns.burst
+    rng, flag, dval = ns.rng, ns.flag, ns.diverged_value
+    vcheck = vpeak if lag == 0 else VMAX
+    # the step's Poisson drive into the block's arrivals (its draws come before the
+    # noise draws of _inputs, as in the whole-population pass; the scratch rows are free here)
+    block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, FD, GX)
+    is_, id_, os_, od_ = _inputs(a, b, IS, ID, ns, is_off, id_off, zig, used)
+    block_arrivals(a, b, now, now_dirty, used, GR, KAP, IS, ID)
+    if mode == G_PER_STEP:
+        # two Bernoulli(kappa) draws per step (LVPA), after the gate's arrivals
+        for i in range(a, b):
+            kap = gate(kap_state, KAP[i], kap_fixed, kap_off)
+            g1 = uniform(rng, i) < kap
+            g2 = uniform(rng, i) < kap
+            GX[i] = (1.0 if g1 else 0.0) + (2.0 if g2 else 0.0)
+    # the update, its loops compiled twice: for the default configuration (LVPA's, l5pyramidal:
+    # semi-implicit, the per-spike gate, the gate a state, same-step detection) with these
+    # flags as constants, which drops their selects and branches from the loops (10k column:
+    # ~10% of the run), and for any other with the flags as read
+    if scheme == I_SEMI and mode == G_PER_SPIKE and kap_state != 0 and lag == 0:
+        n_att, n_plat = _update(a, b, I_SEMI, G_PER_SPIKE, 0, 1, scalars, bap_shift, bap_mask, ns, FD, GX, ca, cb, GR,
+                                rev, mg, decay, is_, id_, os_, od_)
+    else:
+        n_att, n_plat = _update(a, b, scheme, mode, lag, kap_state, scalars, bap_shift, bap_mask, ns, FD, GX, ca, cb,
+                                GR, rev, mg, decay, is_, id_, os_, od_)
+    per_spike = mode == G_PER_SPIKE
+    burst_, gx_ = BURST[a:b], GX[a:b]
     if per_spike and n_plat > 0:
         _burst_draws(rng[0, a:b], rng[1, a:b], gx_, burst_)
     # --- spikes and divergence, in index order, where the update found any

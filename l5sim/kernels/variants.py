@@ -107,12 +107,16 @@ _BLOCK_FUNCTIONS = {}
 
 def block_function(mod, live):
     """``mod.block_step`` compiled for the conductance channels of bit mask ``live`` (its
-    constant ``LIVE``), named for them (numba's on-disk cache tells functions apart by name)."""
+    constant ``LIVE``, and that of the ``_update`` it inlines), named for them (numba's
+    on-disk cache tells functions apart by name)."""
     key = (mod.__name__, live)
     if key not in _BLOCK_FUNCTIONS:
         short = mod.__name__.rsplit(".", 1)[-1]
         flags = tuple(bool(live >> c & 1) for c in range(8))
-        fn = renamed(mod.block_step, f"{short}_block_step_c{live:02x}", dict(vars(mod), LIVE=flags))
+        g = dict(vars(mod), LIVE=flags)
+        if hasattr(mod, "_update"):     # the update it inlines reads LIVE too
+            g["_update"] = nb.njit(inline="always", **NJIT)(renamed(mod._update, f"{short}_update_c{live:02x}", g))
+        fn = renamed(mod.block_step, f"{short}_block_step_c{live:02x}", g)
         _BLOCK_FUNCTIONS[key] = nb.njit(**mod.BLOCK_STEP_OPTS)(fn)
     return _BLOCK_FUNCTIONS[key]
 
