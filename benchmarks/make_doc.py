@@ -718,6 +718,35 @@ def section_events(prof, L):
              "mark about 1/7 of the lines each step: read line by line, as under the earlier threshold of 1/4, "
              "they cost more than the whole pass.\n")
     _compare_table(L, "compare_session13", "That threshold side by side with the tree before it")
+    L.append("Six changes of session 14, each bitwise (`scripts/kernel_fingerprint.py --check`: 13 of 13), found "
+             "in perf profiles of the serial 10k column (samples per instruction, the process's numba functions "
+             "written to a perf map):\n")
+    L.append("- **The random streams as two rows.** A neuron's xoroshiro128+ stream is column j of a (2, N) array "
+             "(`kernels.rng`), one row per state word. The vector loops that draw for a block (the drive's Poisson "
+             "counts, the L5 cells' burst draws, the 2003 kernel's noise) read and write the block's part of both "
+             "rows in place. With the words side by side in rows of an (N, 2) array they had to be copied into two "
+             "scratch rows and back around each such loop. Seeds give the streams they gave (stream j takes the "
+             "SeedSequence's words 2j and 2j + 1).")
+    L.append("- **Loops over views from 0.** numba wraps a negative index, so a loop indexed from a run-time start "
+             "(a population's first neuron, a block's first line) stays scalar, with two more instructions per "
+             "access. Three such loops were 5% of the run: the spike-history shift, the count of a block's marked "
+             "lines of `now` (compiled to byte inserts) and `delivery.mark_lines`.")
+    L.append("- **The PV/SOM scan.** The Izhikevich (2007) block function checked every neuron for a spike or a "
+             "state out of bounds in a scalar loop (40% of its time); its update loop now marks the neurons with "
+             "work, as the L5 block's did, and the scan visits only those.")
+    L.append("- **No input rows without noise.** A block without injected noise in a circuit without current "
+             "synapses writes no input rows: the update adds bias and offset itself.")
+    L.append("- **The default configuration compiled with its flags as constants.** The L5 update's loops "
+             "(`l5cell._update`) are compiled twice: for LVPA's configuration (semi-implicit, per-spike gate, the "
+             "gate a state, same-step detection), where the integration scheme, gate mode and detection flags are "
+             "constants and their selects and branches leave the loops, and for any other with the flags as read. "
+             "The cold start of the README's command grew by ~0.6 s (10.8 -> 11.4 s without the plot, 2 runs "
+             "each).")
+    L.append("- **The cache follows every kernel source.** numba keeps a cached function while its own file is "
+             "unchanged; a kernel that inlined a helper of another file (the streams' accessors) was loaded with "
+             "the helper's old code after that file changed. `l5sim._numba_config` stamps the cache entries of "
+             "l5sim's functions with a hash of all kernel sources (`tests/test_cache_stamp.py`).\n")
+    _compare_table(L, "compare_session14", "Together, side by side with the tree before them")
 
 
 def render(figure: bool = True) -> str:
