@@ -532,8 +532,9 @@ def render_markdown(doc: dict) -> str:
         L.append(f"Load average (1 min) at start {la[0][0]:.2f}"
                  + (f", at end {la[1][0]:.2f}" if la[1] else "") + " (other work on the machine inflates timings).  ")
     L.append(f"Command: `{doc['command']}`  ")
-    dur = (f"{doc['duration_ms']:.0f} ms" if doc["duration_ms"] else
-           "1000 ms (2003 networks), 100 ms (columns)")
+    dur = (f"{doc['duration_ms']:.0f} ms" if doc["duration_ms"] else     # (each network's default)
+           ", ".join(f"{C.NETWORKS[n].get('default_duration_ms', 1000.0):.0f} ms ({n})" for n in doc["networks"]
+                     if n in C.NETWORKS) or "each network's default")
     L.append(f"Biological time per run: {dur}, seed {doc['seed']}, "
              f"warm repeats {doc['repeats']} (fastest kept)." + ("  " if doc.get("settle") else "\n"))
     if doc.get("settle"):
