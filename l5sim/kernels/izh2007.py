@@ -156,8 +156,9 @@ def block_step(a, b, t, dt, scheme, lag, C, kk, vr, vt, vpeak, vpeak_u, c_u, u_m
     conductances (branch-free: vectorised; it marks in ``S2`` the neurons that spiked or
     left their bounds), then a scan of those for divergence and spikes in index order (a
     scan of every neuron took 40% of the function's time on the 10k column). Every draw and
-    every sum keeps its order, so the results are those of one loop over neurons. ``ID`` takes the dendritic currents a
-    point cell has no use for (they are read and dropped, as before)."""
+    every sum keeps its order, so the results are those of one loop over neurons. ``ID``
+    takes the dendritic currents a point cell has no use for (they are read and dropped, as
+    before)."""
     zk, zw, zf = zig
     block_drive(a, b, t, dt, pin, kind, pop_of, rng, now, now_dirty, S2, S3)   # (before the noise draws)
     is_, os_ = block_inputs(a, b, IS, bias, sig, is_off, rng, zk, zw, zf, used)

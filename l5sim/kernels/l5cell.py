@@ -26,10 +26,10 @@ from .._numba_config import INTERNAL, NJIT, NOALIAS
 from .izh2003 import check
 from .drive import block_drive
 from .izh2007 import soma_v
-from .receptors import CONDUCTANCE_CHANNELS, block_arrivals, mg_block, py_max, py_min, soma_input, soma_sums
+from .receptors import (CONDUCTANCE_CHANNELS, block_arrivals, has_currents, mg_block, py_max, py_min, soma_input,
+                        soma_sums)
 from .records import (G_DETERMINISTIC, G_PER_SPIKE, G_PER_STEP, I_SEMI, M_DEND_DRIVE_PA, M_GCA_PA, M_KAPPA_OFFSET,
-                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, R_CURRENT, RING_LINE,
-                      UMAX, VMAX)
+                      M_RESET_U_OFFSET, M_RESET_V_OFFSET, M_SOMA_DRIVE_PA, PARALLEL_MIN_BLOCKS, RING_LINE, UMAX, VMAX)
 from .rng import to_unit, uniform, xoroshiro_step
 from .vexp import exp
 
@@ -187,9 +187,7 @@ def _inputs(a, b, IS, ID, ns, is_off, id_off, zig, used):
     0.0 otherwise, which adds nothing)."""
     zk, zw, zf = zig
     bias_s, sig_s, bias_d, sig_d, rng = ns.soma_bias, ns.soma_noise_sd, ns.dend_bias, ns.dend_noise_sd, ns.rng
-    currents = False
-    for q in range(used.shape[0]):
-        currents |= (used[q] >> 1) == R_CURRENT
+    currents = has_currents(used)
     noisy = False
     s_s, s_d = sig_s[a:b], sig_d[a:b]
     for k in range(b - a):

@@ -64,6 +64,16 @@ def py_max(a, b):
 
 
 @nb.njit(inline="always", **NJIT)
+def has_currents(used):
+    """Whether any of the channels ``used`` takes current synapses (their arrivals add to
+    the injected current's row)."""
+    found = False
+    for q in range(used.shape[0]):
+        found |= (used[q] >> 1) == R_CURRENT
+    return found
+
+
+@nb.njit(inline="always", **NJIT)
 def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf, used):
     """Neurons a..b-1's injected current (as :func:`soma_input`): returns the row the update
     reads and the offset it adds. A block without noise in a circuit without current
@@ -71,9 +81,7 @@ def block_inputs(a, b, IS, bias, sig, off, rng, zk, zw, zf, used):
     (bias + offset, summed in the update). Otherwise ``IS`` (where the arrivals may add
     currents) and 0.0: bias + offset, vectorised, and where any neuron of the block has
     noise, the block again in index order with its draws."""
-    currents = False
-    for q in range(used.shape[0]):
-        currents |= (used[q] >> 1) == R_CURRENT
+    currents = has_currents(used)
     noisy = False
     s_s = sig[a:b]
     for k in range(b - a):
